@@ -1,0 +1,118 @@
+//! The check catalog: the built-in checks embedded at build time, plus `--checks DIR`.
+
+use std::path::Path;
+
+use cel::Env;
+use include_dir::{Dir, include_dir};
+
+use super::check::{Check, CheckError, CheckSet};
+
+static BUILTIN: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/checks");
+
+/// One check file's text and where it came from.
+struct Source {
+    origin: String,
+    stem: String,
+    text: String,
+}
+
+/// Loads the built-in checks, then the files under `extra` (which add checks or replace
+/// built-ins with the same id).
+pub fn load(env: &Env, extra: Option<&Path>) -> Result<CheckSet, CheckError> {
+    let fact_paths = crate::model::fact_paths();
+    let mut set = CheckSet::new();
+    let mut builtin = Vec::new();
+    collect_builtin(&BUILTIN, &mut builtin);
+    add_all(env, &mut set, builtin, &fact_paths, false)?;
+    if let Some(dir) = extra {
+        let mut files = Vec::new();
+        collect_dir(dir, &mut files)?;
+        add_all(env, &mut set, files, &fact_paths, true)?;
+    }
+    Ok(set)
+}
+
+fn add_all(
+    env: &Env,
+    set: &mut CheckSet,
+    mut sources: Vec<Source>,
+    fact_paths: &[&str],
+    overriding: bool,
+) -> Result<(), CheckError> {
+    sources.sort_by(|a, b| a.origin.cmp(&b.origin));
+    let mut seen_here = std::collections::BTreeMap::<String, String>::new();
+    for src in sources {
+        let check = Check::load(env, &src.origin, &src.stem, &src.text, fact_paths)?;
+        if let Some(previous) = seen_here.insert(check.spec.id.clone(), src.origin.clone()) {
+            return Err(CheckError {
+                origin: src.origin,
+                line: 1,
+                message: format!("duplicate check id `{}` (also in {previous})", check.spec.id),
+            });
+        }
+        if !overriding && set.contains_key(&check.spec.id) {
+            return Err(CheckError {
+                origin: src.origin,
+                line: 1,
+                message: format!("duplicate check id `{}`", check.spec.id),
+            });
+        }
+        set.insert(check.spec.id.clone(), check);
+    }
+    Ok(())
+}
+
+fn is_check_file(name: &str) -> bool {
+    (name.ends_with(".yaml") || name.ends_with(".yml")) && !name.starts_with('_')
+}
+
+fn collect_builtin(dir: &Dir<'_>, out: &mut Vec<Source>) {
+    for file in dir.files() {
+        let path = file.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if !is_check_file(name) || path.components().count() < 2 {
+            // Top-level files (errors.yaml, ...) are other catalogs, not checks.
+            continue;
+        }
+        out.push(Source {
+            origin: format!("checks/{}", path.display()),
+            stem: stem(name),
+            text: file.contents_utf8().unwrap_or_default().to_string(),
+        });
+    }
+    for sub in dir.dirs() {
+        collect_builtin(sub, out);
+    }
+}
+
+fn collect_dir(dir: &Path, out: &mut Vec<Source>) -> Result<(), CheckError> {
+    let io_err = |path: &Path, e: std::io::Error| CheckError {
+        origin: path.display().to_string(),
+        line: 0,
+        message: format!("cannot read: {e}"),
+    };
+    let entries = std::fs::read_dir(dir).map_err(|e| io_err(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| io_err(dir, e))?;
+        let path = entry.path();
+        if path.is_dir() {
+            collect_dir(&path, out)?;
+            continue;
+        }
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if !is_check_file(name) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| io_err(&path, e))?;
+        out.push(Source {
+            origin: path.display().to_string(),
+            stem: stem(name),
+            text,
+        });
+    }
+    Ok(())
+}
+
+fn stem(name: &str) -> String {
+    name.trim_end_matches(".yaml").trim_end_matches(".yml").to_string()
+}

@@ -1,0 +1,272 @@
+//! Runs checks against the model: one result per check and subject.
+//!
+//! The model is converted to a CEL value once per audit; each subject gets a child scope that
+//! binds `subject`, so per-subject cost is the rule itself, not a model copy.
+
+use std::sync::Arc;
+
+use cel::{Context, Env, Value};
+use serde::Serialize;
+
+use super::cel::{self as celx, Expr};
+use super::check::{Basis, Check, CheckSet, Severity};
+use super::template::Template;
+use crate::model::{TenantModel, UnavailableKind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Hash)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Fail,
+    Missing,
+    Unknown,
+    Pass,
+    Skipped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Missing => "missing",
+            Status::Unknown => "unknown",
+            Status::Skipped => "skipped",
+        }
+    }
+
+    /// Whether the result is a finding (something to fix).
+    pub fn is_finding(self) -> bool {
+        matches!(self, Status::Fail | Status::Missing)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Subject {
+    /// `tenant`, `agent`, `resource account`, `number`, ...
+    pub kind: String,
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CheckResult {
+    pub check: String,
+    pub title: String,
+    pub area: String,
+    pub severity: Severity,
+    pub basis: Basis,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Subject>,
+    pub message: String,
+    /// Present for fail and missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<String>,
+    pub docs: Vec<String>,
+    /// For unknown: the permission or role that would make the data readable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub needs: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub error_codes: Vec<String>,
+}
+
+/// Evaluates `checks` against `model`, in check-id order.
+pub fn evaluate(env: &Arc<Env>, checks: &CheckSet, model: &TenantModel) -> Vec<CheckResult> {
+    let mut ctx = Context::with_env(Arc::clone(env));
+    ctx.add_variable_from_value("tenant", celx::from_json(&model.to_json()));
+    let unavailable = model.unavailable_facts();
+    let mut results = Vec::new();
+    for check in checks.values() {
+        evaluate_check(check, &ctx, &unavailable, &mut results);
+    }
+    results
+}
+
+fn evaluate_check(
+    check: &Check,
+    ctx: &Context,
+    unavailable: &std::collections::BTreeMap<&'static str, &crate::model::Unavailable>,
+    out: &mut Vec<CheckResult>,
+) {
+    let spec = &check.spec;
+    let base = |status: Status, subject: Option<Subject>, message: String| CheckResult {
+        check: spec.id.clone(),
+        title: spec.title.clone(),
+        area: spec.area.clone(),
+        severity: spec.severity,
+        basis: spec.basis,
+        status,
+        subject,
+        message,
+        remediation: None,
+        docs: spec.docs.clone(),
+        needs: None,
+        error_codes: spec.error_codes.clone(),
+    };
+
+    // 1. Needed facts. Not-requested input (e.g. no agents named) skips; anything else is unknown.
+    let missing_facts: Vec<_> = spec
+        .needs
+        .iter()
+        .filter_map(|n| unavailable.get(n.as_str()).map(|u| (n.as_str(), *u)))
+        .collect();
+    if !missing_facts.is_empty() {
+        if let Some((_, u)) = missing_facts
+            .iter()
+            .find(|(_, u)| u.kind == UnavailableKind::NotRequested)
+        {
+            out.push(base(Status::Skipped, None, u.reason.clone()));
+            return;
+        }
+        let message = missing_facts
+            .iter()
+            .map(|(path, u)| format!("{path} unavailable: {}", u.reason))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut needs: Vec<&str> = missing_facts.iter().filter_map(|(_, u)| u.needs.as_deref()).collect();
+        needs.dedup();
+        let mut result = base(Status::Unknown, None, message);
+        result.needs = (!needs.is_empty()).then(|| needs.join("; "));
+        out.push(result);
+        return;
+    }
+
+    // 2. Tenant-level applicability.
+    if let Some(applies) = &check.applies {
+        match eval_bool(applies, ctx) {
+            Ok(true) => {}
+            Ok(false) => {
+                let reason = render_or(&check.skip_reason, ctx, "does not apply to this tenant");
+                out.push(base(Status::Skipped, None, reason));
+                return;
+            }
+            Err(e) => {
+                out.push(base(Status::Unknown, None, format!("could not evaluate `applies`: {e}")));
+                return;
+            }
+        }
+    }
+
+    // 3. Subjects.
+    let Some(subjects_expr) = &check.subjects else {
+        out.push(evaluate_subject(check, ctx, None, &base));
+        return;
+    };
+    let subjects = match subjects_expr.program.execute(ctx) {
+        Ok(Value::List(items)) => items,
+        Ok(other) => {
+            out.push(base(
+                Status::Unknown,
+                None,
+                format!("`subjects` must be a list, got {}", celx::display(&other)),
+            ));
+            return;
+        }
+        Err(e) => {
+            out.push(base(
+                Status::Unknown,
+                None,
+                format!("could not evaluate `subjects`: {}", celx::describe_error(&e)),
+            ));
+            return;
+        }
+    };
+    if subjects.is_empty() {
+        let reason = render_or(&check.no_subjects, ctx, &format!("no {} to check", spec.subject_kind));
+        out.push(base(Status::Skipped, None, reason));
+        return;
+    }
+    for item in subjects.iter() {
+        let mut child = ctx.new_inner_scope();
+        child.add_variable_from_value("subject", item.clone());
+        out.push(evaluate_subject(check, &child, Some(item), &base));
+    }
+}
+
+fn evaluate_subject(
+    check: &Check,
+    ctx: &Context,
+    item: Option<&Value>,
+    base: &dyn Fn(Status, Option<Subject>, String) -> CheckResult,
+) -> CheckResult {
+    let subject = item.map(|item| subject_of(check, ctx, item));
+    if let Some(applies) = &check.subject_applies {
+        match eval_bool(applies, ctx) {
+            Ok(true) => {}
+            Ok(false) => {
+                let reason = render_or(&check.subject_skip_reason, ctx, "does not apply");
+                return base(Status::Skipped, subject, reason);
+            }
+            Err(e) => {
+                return base(Status::Unknown, subject, format!("could not evaluate `subject_applies`: {e}"));
+            }
+        }
+    }
+    if let Some(missing) = &check.missing {
+        match eval_bool(missing, ctx) {
+            Ok(false) => {}
+            Ok(true) => {
+                let template = check.message_missing.as_ref().unwrap_or(&check.message_fail);
+                let mut r = base(Status::Missing, subject, template.render(ctx).0);
+                r.remediation = Some(check.remediation.render(ctx).0);
+                return r;
+            }
+            Err(e) => {
+                return base(Status::Unknown, subject, format!("could not evaluate `missing`: {e}"));
+            }
+        }
+    }
+    match eval_bool(&check.rule, ctx) {
+        Ok(true) => base(Status::Pass, subject, check.message_pass.render(ctx).0),
+        Ok(false) => {
+            let mut r = base(Status::Fail, subject, check.message_fail.render(ctx).0);
+            r.remediation = Some(check.remediation.render(ctx).0);
+            r
+        }
+        Err(e) => base(Status::Unknown, subject, format!("could not evaluate the rule: {e}")),
+    }
+}
+
+fn subject_of(check: &Check, ctx: &Context, item: &Value) -> Subject {
+    let name = check
+        .subject_name
+        .as_ref()
+        .map(|e| match e.program.execute(ctx) {
+            Ok(v) => celx::display(&v),
+            Err(err) => format!("<{}>", celx::describe_error(&err)),
+        })
+        .unwrap_or_default();
+    let id = match item {
+        Value::Map(m) => m
+            .map
+            .get(&cel::objects::Key::String(Arc::new("id".to_string())))
+            .filter(|v| !matches!(v, Value::Null))
+            .map(celx::display),
+        Value::String(s) => Some(s.to_string()),
+        _ => None,
+    }
+    .unwrap_or_else(|| name.clone());
+    Subject {
+        kind: check.spec.subject_kind.clone(),
+        id,
+        name,
+    }
+}
+
+fn eval_bool(expr: &Expr, ctx: &Context) -> Result<bool, String> {
+    match expr.program.execute(ctx) {
+        Ok(Value::Bool(b)) => Ok(b),
+        Ok(other) => Err(format!(
+            "`{}` returned {} instead of true/false",
+            expr.source,
+            celx::display(&other)
+        )),
+        Err(e) => Err(celx::describe_error(&e)),
+    }
+}
+
+fn render_or(t: &Option<Template>, ctx: &Context, default: &str) -> String {
+    t.as_ref()
+        .map(|t| t.render(ctx).0)
+        .unwrap_or_else(|| default.to_string())
+}

@@ -1,0 +1,10 @@
+//! The evaluation engine: checks (YAML + CEL) run against the tenant model.
+
+pub mod catalog;
+pub mod cel;
+pub mod check;
+pub mod evaluate;
+pub mod template;
+
+pub use check::{Basis, Check, CheckError, CheckSet, Severity};
+pub use evaluate::{CheckResult, Status, Subject, evaluate};

@@ -1,0 +1,11 @@
+//! ccaudit: audits a Microsoft tenant's prerequisites for Dynamics 365 Contact Center voice over
+//! Teams Phone extensibility.
+//!
+//! Data flows one way: `snapshot` (raw API JSON) → `model` (typed, variants absorbed) →
+//! `engine` (YAML + CEL checks) → `report` (table, JSON, ...).
+
+pub mod engine;
+pub mod model;
+pub mod report;
+pub mod snapshot;
+pub mod source_catalog;

@@ -1,0 +1,229 @@
+//! `Fact<T>`: a value the audit could read, or why it could not.
+//!
+//! Checks must never confuse "could not read" with "is wrong": a check that needs an unavailable
+//! fact is `unknown` and names what to grant (`needs`).
+
+use serde::{Serialize, Serializer};
+
+use crate::snapshot::{RawFact, SourceError};
+use crate::source_catalog;
+
+/// Closed list of reasons a fact is unavailable (a user-facing enum, not free text only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnavailableKind {
+    /// The snapshot has no entry for the source (older collector, or not attempted).
+    NotCollected,
+    /// The user did not ask for it (e.g. no agents named); dependent checks are skipped.
+    NotRequested,
+    /// 401/403: the auditing identity lacks a permission or role.
+    Forbidden,
+    /// 404 or the service says the object does not exist.
+    NotFound,
+    /// 429 after retries.
+    Throttled,
+    /// 5xx, timeouts, transport failures.
+    ServiceError,
+    /// The response did not have the expected shape.
+    Malformed,
+    /// The API does not exist in this cloud.
+    NotSupportedInCloud,
+    /// Derived from another fact that is unavailable.
+    Dependency,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Unavailable {
+    pub kind: UnavailableKind,
+    /// One line: what happened, with the service's own code and message where there was one.
+    pub reason: String,
+    /// The permission or role that would make the fact readable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub needs: Option<String>,
+    /// Snapshot keys the fact was derived from.
+    pub sources: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fact<T> {
+    Available(T),
+    Unavailable(Unavailable),
+}
+
+impl<T> Fact<T> {
+    pub fn as_ref(&self) -> Fact<&T> {
+        match self {
+            Fact::Available(v) => Fact::Available(v),
+            Fact::Unavailable(u) => Fact::Unavailable(u.clone()),
+        }
+    }
+
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Fact::Available(v) => Some(v),
+            Fact::Unavailable(_) => None,
+        }
+    }
+
+    pub fn unavailable(&self) -> Option<&Unavailable> {
+        match self {
+            Fact::Available(_) => None,
+            Fact::Unavailable(u) => Some(u),
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Fact<U> {
+        match self {
+            Fact::Available(v) => Fact::Available(f(v)),
+            Fact::Unavailable(u) => Fact::Unavailable(u),
+        }
+    }
+
+    pub fn and_then<U>(self, f: impl FnOnce(T) -> Fact<U>) -> Fact<U> {
+        match self {
+            Fact::Available(v) => f(v),
+            Fact::Unavailable(u) => Fact::Unavailable(u),
+        }
+    }
+
+    pub fn not_requested(reason: impl Into<String>) -> Fact<T> {
+        Fact::Unavailable(Unavailable {
+            kind: UnavailableKind::NotRequested,
+            reason: reason.into(),
+            needs: None,
+            sources: Vec::new(),
+        })
+    }
+
+    /// Derived from `dep`, which is unavailable: keep its reason and needs.
+    pub fn dependency(dep: &Unavailable) -> Fact<T> {
+        Fact::Unavailable(Unavailable {
+            kind: if dep.kind == UnavailableKind::NotRequested {
+                UnavailableKind::NotRequested
+            } else {
+                UnavailableKind::Dependency
+            },
+            ..dep.clone()
+        })
+    }
+}
+
+/// Available facts serialise as their value, unavailable ones as `null`; the engine consults
+/// `TenantModel::unavailable_facts` before evaluating a rule, so checks never read that null.
+impl<T: Serialize> Serialize for Fact<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Fact::Available(v) => v.serialize(s),
+            Fact::Unavailable(_) => s.serialize_none(),
+        }
+    }
+}
+
+/// Turns a raw snapshot entry into a fact, parsing the data with `parse`.
+///
+/// A parse error (unexpected shape) makes the fact `Malformed`, naming the key.
+pub fn from_raw<T>(
+    key: &str,
+    raw: RawFact<'_>,
+    parse: impl FnOnce(&serde_json::Value) -> Result<T, String>,
+) -> Fact<T> {
+    let needs = source_catalog::source(key).map(|s| s.needs.to_string());
+    match raw {
+        RawFact::NotCollected => Fact::Unavailable(Unavailable {
+            kind: UnavailableKind::NotCollected,
+            reason: format!("{key} is not in the snapshot"),
+            needs,
+            sources: vec![key.to_string()],
+        }),
+        RawFact::Error { endpoint, error } => Fact::Unavailable(Unavailable {
+            kind: classify(error),
+            reason: format!("{endpoint}: {}", describe(error)),
+            needs,
+            sources: vec![key.to_string()],
+        }),
+        RawFact::Data { endpoint, data } => match parse(data) {
+            Ok(v) => Fact::Available(v),
+            Err(detail) => Fact::Unavailable(Unavailable {
+                kind: UnavailableKind::Malformed,
+                reason: format!("{key} from {endpoint} has an unexpected shape: {detail}"),
+                needs: None,
+                sources: vec![key.to_string()],
+            }),
+        },
+    }
+}
+
+fn classify(error: &SourceError) -> UnavailableKind {
+    let code = error.code.as_deref().unwrap_or("");
+    match error.status {
+        Some(401 | 403) => UnavailableKind::Forbidden,
+        Some(404) => UnavailableKind::NotFound,
+        Some(429) => UnavailableKind::Throttled,
+        Some(400) if code == "NotSupportedInCloud" => UnavailableKind::NotSupportedInCloud,
+        Some(_) => UnavailableKind::ServiceError,
+        None if code == "NotSupportedInCloud" => UnavailableKind::NotSupportedInCloud,
+        None if code == "NotRequested" => UnavailableKind::NotRequested,
+        None => UnavailableKind::ServiceError,
+    }
+}
+
+fn describe(error: &SourceError) -> String {
+    let mut out = String::new();
+    if let Some(status) = error.status {
+        out.push_str(&format!("HTTP {status} "));
+    }
+    if let Some(code) = &error.code {
+        out.push_str(code);
+        out.push(' ');
+    }
+    // Service messages can span lines (AADSTS trace ids); keep the first.
+    out.push_str(error.message.lines().next().unwrap_or(""));
+    out.trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn forbidden_source_names_the_permission_to_grant() {
+        let err = SourceError {
+            status: Some(403),
+            code: Some("Authorization_RequestDenied".into()),
+            message: "Insufficient privileges to complete the operation.".into(),
+        };
+        let fact: Fact<()> = from_raw(
+            "graph.subscribedSkus",
+            RawFact::Error {
+                endpoint: "GET /v1.0/subscribedSkus",
+                error: &err,
+            },
+            |_| Ok(()),
+        );
+        let u = fact.unavailable().unwrap();
+        assert_eq!(u.kind, UnavailableKind::Forbidden);
+        assert!(u.reason.contains("HTTP 403 Authorization_RequestDenied"));
+        assert!(u.needs.as_deref().unwrap().contains("LicenseAssignment.Read.All"));
+    }
+
+    #[test]
+    fn unexpected_shape_is_malformed_not_empty() {
+        let data = json!({"value": "oops"});
+        let fact: Fact<Vec<String>> = from_raw(
+            "graph.subscribedSkus",
+            RawFact::Data {
+                endpoint: "GET x",
+                data: &data,
+            },
+            |_| Err("value is not an array".into()),
+        );
+        assert_eq!(fact.unavailable().unwrap().kind, UnavailableKind::Malformed);
+    }
+
+    #[test]
+    fn unavailable_serialises_as_null() {
+        let fact: Fact<u8> = Fact::not_requested("no agents named");
+        assert_eq!(serde_json::to_value(&fact).unwrap(), serde_json::Value::Null);
+    }
+}

@@ -1,0 +1,133 @@
+//! The typed tenant model: raw snapshot facts normalized into documented structs.
+//!
+//! API variants (casing, object-or-array, `tel:` prefixes, GUID spellings, deprecated fields)
+//! are absorbed here so checks never see them. The model is serialised to JSON once per audit
+//! and handed to the CEL checks as `tenant`; `docs/model.md` documents every field.
+
+pub mod agents;
+pub mod azure;
+pub mod canonical;
+pub mod compliance;
+pub mod d365;
+pub mod directory;
+pub mod fact;
+pub mod raw;
+pub mod scope;
+pub mod teams;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+pub use fact::{Fact, Unavailable, UnavailableKind};
+
+use crate::snapshot::Snapshot;
+
+/// Audit settings that checks read as `tenant.config`.
+#[derive(Debug, Clone, Serialize, Default, PartialEq)]
+pub struct AuditConfig {
+    /// SKU part numbers or skuIds that count as a Contact Center / Customer Service agent
+    /// license (LIC-005). Empty means "not configured": LIC-005 is unknown.
+    pub contact_center_skus: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantInfo {
+    pub id: String,
+    pub name: Option<String>,
+    pub cloud: String,
+    pub collected_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantModel {
+    pub info: TenantInfo,
+    pub config: AuditConfig,
+    pub directory: directory::Directory,
+    pub teams: teams::Teams,
+    pub azure: azure::Azure,
+    pub d365: d365::D365,
+    pub compliance: compliance::Compliance,
+    pub agents: Fact<Vec<agents::Agent>>,
+    pub scope: scope::Scope,
+}
+
+impl TenantModel {
+    pub fn from_snapshot(snapshot: &Snapshot, config: AuditConfig) -> TenantModel {
+        let directory = directory::normalize(snapshot);
+        let teams = teams::normalize(snapshot);
+        let azure = azure::normalize(snapshot);
+        let d365 = d365::normalize(snapshot);
+        let compliance = compliance::normalize(snapshot, &directory);
+        let agents = agents::normalize(snapshot, &directory);
+        let scope = scope::derive(&teams, &d365);
+        let name = snapshot.tenant_name.clone().or_else(|| {
+            directory
+                .organization
+                .value()
+                .and_then(|o| o.display_name.clone())
+        });
+        TenantModel {
+            info: TenantInfo {
+                id: snapshot.tenant_id.clone(),
+                name,
+                cloud: snapshot.cloud.clone(),
+                collected_at: snapshot.collected_at.clone(),
+            },
+            config,
+            directory,
+            teams,
+            azure,
+            d365,
+            compliance,
+            agents,
+            scope,
+        }
+    }
+
+    /// Every fact path with its status (`None` = available).
+    pub fn facts(&self) -> Vec<(&'static str, Option<&Unavailable>)> {
+        let mut all = Vec::new();
+        all.extend(self.directory.facts());
+        all.extend(self.teams.facts());
+        all.extend(self.azure.facts());
+        all.extend(self.d365.facts());
+        all.extend(self.compliance.facts());
+        all.push(("agents", self.agents.unavailable()));
+        all.push(("scope.resource_accounts", self.scope.resource_accounts.unavailable()));
+        all
+    }
+
+    /// The facts that could not be read, by path.
+    pub fn unavailable_facts(&self) -> BTreeMap<&'static str, &Unavailable> {
+        self.facts()
+            .into_iter()
+            .filter_map(|(p, u)| u.map(|u| (p, u)))
+            .collect()
+    }
+
+    /// The model as the JSON that checks see as `tenant`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("the model serialises")
+    }
+}
+
+/// Every fact path a check may list in `needs`.
+pub fn fact_paths() -> Vec<&'static str> {
+    // The list is built from an empty snapshot so it can never drift from `facts()`.
+    let snapshot = Snapshot {
+        schema_version: crate::snapshot::SCHEMA_VERSION,
+        tool_version: String::new(),
+        collected_at: String::new(),
+        tenant_id: String::new(),
+        tenant_name: None,
+        cloud: "public".into(),
+        agents: None,
+        facts: BTreeMap::new(),
+    };
+    TenantModel::from_snapshot(&snapshot, AuditConfig::default())
+        .facts()
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect()
+}

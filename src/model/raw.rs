@@ -1,0 +1,184 @@
+//! Reading raw API JSON the way every normalizer needs to: properties looked up without regard
+//! to casing (Teams API PascalCase vs Graph camelCase), collections that arrive as an OData
+//! `value` array, a bare array or a single object, and loosely typed scalars.
+
+use serde_json::{Map, Value};
+
+/// Property `name` of `obj`, matched case-insensitively (`EnableAcsUsers` == `enableAcsUsers`).
+pub fn prop<'a>(obj: &'a Value, name: &str) -> Option<&'a Value> {
+    let map = obj.as_object()?;
+    map.get(name).or_else(|| {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    })
+}
+
+/// First present, non-null property among `names`.
+pub fn prop_any<'a>(obj: &'a Value, names: &[&str]) -> Option<&'a Value> {
+    names
+        .iter()
+        .filter_map(|n| prop(obj, n))
+        .find(|v| !v.is_null())
+}
+
+/// String property (numbers and booleans are rendered as text); `None` when absent, null or empty.
+pub fn str_prop(obj: &Value, names: &[&str]) -> Option<String> {
+    match prop_any(obj, names)? {
+        Value::String(s) if s.trim().is_empty() => None,
+        Value::String(s) => Some(s.trim().to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Boolean property; accepts `true`, `"True"`, `"false"`, `1`/`0`.
+pub fn bool_prop(obj: &Value, names: &[&str]) -> Option<bool> {
+    match prop_any(obj, names)? {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Some(true),
+            "false" | "0" | "no" => Some(false),
+            _ => None,
+        },
+        Value::Number(n) => n.as_i64().map(|n| n != 0),
+        _ => None,
+    }
+}
+
+/// Integer property; accepts numbers and numeric strings.
+pub fn int_prop(obj: &Value, names: &[&str]) -> Option<i64> {
+    match prop_any(obj, names)? {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A list of strings from an array (of strings, or of objects with one of `item_keys`), a single
+/// string, a comma/space separated string, or a PowerShell-style `{'a','b'}` rendering.
+pub fn string_list(v: Option<&Value>, item_keys: &[&str]) -> Vec<String> {
+    match v {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|i| match i {
+                Value::String(s) => Some(s.trim().to_string()),
+                Value::Object(_) => str_prop(i, item_keys),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .filter(|s| !s.is_empty())
+            .collect(),
+        Some(Value::String(s)) => s
+            .trim()
+            .trim_start_matches('{')
+            .trim_end_matches('}')
+            .split([',', ' ', ';'])
+            .map(|p| p.trim().trim_matches(|c| c == '\'' || c == '"').to_string())
+            .filter(|p| !p.is_empty())
+            .collect(),
+        Some(obj @ Value::Object(_)) => str_prop(obj, item_keys).into_iter().collect(),
+        Some(_) => Vec::new(),
+    }
+}
+
+/// The items of a collection response: OData `{"value": [...]}`, a bare array, an object with
+/// one of `wrappers` holding the array (`applicationInstances`, `TelephoneNumbers`), or a
+/// single object (a Teams config instance returned as an object).
+pub fn items<'a>(data: &'a Value, wrappers: &[&str]) -> Result<Vec<&'a Value>, String> {
+    match data {
+        Value::Array(a) => Ok(a.iter().collect()),
+        Value::Object(map) => {
+            for key in std::iter::once(&"value").chain(wrappers.iter()) {
+                if let Some(v) = prop(data, key) {
+                    return match v {
+                        Value::Array(a) => Ok(a.iter().collect()),
+                        Value::Null => Ok(Vec::new()),
+                        other => Err(format!("`{key}` is {} instead of an array", kind(other))),
+                    };
+                }
+            }
+            if map.is_empty() {
+                Err("empty object instead of a collection".into())
+            } else {
+                Ok(vec![data])
+            }
+        }
+        other => Err(format!("{} instead of a collection", kind(other))),
+    }
+}
+
+/// For per-user facts stored as `{ "<user id>": <response> }`.
+pub fn keyed(data: &Value) -> Result<&Map<String, Value>, String> {
+    data.as_object()
+        .ok_or_else(|| format!("{} instead of an object keyed by id", kind(data)))
+}
+
+pub fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// `PascalCase` or `camelCase` enum text in camelCase (`VoiceApplicationAssignment` →
+/// `voiceApplicationAssignment`), the spelling Graph uses.
+pub fn camel(s: &str) -> String {
+    let s = s.trim();
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_ascii_lowercase().to_string() + chars.as_str(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn properties_match_any_casing() {
+        let v = json!({"EnableAcsUsers": true});
+        assert_eq!(bool_prop(&v, &["enableAcsUsers"]), Some(true));
+        assert_eq!(bool_prop(&json!({"x": "True"}), &["X"]), Some(true));
+    }
+
+    #[test]
+    fn collection_shapes_all_yield_items() {
+        assert_eq!(items(&json!({"value": [1, 2]}), &[]).unwrap().len(), 2);
+        assert_eq!(items(&json!([1]), &[]).unwrap().len(), 1);
+        assert_eq!(items(&json!({"Identity": "Global"}), &[]).unwrap().len(), 1);
+        assert_eq!(
+            items(&json!({"applicationInstances": [{}, {}], "skipToken": null}), &["applicationInstances"])
+                .unwrap()
+                .len(),
+            2
+        );
+        assert!(items(&json!("x"), &[]).is_err());
+        assert!(items(&json!({"value": 3}), &[]).is_err());
+    }
+
+    #[test]
+    fn string_lists_accept_powershell_rendering() {
+        let v = json!("{'faced04c-2ced-433d-90db-063e424b87b1'}");
+        assert_eq!(
+            string_list(Some(&v), &[]),
+            vec!["faced04c-2ced-433d-90db-063e424b87b1"]
+        );
+        let v = json!([{"Domain": "contoso.com"}, "fabrikam.com"]);
+        assert_eq!(string_list(Some(&v), &["Domain"]), vec!["contoso.com", "fabrikam.com"]);
+    }
+
+    #[test]
+    fn enum_text_becomes_camel_case() {
+        assert_eq!(camel("VoiceApplicationAssignment"), "voiceApplicationAssignment");
+        assert_eq!(camel("activated"), "activated");
+    }
+}

@@ -1,0 +1,115 @@
+//! The terminal report: grouped by area, one row per check × subject, remediation under each
+//! finding, and a summary line. Colour is decided by the caller's stream (anstream strips it
+//! when stdout is not a terminal or NO_COLOR is set).
+
+use std::fmt::Write as _;
+
+use anstyle::{AnsiColor, Style};
+use tabled::settings::Style as TableStyle;
+use tabled::{Table, Tabled};
+
+use super::Report;
+use crate::engine::{CheckResult, Status};
+
+/// Areas in the order an admin should work through them (the field report's "where to begin").
+pub const AREA_ORDER: &[&str] = &[
+    "d365",
+    "acs-federation",
+    "external-access",
+    "information-barriers",
+    "resource-accounts",
+    "licensing",
+    "agents",
+    "numbers",
+    "acs",
+];
+
+#[derive(Tabled)]
+struct Row {
+    #[tabled(rename = "status")]
+    status: String,
+    #[tabled(rename = "check")]
+    check: String,
+    #[tabled(rename = "severity")]
+    severity: String,
+    #[tabled(rename = "subject")]
+    subject: String,
+    #[tabled(rename = "result")]
+    message: String,
+}
+
+fn style(status: Status) -> Style {
+    let color = match status {
+        Status::Pass => AnsiColor::Green,
+        Status::Fail | Status::Missing => AnsiColor::Red,
+        Status::Unknown => AnsiColor::Yellow,
+        Status::Skipped => AnsiColor::BrightBlack,
+    };
+    Style::new().fg_color(Some(color.into())).bold()
+}
+
+fn painted(status: Status) -> String {
+    let s = style(status);
+    format!("{s}{}{s:#}", status.as_str().to_uppercase())
+}
+
+fn area_rank(area: &str) -> usize {
+    AREA_ORDER.iter().position(|a| *a == area).unwrap_or(AREA_ORDER.len())
+}
+
+/// Renders the report; ANSI colour codes are always emitted and stripped by the output stream
+/// when colour is off.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let tenant = report.tenant.name.as_deref().unwrap_or(&report.tenant.id);
+    let _ = writeln!(
+        out,
+        "ccaudit {} — tenant {} ({}), {} collected {}\n",
+        report.tool.version, tenant, report.tenant.id, report.source, report.collected_at
+    );
+    let mut areas: Vec<&str> = report.results.iter().map(|r| r.area.as_str()).collect();
+    areas.sort_by_key(|a| (area_rank(a), a.to_string()));
+    areas.dedup();
+    for area in areas {
+        let results: Vec<&CheckResult> = report.results.iter().filter(|r| r.area == area).collect();
+        let _ = writeln!(out, "== {area} ==");
+        let rows: Vec<Row> = results
+            .iter()
+            .map(|r| Row {
+                status: painted(r.status),
+                check: r.check.clone(),
+                severity: r.severity.as_str().into(),
+                subject: r.subject.as_ref().map(|s| s.name.clone()).unwrap_or_else(|| "tenant".into()),
+                message: r.message.clone(),
+            })
+            .collect();
+        let mut table = Table::new(rows);
+        table.with(TableStyle::sharp());
+        let _ = writeln!(out, "{table}");
+        for r in results.iter().filter(|r| matches!(r.status, Status::Fail | Status::Missing | Status::Unknown)) {
+            let subject = r.subject.as_ref().map(|s| format!(" [{}]", s.name)).unwrap_or_default();
+            let _ = writeln!(out, "{} {}{}: {}", painted(r.status), r.check, subject, r.title);
+            if let Some(rem) = &r.remediation {
+                for line in rem.trim_end().lines() {
+                    let _ = writeln!(out, "    {line}");
+                }
+            }
+            if let Some(needs) = &r.needs {
+                let _ = writeln!(out, "    grant: {needs}");
+            }
+            if r.status != Status::Unknown {
+                if let Some(doc) = r.docs.first() {
+                    let _ = writeln!(out, "    docs: {doc}");
+                }
+            }
+        }
+        out.push('\n');
+    }
+    let s = &report.summary;
+    let _ = writeln!(
+        out,
+        "summary: {} pass, {} fail, {} missing, {} unknown, {} skipped",
+        s.pass, s.fail, s.missing, s.unknown, s.skipped
+    );
+    out
+}

@@ -1,0 +1,253 @@
+//! The on-disk snapshot: what the collectors read from a tenant, as the APIs returned it.
+//!
+//! A snapshot is deliberately raw (API JSON, all pages merged) so that a snapshot taken at a
+//! customer can be re-evaluated offline by a newer ccaudit with better normalizers and checks.
+//! The format is documented in `docs/snapshot.md`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The only snapshot schema this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    pub schema_version: u32,
+    pub tool_version: String,
+    /// RFC 3339 time the collection finished.
+    pub collected_at: String,
+    pub tenant_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_name: Option<String>,
+    /// `public`, `gcc`, `gcc-high`, `dod` or `china`.
+    pub cloud: String,
+    /// Who the agents are and how they were named (`--agents`, `--agent-group`, Dataverse queues).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agents: Option<AgentSelection>,
+    /// One entry per source fact, keyed like `graph.subscribedSkus`.
+    pub facts: BTreeMap<String, SourceFact>,
+}
+
+/// How the audit learned which users are contact-center agents.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AgentSelection {
+    /// `cli` (--agents), `group` (--agent-group) or `dataverse` (queue membership).
+    pub source: String,
+    /// UPNs or Entra object ids, as given.
+    pub users: Vec<String>,
+}
+
+/// One source fact: the merged response of an endpoint, or the error that prevented reading it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SourceFact {
+    /// Method and URL (or cmdlet) the data came from, for the report and for `explain`.
+    pub endpoint: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<SourceError>,
+}
+
+/// Why a source could not be read, as the service said it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SourceError {
+    /// HTTP status, when there was a response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    /// Service error code (`Authorization_RequestDenied`, `0x80040220`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    pub message: String,
+}
+
+/// A fact as the normalizers see it.
+#[derive(Debug, Clone, Copy)]
+pub enum RawFact<'a> {
+    /// The collector never tried (older collector, or source out of scope).
+    NotCollected,
+    Error {
+        endpoint: &'a str,
+        error: &'a SourceError,
+    },
+    Data {
+        endpoint: &'a str,
+        data: &'a Value,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("{path}: cannot read snapshot: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a valid snapshot: {detail}")]
+    Invalid { path: String, detail: String },
+    #[error(
+        "{path}: snapshot schema_version {found} is not supported (this ccaudit reads version {SCHEMA_VERSION}); re-collect it or upgrade ccaudit"
+    )]
+    UnsupportedVersion { path: String, found: u64 },
+}
+
+impl Snapshot {
+    /// Reads and validates a snapshot file.
+    pub fn load(path: &Path) -> Result<Snapshot, SnapshotError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| SnapshotError::Io {
+            path: shown.clone(),
+            source,
+        })?;
+        Snapshot::parse(&text, &shown)
+    }
+
+    /// Parses snapshot text; `origin` names the file in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Snapshot, SnapshotError> {
+        let invalid = |detail: String| SnapshotError::Invalid {
+            path: origin.to_string(),
+            detail,
+        };
+        // Read the version first so an old or future file gets the version message, not a
+        // confusing field error.
+        let value: Value = serde_json::from_str(text).map_err(|e| invalid(describe_json_error(&e)))?;
+        let Some(object) = value.as_object() else {
+            return Err(invalid("the top level must be a JSON object".into()));
+        };
+        match object.get("schema_version") {
+            None => return Err(invalid("missing field `schema_version`".into())),
+            Some(v) => match v.as_u64() {
+                Some(n) if n == u64::from(SCHEMA_VERSION) => {}
+                Some(n) => {
+                    return Err(SnapshotError::UnsupportedVersion {
+                        path: origin.to_string(),
+                        found: n,
+                    });
+                }
+                None => return Err(invalid("`schema_version` must be a positive integer".into())),
+            },
+        }
+        let snapshot: Snapshot =
+            serde_json::from_value(value).map_err(|e| invalid(first_line(&e.to_string())))?;
+        snapshot.validate().map_err(invalid)?;
+        Ok(snapshot)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        for (key, fact) in &self.facts {
+            if !key.contains('.') {
+                return Err(format!(
+                    "fact key `{key}` must be `<source>.<name>` (e.g. graph.subscribedSkus)"
+                ));
+            }
+            match (&fact.data, &fact.error) {
+                (Some(_), Some(_)) => {
+                    return Err(format!("fact `{key}` has both `data` and `error`"));
+                }
+                (None, None) => {
+                    return Err(format!("fact `{key}` has neither `data` nor `error`"));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The raw fact stored under `key`.
+    pub fn fact(&self, key: &str) -> RawFact<'_> {
+        match self.facts.get(key) {
+            None => RawFact::NotCollected,
+            Some(SourceFact {
+                endpoint,
+                data: Some(data),
+                ..
+            }) => RawFact::Data { endpoint, data },
+            Some(SourceFact {
+                endpoint,
+                error: Some(error),
+                ..
+            }) => RawFact::Error { endpoint, error },
+            // validate() rules this out for parsed snapshots; treat a hand-built one as absent.
+            Some(_) => RawFact::NotCollected,
+        }
+    }
+
+    /// Serialises with a stable key order and a trailing newline.
+    pub fn to_json_pretty(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("snapshot serialises");
+        text.push('\n');
+        text
+    }
+}
+
+fn describe_json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Eof => format!(
+            "the JSON ends early at line {} column {} (truncated file?)",
+            e.line(),
+            e.column()
+        ),
+        _ => first_line(&e.to_string()),
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or(s).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn minimal() -> String {
+        r#"{"schema_version":1,"tool_version":"0.1.0","collected_at":"2026-11-27T05:00:00Z",
+            "tenant_id":"11111111-2222-3333-4444-555555555555","cloud":"public","facts":{}}"#
+            .to_string()
+    }
+
+    #[test]
+    fn minimal_snapshot_parses() {
+        let s = Snapshot::parse(&minimal(), "x.json").unwrap();
+        assert!(matches!(s.fact("graph.organization"), RawFact::NotCollected));
+    }
+
+    #[test]
+    fn truncated_snapshot_names_file_and_says_truncated() {
+        let text = minimal();
+        let err = Snapshot::parse(&text[..40], "cut.json").unwrap_err().to_string();
+        assert!(err.starts_with("cut.json: "), "{err}");
+        assert!(err.contains("truncated"), "{err}");
+        assert!(!err.contains('\n'));
+    }
+
+    #[test]
+    fn future_schema_version_is_refused_with_version_message() {
+        let text = minimal().replace("\"schema_version\":1", "\"schema_version\":7");
+        let err = Snapshot::parse(&text, "new.json").unwrap_err().to_string();
+        assert!(err.contains("schema_version 7 is not supported"), "{err}");
+    }
+
+    #[test]
+    fn missing_field_is_named() {
+        let text = minimal().replace("\"cloud\":\"public\",", "");
+        let err = Snapshot::parse(&text, "m.json").unwrap_err().to_string();
+        assert!(err.contains("cloud"), "{err}");
+    }
+
+    #[test]
+    fn fact_with_data_and_error_is_rejected() {
+        let text = minimal().replace(
+            "\"facts\":{}",
+            r#""facts":{"graph.organization":{"endpoint":"GET /x","data":{},"error":{"message":"m"}}}"#,
+        );
+        let err = Snapshot::parse(&text, "b.json").unwrap_err().to_string();
+        assert!(err.contains("both"), "{err}");
+    }
+}
