@@ -3,6 +3,7 @@
 //! The model is converted to a CEL value once per audit; each subject gets a child scope that
 //! binds `subject`, so per-subject cost is the rule itself, not a model copy.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use cel::{Context, Env, Value};
@@ -11,7 +12,7 @@ use serde::Serialize;
 use super::cel::{self as celx, Expr};
 use super::check::{Basis, Check, CheckSet, Severity};
 use super::template::Template;
-use crate::model::{TenantModel, UnavailableKind};
+use crate::model::{TenantModel, Unavailable, UnavailableKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Hash)]
 #[serde(rename_all = "lowercase")]
@@ -72,12 +73,27 @@ pub struct CheckResult {
 
 /// Evaluates `checks` against `model`, in check-id order.
 pub fn evaluate(env: &Arc<Env>, checks: &CheckSet, model: &TenantModel) -> Vec<CheckResult> {
+    let unavailable: BTreeMap<String, Unavailable> = model
+        .unavailable_facts()
+        .into_iter()
+        .map(|(path, u)| (path.to_string(), u.clone()))
+        .collect();
+    evaluate_json(env, checks, &model.to_json(), &unavailable)
+}
+
+/// Evaluates against model JSON directly; `unavailable` lists the fact paths that could not be
+/// read. Used by `evaluate` and by check fixtures, which patch the model JSON.
+pub fn evaluate_json(
+    env: &Arc<Env>,
+    checks: &CheckSet,
+    model: &serde_json::Value,
+    unavailable: &BTreeMap<String, Unavailable>,
+) -> Vec<CheckResult> {
     let mut ctx = Context::with_env(Arc::clone(env));
-    ctx.add_variable_from_value("tenant", celx::from_json(&model.to_json()));
-    let unavailable = model.unavailable_facts();
+    ctx.add_variable_from_value("tenant", celx::from_json(model));
     let mut results = Vec::new();
     for check in checks.values() {
-        evaluate_check(check, &ctx, &unavailable, &mut results);
+        evaluate_check(check, &ctx, unavailable, &mut results);
     }
     results
 }
@@ -85,7 +101,7 @@ pub fn evaluate(env: &Arc<Env>, checks: &CheckSet, model: &TenantModel) -> Vec<C
 fn evaluate_check(
     check: &Check,
     ctx: &Context,
-    unavailable: &std::collections::BTreeMap<&'static str, &crate::model::Unavailable>,
+    unavailable: &BTreeMap<String, Unavailable>,
     out: &mut Vec<CheckResult>,
 ) {
     let spec = &check.spec;
@@ -108,7 +124,7 @@ fn evaluate_check(
     let missing_facts: Vec<_> = spec
         .needs
         .iter()
-        .filter_map(|n| unavailable.get(n.as_str()).map(|u| (n.as_str(), *u)))
+        .filter_map(|n| unavailable.get(n.as_str()).map(|u| (n.as_str(), u)))
         .collect();
     if !missing_facts.is_empty() {
         if let Some((_, u)) = missing_facts

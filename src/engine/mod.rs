@@ -7,4 +7,4 @@ pub mod evaluate;
 pub mod template;
 
 pub use check::{Basis, Check, CheckError, CheckSet, Severity};
-pub use evaluate::{CheckResult, Status, Subject, evaluate};
+pub use evaluate::{CheckResult, Status, Subject, evaluate, evaluate_json};
