@@ -97,8 +97,12 @@ struct Selection {
 struct ChecksArgs {
     /// A check id to show in full.
     id: Option<String>,
+    /// Extra check files to include (as for `audit --checks`).
     #[arg(long)]
     checks: Option<PathBuf>,
+    /// Print the whole catalog as Markdown (this is how docs/checks.md is made).
+    #[arg(long, conflicts_with = "id")]
+    markdown: bool,
 }
 
 #[derive(Args)]
@@ -192,6 +196,10 @@ fn audit(args: AuditArgs) -> Result<ExitStatus, Failure> {
 fn checks(args: ChecksArgs) -> Result<(), Failure> {
     let (_, set) = load_checks(args.checks.as_deref())?;
     let mut out = anstream::stdout();
+    if args.markdown {
+        let _ = write!(out, "{}", engine::docs::catalog_markdown(&set));
+        return Ok(());
+    }
     match args.id {
         None => {
             let _ = writeln!(out, "{:<12} {:<22} {:<9} {:<15} title", "id", "area", "severity", "basis");

@@ -3,6 +3,7 @@
 pub mod catalog;
 pub mod cel;
 pub mod check;
+pub mod docs;
 pub mod evaluate;
 pub mod template;
 

@@ -11,6 +11,7 @@ pub mod compliance;
 pub mod d365;
 pub mod directory;
 pub mod fact;
+pub mod ib_filter;
 pub mod raw;
 pub mod scope;
 pub mod teams;
@@ -31,6 +32,32 @@ pub struct AuditConfig {
     pub contact_center_skus: Vec<String>,
 }
 
+/// The audit settings as checks see them (`tenant.config`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelConfig {
+    /// From `AuditConfig::contact_center_skus`; unavailable (not configured) when empty, so
+    /// LIC-005 is unknown and names the flag to pass rather than guessing.
+    pub contact_center_skus: Fact<Vec<String>>,
+}
+
+impl ModelConfig {
+    fn from(config: AuditConfig) -> ModelConfig {
+        let contact_center_skus = if config.contact_center_skus.is_empty() {
+            Fact::Unavailable(Unavailable {
+                kind: UnavailableKind::NotCollected,
+                reason: "no Contact Center / Customer Service license SKUs are configured".into(),
+                needs: Some(
+                    "pass --cc-sku SKU_PART_NUMBER,... (or contact_center_skus in the config file) naming the agent license SKUs".into(),
+                ),
+                sources: Vec::new(),
+            })
+        } else {
+            Fact::Available(config.contact_center_skus)
+        };
+        ModelConfig { contact_center_skus }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct TenantInfo {
     pub id: String,
@@ -42,7 +69,7 @@ pub struct TenantInfo {
 #[derive(Debug, Clone, Serialize)]
 pub struct TenantModel {
     pub info: TenantInfo,
-    pub config: AuditConfig,
+    pub config: ModelConfig,
     pub directory: directory::Directory,
     pub teams: teams::Teams,
     pub azure: azure::Azure,
@@ -74,7 +101,7 @@ impl TenantModel {
                 cloud: snapshot.cloud.clone(),
                 collected_at: snapshot.collected_at.clone(),
             },
-            config,
+            config: ModelConfig::from(config),
             directory,
             teams,
             azure,
@@ -94,6 +121,10 @@ impl TenantModel {
         all.extend(self.d365.facts());
         all.extend(self.compliance.facts());
         all.push(("agents", self.agents.unavailable()));
+        all.push((
+            "config.contact_center_skus",
+            self.config.contact_center_skus.unavailable(),
+        ));
         all.push(("scope.resource_accounts", self.scope.resource_accounts.unavailable()));
         all
     }

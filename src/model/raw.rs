@@ -138,6 +138,25 @@ pub fn camel(s: &str) -> String {
     }
 }
 
+/// The items of a collection (as [`items`]) where every item must be an object: a record of
+/// the wrong type means the response is not what the normalizer understands, so it is named.
+pub fn records<'a>(data: &'a Value, wrappers: &[&str]) -> Result<Vec<&'a Value>, String> {
+    let all = items(data, wrappers)?;
+    if let Some((i, bad)) = all.iter().enumerate().find(|(_, v)| !v.is_object()) {
+        return Err(format!("item {i} is {} instead of an object", kind(bad)));
+    }
+    Ok(all)
+}
+
+/// A string property that every record of its kind carries (an id, a name); its absence means
+/// the shape is not the one expected, which the caller reports as malformed.
+pub fn required_str(obj: &Value, names: &[&str]) -> Result<String, String> {
+    str_prop(obj, names).ok_or_else(|| {
+        let name = names.first().copied().unwrap_or("?");
+        format!("a record has no `{name}`")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +193,14 @@ mod tests {
         );
         let v = json!([{"Domain": "contoso.com"}, "fabrikam.com"]);
         assert_eq!(string_list(Some(&v), &["Domain"]), vec!["contoso.com", "fabrikam.com"]);
+    }
+
+    #[test]
+    fn records_must_be_objects_and_required_strings_present() {
+        assert_eq!(records(&json!({"value": [{"id": "a"}]}), &[]).unwrap().len(), 1);
+        assert!(records(&json!({"value": [{"id": "a"}, 3]}), &[]).unwrap_err().contains("item 1"));
+        assert_eq!(required_str(&json!({"Id": "x"}), &["id"]).unwrap(), "x");
+        assert!(required_str(&json!({"id": ""}), &["id"]).unwrap_err().contains("`id`"));
     }
 
     #[test]
