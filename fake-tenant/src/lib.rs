@@ -1,0 +1,1 @@
+//! A fake Microsoft tenant for ccaudit's tests.
