@@ -9,3 +9,5 @@ pub mod model;
 pub mod report;
 pub mod snapshot;
 pub mod source_catalog;
+pub mod sources;
+pub mod synth;

@@ -148,9 +148,9 @@ fn select(mut set: CheckSet, sel: &Selection) -> Result<CheckSet, Failure> {
             .any(|x| x.eq_ignore_ascii_case(id) || x.eq_ignore_ascii_case(area))
     };
     for name in sel.only.iter().chain(&sel.skip) {
-        let known = set
-            .values()
-            .any(|c| name.eq_ignore_ascii_case(&c.spec.id) || name.eq_ignore_ascii_case(&c.spec.area));
+        let known = set.values().any(|c| {
+            name.eq_ignore_ascii_case(&c.spec.id) || name.eq_ignore_ascii_case(&c.spec.area)
+        });
         if !known {
             return Err(Failure(format!(
                 "`{name}` is neither a check id nor an area (see `ccaudit checks`)"
@@ -202,7 +202,11 @@ fn checks(args: ChecksArgs) -> Result<(), Failure> {
     }
     match args.id {
         None => {
-            let _ = writeln!(out, "{:<12} {:<22} {:<9} {:<15} title", "id", "area", "severity", "basis");
+            let _ = writeln!(
+                out,
+                "{:<12} {:<22} {:<9} {:<15} title",
+                "id", "area", "severity", "basis"
+            );
             for c in set.values() {
                 let s = &c.spec;
                 let _ = writeln!(
@@ -235,6 +239,10 @@ fn model(args: ModelArgs) -> Result<(), Failure> {
         "tenant": model.to_json(),
         "unavailable": model.unavailable_facts(),
     });
-    let _ = writeln!(anstream::stdout(), "{}", serde_json::to_string_pretty(&json)?);
+    let _ = writeln!(
+        anstream::stdout(),
+        "{}",
+        serde_json::to_string_pretty(&json)?
+    );
     Ok(())
 }

@@ -116,7 +116,8 @@ impl Snapshot {
         };
         // Read the version first so an old or future file gets the version message, not a
         // confusing field error.
-        let value: Value = serde_json::from_str(text).map_err(|e| invalid(describe_json_error(&e)))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| invalid(describe_json_error(&e)))?;
         let Some(object) = value.as_object() else {
             return Err(invalid("the top level must be a JSON object".into()));
         };
@@ -130,7 +131,11 @@ impl Snapshot {
                         found: n,
                     });
                 }
-                None => return Err(invalid("`schema_version` must be a positive integer".into())),
+                None => {
+                    return Err(invalid(
+                        "`schema_version` must be a positive integer".into(),
+                    ));
+                }
             },
         }
         let snapshot: Snapshot =
@@ -215,13 +220,18 @@ mod tests {
     #[test]
     fn minimal_snapshot_parses() {
         let s = Snapshot::parse(&minimal(), "x.json").unwrap();
-        assert!(matches!(s.fact("graph.organization"), RawFact::NotCollected));
+        assert!(matches!(
+            s.fact("graph.organization"),
+            RawFact::NotCollected
+        ));
     }
 
     #[test]
     fn truncated_snapshot_names_file_and_says_truncated() {
         let text = minimal();
-        let err = Snapshot::parse(&text[..40], "cut.json").unwrap_err().to_string();
+        let err = Snapshot::parse(&text[..40], "cut.json")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("cut.json: "), "{err}");
         assert!(err.contains("truncated"), "{err}");
         assert!(!err.contains('\n'));

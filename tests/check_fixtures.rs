@@ -41,7 +41,8 @@ struct Expect {
 }
 
 fn base() -> (Value, BTreeMap<String, Unavailable>) {
-    let snapshot = Snapshot::load(Path::new("examples/healthy.snapshot.json")).expect("healthy example loads");
+    let snapshot =
+        Snapshot::load(Path::new("examples/healthy.snapshot.json")).expect("healthy example loads");
     let config = AuditConfig {
         contact_center_skus: vec!["DYN365_CUSTOMER_SERVICE_PREMIUM".into()],
     };
@@ -93,7 +94,9 @@ fn set_null(model: &mut Value, path: &str) {
     let mut cur = model;
     let parts: Vec<&str> = path.split('.').collect();
     for (i, part) in parts.iter().enumerate() {
-        let Some(obj) = cur.as_object_mut() else { return };
+        let Some(obj) = cur.as_object_mut() else {
+            return;
+        };
         if i == parts.len() - 1 {
             obj.insert(part.to_string(), Value::Null);
             return;
@@ -121,7 +124,12 @@ fn reachable(check: &Check) -> BTreeSet<&'static str> {
     out
 }
 
-fn run_case(env: &std::sync::Arc<cel::Env>, check: &Check, case: &Case, base: &(Value, BTreeMap<String, Unavailable>)) -> Result<BTreeSet<&'static str>, String> {
+fn run_case(
+    env: &std::sync::Arc<cel::Env>,
+    check: &Check,
+    case: &Case,
+    base: &(Value, BTreeMap<String, Unavailable>),
+) -> Result<BTreeSet<&'static str>, String> {
     let (mut model, mut unavailable) = base.clone();
     if let Some(patch) = &case.patch {
         merge_patch(&mut model, patch);
@@ -151,7 +159,10 @@ fn run_case(env: &std::sync::Arc<cel::Env>, check: &Check, case: &Case, base: &(
             .map(|r| {
                 format!(
                     "{}={} ({})",
-                    r.subject.as_ref().map(|s| s.name.as_str()).unwrap_or("tenant"),
+                    r.subject
+                        .as_ref()
+                        .map(|s| s.name.as_str())
+                        .unwrap_or("tenant"),
                     r.status.as_str(),
                     r.message
                 )
@@ -185,11 +196,19 @@ fn run_case(env: &std::sync::Arc<cel::Env>, check: &Check, case: &Case, base: &(
             .iter()
             .filter(|r| {
                 e.status.is_some()
-                    || r.subject.as_ref().is_some_and(|s| e.subjects.contains_key(&s.name))
+                    || r.subject
+                        .as_ref()
+                        .is_some_and(|s| e.subjects.contains_key(&s.name))
             })
             .collect();
-        if constrained.iter().any(|r| !r.message.contains(needle.as_str())) {
-            return Err(format!("expected messages to contain `{needle}`, got: {}", shown()));
+        if constrained
+            .iter()
+            .any(|r| !r.message.contains(needle.as_str()))
+        {
+            return Err(format!(
+                "expected messages to contain `{needle}`, got: {}",
+                shown()
+            ));
         }
     }
     for r in &results {
@@ -237,12 +256,23 @@ fn every_check_is_specified_by_fixtures_covering_its_outcomes() {
                 Err(e) => problems.push(format!("{id} / {}: {e}", case.name)),
             }
         }
-        let missing: Vec<_> = reachable(check).into_iter().filter(|s| !seen.contains(s)).collect();
+        let missing: Vec<_> = reachable(check)
+            .into_iter()
+            .filter(|s| !seen.contains(s))
+            .collect();
         if !missing.is_empty() {
-            problems.push(format!("{id}: no fixture case produces {}", missing.join(", ")));
+            problems.push(format!(
+                "{id}: no fixture case produces {}",
+                missing.join(", ")
+            ));
         }
     }
-    assert!(problems.is_empty(), "{} problem(s):\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -250,7 +280,11 @@ fn fixture_files_belong_to_existing_checks() {
     let env = engine::cel::environment();
     let set = engine::catalog::load(&env, None).expect("built-in checks load");
     for entry in std::fs::read_dir("tests/fixtures/checks").expect("fixtures dir") {
-        let name = entry.expect("entry").file_name().to_string_lossy().to_string();
+        let name = entry
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .to_string();
         let id = name.trim_end_matches(".yaml");
         assert!(set.contains_key(id), "fixture {name} has no check");
     }
@@ -276,13 +310,49 @@ fn catalog_has_every_check_other_tools_rely_on() {
     let env = engine::cel::environment();
     let set = engine::catalog::load(&env, None).expect("built-in checks load");
     let required = [
-        "D365-001", "D365-002", "D365-003", "D365-004", "ACSFED-001", "ACSFED-002", "ACSFED-003",
-        "EXT-001", "EXT-002", "EXT-003", "EXT-004", "IB-001", "IB-002", "IB-003", "RA-001",
-        "RA-002", "RA-003", "RA-004", "RA-006", "RA-008", "RA-009", "LIC-001", "LIC-002",
-        "LIC-003", "LIC-004", "LIC-005", "AGT-001", "AGT-002", "AGT-003", "NUM-001", "NUM-002",
-        "NUM-003", "NUM-004", "NUM-008", "NUM-009", "NUM-010", "NUM-011", "ACSAUTH-001",
+        "D365-001",
+        "D365-002",
+        "D365-003",
+        "D365-004",
+        "ACSFED-001",
+        "ACSFED-002",
+        "ACSFED-003",
+        "EXT-001",
+        "EXT-002",
+        "EXT-003",
+        "EXT-004",
+        "IB-001",
+        "IB-002",
+        "IB-003",
+        "RA-001",
+        "RA-002",
+        "RA-003",
+        "RA-004",
+        "RA-006",
+        "RA-008",
+        "RA-009",
+        "LIC-001",
+        "LIC-002",
+        "LIC-003",
+        "LIC-004",
+        "LIC-005",
+        "AGT-001",
+        "AGT-002",
+        "AGT-003",
+        "NUM-001",
+        "NUM-002",
+        "NUM-003",
+        "NUM-004",
+        "NUM-008",
+        "NUM-009",
+        "NUM-010",
+        "NUM-011",
+        "ACSAUTH-001",
         "ACSAUTH-003",
     ];
-    let absent: Vec<_> = required.iter().filter(|id| !set.contains_key(**id)).collect();
+    let absent: Vec<_> = required
+        .iter()
+        .filter(|id| !set.contains_key(**id))
+        .collect();
     assert!(absent.is_empty(), "missing checks: {absent:?}");
 }

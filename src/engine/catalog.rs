@@ -47,7 +47,10 @@ fn add_all(
             return Err(CheckError {
                 origin: src.origin,
                 line: 1,
-                message: format!("duplicate check id `{}` (also in {previous})", check.spec.id),
+                message: format!(
+                    "duplicate check id `{}` (also in {previous})",
+                    check.spec.id
+                ),
             });
         }
         if !overriding && set.contains_key(&check.spec.id) {
@@ -114,5 +117,7 @@ fn collect_dir(dir: &Path, out: &mut Vec<Source>) -> Result<(), CheckError> {
 }
 
 fn stem(name: &str) -> String {
-    name.trim_end_matches(".yaml").trim_end_matches(".yml").to_string()
+    name.trim_end_matches(".yaml")
+        .trim_end_matches(".yml")
+        .to_string()
 }

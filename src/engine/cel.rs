@@ -58,7 +58,9 @@ pub fn from_json(v: &serde_json::Value) -> Value {
             None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
         },
         serde_json::Value::String(s) => Value::String(Arc::new(s.clone())),
-        serde_json::Value::Array(items) => Value::List(Arc::new(items.iter().map(from_json).collect())),
+        serde_json::Value::Array(items) => {
+            Value::List(Arc::new(items.iter().map(from_json).collect()))
+        }
         serde_json::Value::Object(map) => {
             let map: HashMap<Key, Value> = map
                 .iter()
@@ -88,5 +90,8 @@ pub fn display(v: &Value) -> String {
 /// One line describing a CEL runtime error.
 pub fn describe_error(e: &cel::ExecutionError) -> String {
     let text = e.to_string();
-    text.lines().next().unwrap_or("evaluation error").to_string()
+    text.lines()
+        .next()
+        .unwrap_or("evaluation error")
+        .to_string()
 }

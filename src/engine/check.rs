@@ -164,7 +164,9 @@ fn valid_id(id: &str) -> bool {
         return false;
     };
     !prefix.is_empty()
-        && prefix.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && prefix
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
         && num.len() == 3
         && num.chars().all(|c| c.is_ascii_digit())
 }
@@ -214,7 +216,9 @@ impl Check {
             if !fact_paths.contains(&need.as_str()) {
                 return Err(err(
                     line_of("needs"),
-                    format!("`needs` lists `{need}`, which is not a model fact (see docs/model.md)"),
+                    format!(
+                        "`needs` lists `{need}`, which is not a model fact (see docs/model.md)"
+                    ),
                 ));
             }
         }
@@ -236,12 +240,16 @@ impl Check {
 
         let expr = |key: &str, src: &Option<String>| -> Result<Option<Expr>, CheckError> {
             src.as_deref()
-                .map(|s| celx::compile(env, s).map_err(|e| err(line_of(key), format!("{key}: {e}"))))
+                .map(|s| {
+                    celx::compile(env, s).map_err(|e| err(line_of(key), format!("{key}: {e}")))
+                })
                 .transpose()
         };
         let template = |key: &str, src: &Option<String>| -> Result<Option<Template>, CheckError> {
             src.as_deref()
-                .map(|s| Template::compile(env, s).map_err(|e| err(line_of(key), format!("{key}: {e}"))))
+                .map(|s| {
+                    Template::compile(env, s).map_err(|e| err(line_of(key), format!("{key}: {e}")))
+                })
                 .transpose()
         };
         let required_template = |key: &str, src: &str| -> Result<Template, CheckError> {
@@ -300,7 +308,13 @@ docs: [https://learn.microsoft.com/x]
 
     fn load(text: &str) -> Result<Check, CheckError> {
         let env = celx::environment();
-        Check::load(&env, "checks/acs-federation/ACSFED-001.yaml", "ACSFED-001", text, &["teams.acs_federation"])
+        Check::load(
+            &env,
+            "checks/acs-federation/ACSFED-001.yaml",
+            "ACSFED-001",
+            text,
+            &["teams.acs_federation"],
+        )
     }
 
     #[test]
@@ -312,7 +326,10 @@ docs: [https://learn.microsoft.com/x]
     fn unknown_field_is_rejected_with_file_and_line() {
         let err = load(&GOOD.replace("description: d", "description: d\nrulez: x")).unwrap_err();
         let text = err.to_string();
-        assert!(text.starts_with("checks/acs-federation/ACSFED-001.yaml:"), "{text}");
+        assert!(
+            text.starts_with("checks/acs-federation/ACSFED-001.yaml:"),
+            "{text}"
+        );
         assert!(text.contains("rulez"), "{text}");
     }
 

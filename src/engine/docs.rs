@@ -69,7 +69,11 @@ pub fn catalog_markdown(set: &CheckSet) -> String {
             let _ = writeln!(
                 out,
                 "Reads: {}\n",
-                s.needs.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                s.needs
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
         let _ = writeln!(out, "Rule: `{}`\n", s.rule.trim().replace('`', "'"));

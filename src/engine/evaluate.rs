@@ -139,7 +139,10 @@ fn evaluate_check(
             .map(|(path, u)| format!("{path} unavailable: {}", u.reason))
             .collect::<Vec<_>>()
             .join("; ");
-        let mut needs: Vec<&str> = missing_facts.iter().filter_map(|(_, u)| u.needs.as_deref()).collect();
+        let mut needs: Vec<&str> = missing_facts
+            .iter()
+            .filter_map(|(_, u)| u.needs.as_deref())
+            .collect();
         needs.dedup();
         let mut result = base(Status::Unknown, None, message);
         result.needs = (!needs.is_empty()).then(|| needs.join("; "));
@@ -157,7 +160,11 @@ fn evaluate_check(
                 return;
             }
             Err(e) => {
-                out.push(base(Status::Unknown, None, format!("could not evaluate `applies`: {e}")));
+                out.push(base(
+                    Status::Unknown,
+                    None,
+                    format!("could not evaluate `applies`: {e}"),
+                ));
                 return;
             }
         }
@@ -182,13 +189,20 @@ fn evaluate_check(
             out.push(base(
                 Status::Unknown,
                 None,
-                format!("could not evaluate `subjects`: {}", celx::describe_error(&e)),
+                format!(
+                    "could not evaluate `subjects`: {}",
+                    celx::describe_error(&e)
+                ),
             ));
             return;
         }
     };
     if subjects.is_empty() {
-        let reason = render_or(&check.no_subjects, ctx, &format!("no {} to check", spec.subject_kind));
+        let reason = render_or(
+            &check.no_subjects,
+            ctx,
+            &format!("no {} to check", spec.subject_kind),
+        );
         out.push(base(Status::Skipped, None, reason));
         return;
     }
@@ -214,7 +228,11 @@ fn evaluate_subject(
                 return base(Status::Skipped, subject, reason);
             }
             Err(e) => {
-                return base(Status::Unknown, subject, format!("could not evaluate `subject_applies`: {e}"));
+                return base(
+                    Status::Unknown,
+                    subject,
+                    format!("could not evaluate `subject_applies`: {e}"),
+                );
             }
         }
     }
@@ -222,13 +240,20 @@ fn evaluate_subject(
         match eval_bool(missing, ctx) {
             Ok(false) => {}
             Ok(true) => {
-                let template = check.message_missing.as_ref().unwrap_or(&check.message_fail);
+                let template = check
+                    .message_missing
+                    .as_ref()
+                    .unwrap_or(&check.message_fail);
                 let mut r = base(Status::Missing, subject, template.render(ctx).0);
                 r.remediation = Some(check.remediation.render(ctx).0);
                 return r;
             }
             Err(e) => {
-                return base(Status::Unknown, subject, format!("could not evaluate `missing`: {e}"));
+                return base(
+                    Status::Unknown,
+                    subject,
+                    format!("could not evaluate `missing`: {e}"),
+                );
             }
         }
     }
@@ -239,7 +264,11 @@ fn evaluate_subject(
             r.remediation = Some(check.remediation.render(ctx).0);
             r
         }
-        Err(e) => base(Status::Unknown, subject, format!("could not evaluate the rule: {e}")),
+        Err(e) => base(
+            Status::Unknown,
+            subject,
+            format!("could not evaluate the rule: {e}"),
+        ),
     }
 }
 

@@ -57,7 +57,9 @@ pub fn e164(raw: &str) -> Option<String> {
 
 /// True when `s` looks like an ARM resource id rather than an immutable GUID.
 pub fn is_arm_path(s: &str) -> bool {
-    s.trim_start().to_ascii_lowercase().starts_with("/subscriptions/")
+    s.trim_start()
+        .to_ascii_lowercase()
+        .starts_with("/subscriptions/")
 }
 
 #[cfg(test)]

@@ -4,9 +4,12 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use serde_json::Value;
 
 use super::directory::Directory;
-use super::fact::{Fact, Unavailable};
+use super::fact::{Fact, Unavailable, from_raw};
+use super::ib_filter::{self, Filter, Subject, Truth};
+use super::raw::{prop, records, required_str, str_prop, string_list};
 use crate::snapshot::Snapshot;
 
 #[derive(Debug, Clone, Serialize)]
@@ -63,8 +66,462 @@ impl Compliance {
     }
 }
 
+const POLICIES: &str = "compliance.InformationBarrierPolicy";
+const SEGMENTS: &str = "compliance.OrganizationSegment";
+const POLICY_CONFIG: &str = "compliance.PolicyConfig";
+
 /// Normalizes the Security & Compliance facts of a snapshot; membership needs the directory.
 pub fn normalize(snapshot: &Snapshot, directory: &Directory) -> Compliance {
-    let _ = (snapshot, directory);
-    unimplemented!("compliance normalizer")
+    let ib_policies = from_raw(POLICIES, snapshot.fact(POLICIES), parse_policies);
+    let ib_segments = from_raw(SEGMENTS, snapshot.fact(SEGMENTS), parse_segments);
+    let ib_mode = from_raw(POLICY_CONFIG, snapshot.fact(POLICY_CONFIG), parse_mode);
+    let ib_membership = membership(&ib_policies, &ib_segments, directory);
+    Compliance {
+        ib_policies,
+        ib_segments,
+        ib_mode,
+        ib_membership,
+    }
+}
+
+fn parse_policies(data: &Value) -> Result<Vec<IbPolicy>, String> {
+    records(data, &[])?
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let name = required_str(row, &["Name"]).map_err(|e| format!("policy {i}: {e}"))?;
+            let context = |e: String| format!("policy `{name}`: {e}");
+            let state = required_str(row, &["State"]).map_err(context)?;
+            let assigned_segment = required_str(row, &["AssignedSegment"]).map_err(context)?;
+            Ok(IbPolicy {
+                active: state.eq_ignore_ascii_case("active"),
+                state,
+                assigned_segment: assigned_segment.to_lowercase(),
+                segments_allowed: segment_names(prop(row, "SegmentsAllowed")),
+                segments_blocked: segment_names(prop(row, "SegmentsBlocked")),
+                name,
+            })
+        })
+        .collect()
+}
+
+/// Lower-case segment names from an array, or from PowerShell's `{A, B}` rendering of one.
+///
+/// Unlike `raw::string_list`, a string is split on commas and semicolons only: segment names
+/// may contain spaces (`Contact Center Agents`).
+fn segment_names(v: Option<&Value>) -> Vec<String> {
+    let names = match v {
+        Some(Value::String(s)) => s
+            .trim()
+            .trim_start_matches('{')
+            .trim_end_matches('}')
+            .split([',', ';'])
+            .map(|p| p.trim().trim_matches(|c| c == '\'' || c == '"').to_string())
+            .filter(|p| !p.is_empty())
+            .collect(),
+        other => string_list(other, &["Name"]),
+    };
+    names.into_iter().map(|n| n.to_lowercase()).collect()
+}
+
+fn parse_segments(data: &Value) -> Result<BTreeMap<String, IbSegment>, String> {
+    let mut segments = BTreeMap::new();
+    for (i, row) in records(data, &[])?.into_iter().enumerate() {
+        let name = required_str(row, &["Name"]).map_err(|e| format!("segment {i}: {e}"))?;
+        // A missing filter is kept empty: membership reports the segment as unevaluable.
+        let user_group_filter = str_prop(row, &["UserGroupFilter"]).unwrap_or_default();
+        segments.insert(
+            name.to_lowercase(),
+            IbSegment {
+                name,
+                user_group_filter,
+            },
+        );
+    }
+    Ok(segments)
+}
+
+/// `InformationBarrierMode` from `Get-PolicyConfig`, which arrives as one object or as a
+/// `value` array holding it.
+fn parse_mode(data: &Value) -> Result<Option<String>, String> {
+    let instances = match data {
+        Value::Object(map) if map.is_empty() => Vec::new(),
+        _ => records(data, &[])?,
+    };
+    Ok(instances
+        .into_iter()
+        .find_map(|row| str_prop(row, &["InformationBarrierMode"])))
+}
+
+/// Which segments each directory user falls in, from the segments' filters.
+///
+/// Policies are required too: without them a membership list cannot be read as "allowed" or
+/// "blocked", so a partial answer would only invite a guess downstream.
+fn membership(
+    policies: &Fact<Vec<IbPolicy>>,
+    segments: &Fact<BTreeMap<String, IbSegment>>,
+    directory: &Directory,
+) -> Fact<BTreeMap<String, SegmentMembership>> {
+    let (segments, users) = match (segments, policies, &directory.users) {
+        (Fact::Available(segments), Fact::Available(_), Fact::Available(users)) => {
+            (segments, users)
+        }
+        (Fact::Unavailable(u), _, _)
+        | (_, Fact::Unavailable(u), _)
+        | (_, _, Fact::Unavailable(u)) => {
+            return Fact::dependency(u);
+        }
+    };
+    let filters: Vec<(&String, Result<Filter, String>)> = segments
+        .iter()
+        .map(|(key, segment)| (key, ib_filter::parse(&segment.user_group_filter)))
+        .collect();
+    let result = users
+        .iter()
+        .map(|(id, user)| {
+            let groups = match &directory.group_memberships {
+                Fact::Unavailable(u) => Err(format!(
+                    "MemberOf needs directory.group_memberships, which is unavailable ({})",
+                    u.reason
+                )),
+                Fact::Available(all) => all
+                    .get(id)
+                    .or_else(|| all.get(&id.to_lowercase()))
+                    .map(Vec::as_slice)
+                    .ok_or_else(|| "MemberOf: the user's groups were not collected".to_string()),
+            };
+            let subject = Subject { user, groups };
+            let mut entry = SegmentMembership::default();
+            for (key, filter) in &filters {
+                match filter.as_ref().map(|f| f.evaluate(&subject)) {
+                    Ok(Truth::True) => entry.segments.push((*key).clone()),
+                    Ok(Truth::False) => {}
+                    Ok(Truth::Unknown(reason)) => {
+                        entry.unevaluable.push(format!("{key}: {reason}"))
+                    }
+                    Err(reason) => entry.unevaluable.push(format!("{key}: {reason}")),
+                }
+            }
+            (id.clone(), entry)
+        })
+        .collect();
+    Fact::Available(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::directory::{GroupRef, User};
+    use crate::model::fact::UnavailableKind;
+    use serde_json::json;
+
+    const AGENT: &str = "11111111-0000-0000-0000-000000000001";
+    const RA: &str = "748a7c7c-a489-4de4-8a68-4415f1d19a9c";
+
+    fn snapshot(facts: Value) -> Snapshot {
+        let text = json!({"schema_version": 1, "tool_version": "t", "collected_at": "2026-11-27T05:00:00Z",
+            "tenant_id": "11111111-2222-3333-4444-555555555555", "cloud": "public", "facts": facts});
+        Snapshot::parse(&text.to_string(), "test.json").unwrap()
+    }
+
+    fn data(v: Value) -> Value {
+        json!({"endpoint": "POST InvokeCommand", "data": v})
+    }
+
+    fn forbidden() -> Value {
+        json!({"endpoint": "POST InvokeCommand", "error": {"status": 403, "code": "Forbidden",
+            "message": "The user is not authorized to run Get-OrganizationSegment."}})
+    }
+
+    fn user(id: &str, department: Option<&str>) -> User {
+        User {
+            id: id.into(),
+            upn: format!("{id}@contoso.com"),
+            display_name: None,
+            account_enabled: Some(true),
+            user_type: Some("Member".into()),
+            usage_location: Some("US".into()),
+            assigned_sku_ids: Vec::new(),
+            department: department.map(str::to_string),
+            company_name: None,
+            office_location: None,
+            extension_attributes: BTreeMap::new(),
+        }
+    }
+
+    fn directory(groups: Fact<BTreeMap<String, Vec<GroupRef>>>) -> Directory {
+        let users = BTreeMap::from([
+            (AGENT.to_string(), user(AGENT, Some("Contact Center"))),
+            (RA.to_string(), user(RA, None)),
+        ]);
+        Directory {
+            organization: Fact::not_requested("test"),
+            skus: Fact::not_requested("test"),
+            users: Fact::Available(users),
+            user_ids_by_upn: Fact::not_requested("test"),
+            licenses: Fact::not_requested("test"),
+            group_memberships: groups,
+            service_principals: Fact::not_requested("test"),
+            consent_grants: Fact::not_requested("test"),
+            role_assignments: Fact::not_requested("test"),
+        }
+    }
+
+    fn agent_groups() -> Fact<BTreeMap<String, Vec<GroupRef>>> {
+        let cc = GroupRef {
+            id: "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0".into(),
+            display_name: Some("CC Agents".into()),
+            mail: None,
+        };
+        Fact::Available(BTreeMap::from([
+            (AGENT.to_string(), vec![cc]),
+            (RA.to_string(), vec![]),
+        ]))
+    }
+
+    fn policies() -> Value {
+        json!({"value": [{"Name": "Agents-to-RA", "State": "Active", "AssignedSegment": "Contact Center Agents",
+            "SegmentsAllowed": ["Contact Center Agents", "Resource Accounts"], "SegmentsBlocked": [],
+            "BlockVisibility": false, "BlockCommunication": false, "ExOPolicyId": "e0000000-0000-0000-0000-000000000001"}]})
+    }
+
+    fn with_segments(segments: Value, groups: Fact<BTreeMap<String, Vec<GroupRef>>>) -> Compliance {
+        normalize(
+            &snapshot(json!({
+                "compliance.InformationBarrierPolicy": data(policies()),
+                "compliance.OrganizationSegment": data(segments),
+            })),
+            &directory(groups),
+        )
+    }
+
+    fn segment(name: &str, filter: &str) -> Value {
+        json!({"Name": name, "UserGroupFilter": filter})
+    }
+
+    #[test]
+    fn policies_are_read_in_pascal_case_with_lower_case_segment_names() {
+        let c = normalize(
+            &snapshot(
+                json!({"compliance.InformationBarrierPolicy": data(json!({"value": [
+                    {"Name": "Agents-to-RA", "State": "ACTIVE", "AssignedSegment": "Contact Center Agents",
+                     "SegmentsAllowed": "{Contact Center Agents, Resource Accounts}", "SegmentsBlocked": null},
+                    {"name": "HR-block", "state": "Inactive", "assignedSegment": "HR", "segmentsBlocked": ["Contact Center Agents"]},
+                ]}))}),
+            ),
+            &directory(agent_groups()),
+        );
+        let policies = c.ib_policies.value().unwrap();
+        assert_eq!(
+            policies[0],
+            IbPolicy {
+                name: "Agents-to-RA".into(),
+                state: "ACTIVE".into(),
+                active: true,
+                assigned_segment: "contact center agents".into(),
+                segments_allowed: vec!["contact center agents".into(), "resource accounts".into()],
+                segments_blocked: vec![],
+            }
+        );
+        assert!(!policies[1].active);
+        assert_eq!(policies[1].segments_blocked, ["contact center agents"]);
+    }
+
+    #[test]
+    fn policy_without_assigned_segment_is_malformed() {
+        let c = normalize(
+            &snapshot(
+                json!({"compliance.InformationBarrierPolicy": data(json!({"value": [{"Name": "p", "State": "Active"}]}))}),
+            ),
+            &directory(agent_groups()),
+        );
+        let u = c.ib_policies.unavailable().unwrap();
+        assert_eq!(u.kind, UnavailableKind::Malformed);
+        assert!(u.reason.contains("AssignedSegment"), "{}", u.reason);
+    }
+
+    #[test]
+    fn segments_are_keyed_by_lower_case_name() {
+        let c = with_segments(
+            json!({"value": [segment("Contact Center Agents", "Department -eq 'Contact Center'")]}),
+            agent_groups(),
+        );
+        let segments = c.ib_segments.value().unwrap();
+        assert_eq!(
+            segments["contact center agents"].name,
+            "Contact Center Agents"
+        );
+        assert_eq!(
+            segments["contact center agents"].user_group_filter,
+            "Department -eq 'Contact Center'"
+        );
+    }
+
+    #[test]
+    fn ib_mode_is_read_from_a_value_array_or_a_single_object() {
+        let mode = |config: Value| {
+            normalize(
+                &snapshot(json!({"compliance.PolicyConfig": data(config)})),
+                &directory(agent_groups()),
+            )
+            .ib_mode
+        };
+        assert_eq!(
+            mode(json!({"value": [{"InformationBarrierMode": "SingleSegment"}]})).value(),
+            Some(&Some("SingleSegment".to_string()))
+        );
+        assert_eq!(
+            mode(json!({"Identity": "x", "informationBarrierMode": "MultiSegment"})).value(),
+            Some(&Some("MultiSegment".to_string()))
+        );
+        assert_eq!(
+            mode(json!({"value": [{"Identity": "x"}]})).value(),
+            Some(&None)
+        );
+        assert_eq!(mode(json!({})).value(), Some(&None));
+        assert_eq!(
+            mode(json!("SingleSegment")).unavailable().unwrap().kind,
+            UnavailableKind::Malformed
+        );
+    }
+
+    #[test]
+    fn membership_lists_the_segments_whose_filter_matches_each_user() {
+        let c = with_segments(
+            json!({"value": [
+                segment("Contact Center Agents", "Department -eq 'contact center'"),
+                segment("Resource Accounts", "-not (Department -like '*')"),
+                segment("Group Based", "MemberOf -eq 'CC Agents'"),
+            ]}),
+            agent_groups(),
+        );
+        let m = c.ib_membership.value().unwrap();
+        assert_eq!(m[AGENT].segments, ["contact center agents", "group based"]);
+        assert!(m[AGENT].unevaluable.is_empty());
+        assert_eq!(m[RA].segments, ["resource accounts"]);
+    }
+
+    #[test]
+    fn unsupported_attribute_makes_the_segment_unevaluable_not_a_miss() {
+        let c = with_segments(
+            json!({"value": [segment("Titles", "Title -eq 'Agent'")]}),
+            agent_groups(),
+        );
+        let m = c.ib_membership.value().unwrap();
+        assert!(m[AGENT].segments.is_empty());
+        assert_eq!(
+            m[AGENT].unevaluable,
+            ["titles: unsupported attribute `Title`"]
+        );
+    }
+
+    #[test]
+    fn member_of_without_group_memberships_is_unevaluable_naming_the_fact() {
+        let groups = Fact::Unavailable(Unavailable {
+            kind: UnavailableKind::Forbidden,
+            reason: "HTTP 403".into(),
+            needs: None,
+            sources: vec!["graph.memberOf".into()],
+        });
+        let c = with_segments(
+            json!({"value": [
+                segment("Group Based", "MemberOf -eq 'CC Agents'"),
+                segment("Dept", "Department -eq 'Contact Center'"),
+            ]}),
+            groups,
+        );
+        let m = c.ib_membership.value().unwrap();
+        assert_eq!(m[AGENT].segments, ["dept"]);
+        assert_eq!(m[AGENT].unevaluable.len(), 1);
+        assert!(m[AGENT].unevaluable[0].starts_with("group based: "));
+        assert!(m[AGENT].unevaluable[0].contains("directory.group_memberships"));
+    }
+
+    #[test]
+    fn member_of_for_a_user_whose_groups_were_not_collected_is_unevaluable() {
+        let groups = Fact::Available(BTreeMap::new());
+        let c = with_segments(
+            json!({"value": [segment("Group Based", "MemberOf -eq 'CC Agents'")]}),
+            groups,
+        );
+        assert_eq!(c.ib_membership.value().unwrap()[AGENT].unevaluable.len(), 1);
+    }
+
+    #[test]
+    fn unreadable_segments_policies_or_users_make_membership_a_dependency() {
+        let c = normalize(
+            &snapshot(json!({
+                "compliance.InformationBarrierPolicy": data(policies()),
+                "compliance.OrganizationSegment": forbidden(),
+            })),
+            &directory(agent_groups()),
+        );
+        assert_eq!(
+            c.ib_segments.unavailable().unwrap().kind,
+            UnavailableKind::Forbidden
+        );
+        let u = c.ib_membership.unavailable().unwrap();
+        assert_eq!(u.kind, UnavailableKind::Dependency);
+        assert!(
+            u.needs
+                .as_deref()
+                .unwrap()
+                .contains("Compliance Administrator")
+        );
+
+        let c = normalize(
+            &snapshot(json!({"compliance.OrganizationSegment": data(json!({"value": []}))})),
+            &directory(agent_groups()),
+        );
+        assert_eq!(
+            c.ib_membership.unavailable().unwrap().kind,
+            UnavailableKind::Dependency
+        );
+
+        let mut dir = directory(agent_groups());
+        dir.users = Fact::not_requested("no agents named");
+        let c = normalize(
+            &snapshot(json!({
+                "compliance.InformationBarrierPolicy": data(policies()),
+                "compliance.OrganizationSegment": data(json!({"value": []})),
+            })),
+            &dir,
+        );
+        assert_eq!(
+            c.ib_membership.unavailable().unwrap().kind,
+            UnavailableKind::NotRequested
+        );
+    }
+
+    #[test]
+    fn garbage_filters_make_segments_unevaluable_without_panicking() {
+        let garbage = [
+            "",
+            "(",
+            "Department -eq 'x",
+            "Department -eq 'x' -and",
+            "-",
+            "))((",
+            "Department -eq 'x' Company",
+            "🦀 -eq '🦀'",
+            "Department -eq \"x'",
+            "-not",
+            "Department -eq 'x' -or ()",
+        ];
+        let segments: Vec<Value> = garbage
+            .iter()
+            .enumerate()
+            .map(|(i, f)| segment(&format!("s{i}"), f))
+            .collect();
+        let c = with_segments(json!({"value": segments}), agent_groups());
+        let m = c.ib_membership.value().unwrap();
+        assert!(m[AGENT].segments.is_empty());
+        assert_eq!(m[AGENT].unevaluable.len(), garbage.len());
+        assert!(
+            m[AGENT]
+                .unevaluable
+                .iter()
+                .any(|u| u.contains("unbalanced quote"))
+        );
+    }
 }

@@ -4,12 +4,17 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use serde_json::Value;
 
-use super::fact::{Fact, Unavailable};
+use super::canonical::{e164, guid, guid_or_raw};
+use super::fact::{Fact, Unavailable, from_raw};
+use super::raw::{bool_prop, int_prop, records, required_str, str_prop};
 use crate::snapshot::Snapshot;
 
 /// `msdyn_occommunicationprovider` option values.
 pub const PROVIDER_ACS: i64 = 192_350_000;
+pub const PROVIDER_TWILIO: i64 = 192_350_001;
+pub const PROVIDER_TELESIGN: i64 = 192_350_002;
 pub const PROVIDER_TEAMS: i64 = 192_350_003;
 
 #[derive(Debug, Clone, Serialize)]
@@ -72,7 +77,10 @@ pub struct VoiceChannel {
 impl D365 {
     pub fn facts(&self) -> Vec<(&'static str, Option<&Unavailable>)> {
         vec![
-            ("d365.provider_settings", self.provider_settings.unavailable()),
+            (
+                "d365.provider_settings",
+                self.provider_settings.unavailable(),
+            ),
             ("d365.teams_provider", self.teams_provider.unavailable()),
             ("d365.acs_provider", self.acs_provider.unavailable()),
             ("d365.dynamics_app_id", self.dynamics_app_id.unavailable()),
@@ -82,8 +90,532 @@ impl D365 {
     }
 }
 
+const PROVIDER_SETTINGS: &str = "dataverse.msdyn_occommunicationprovidersettings";
+const SETTING_ENTRIES: &str = "dataverse.msdyn_occommunicationprovidersettingentries";
+const PHONE_NUMBERS: &str = "dataverse.msdyn_ocphonenumbers";
+const VOICE_CHANNELS: &str = "dataverse.msdyn_ocvoicechannelsettings";
+
 /// Normalizes the Dataverse facts of a snapshot.
 pub fn normalize(snapshot: &Snapshot) -> D365 {
-    let _ = snapshot;
-    unimplemented!("d365 normalizer")
+    let provider_settings = from_raw(
+        PROVIDER_SETTINGS,
+        snapshot.fact(PROVIDER_SETTINGS),
+        parse_provider_settings,
+    );
+    // The same raw fact as `provider_settings`, so an unreadable table keeps its own reason
+    // (e.g. Forbidden, with the role to grant) instead of becoming a dependency.
+    let teams_provider = provider_settings
+        .as_ref()
+        .map(|rows| first_active(rows, "teams"));
+    let acs_provider = provider_settings
+        .as_ref()
+        .map(|rows| first_active(rows, "acs"));
+    // The Teams provider only breaks ties between entries; without it the entries still answer.
+    let teams_provider_id = teams_provider
+        .value()
+        .and_then(|p| p.as_ref())
+        .map(|p| p.id.clone());
+    let dynamics_app_id = from_raw(SETTING_ENTRIES, snapshot.fact(SETTING_ENTRIES), |data| {
+        parse_dynamics_app_id(data, teams_provider_id.as_deref())
+    });
+    D365 {
+        provider_settings,
+        teams_provider,
+        acs_provider,
+        dynamics_app_id,
+        phone_numbers: from_raw(
+            PHONE_NUMBERS,
+            snapshot.fact(PHONE_NUMBERS),
+            parse_phone_numbers,
+        ),
+        voice_channels: from_raw(
+            VOICE_CHANNELS,
+            snapshot.fact(VOICE_CHANNELS),
+            parse_voice_channels,
+        ),
+    }
+}
+
+fn first_active(rows: &[ProviderSetting], provider: &str) -> Option<ProviderSetting> {
+    rows.iter()
+        .find(|r| r.active && r.provider == provider)
+        .cloned()
+}
+
+fn provider_name(code: i64) -> &'static str {
+    match code {
+        PROVIDER_ACS => "acs",
+        PROVIDER_TWILIO => "twilio",
+        PROVIDER_TELESIGN => "telesign",
+        PROVIDER_TEAMS => "teams",
+        _ => "unknown",
+    }
+}
+
+/// Dataverse row id (a GUID, possibly braced or upper-case when typed by hand).
+fn row_id(row: &Value, column: &str, what: &str, i: usize) -> Result<String, String> {
+    required_str(row, &[column])
+        .map(|id| guid_or_raw(&id))
+        .map_err(|e| format!("{what} {i}: {e}"))
+}
+
+/// `statecode == 0`. Every Dataverse row carries `statecode`; without it "active" would be a
+/// guess, so its absence is a shape error.
+fn active(row: &Value, what: &str, id: &str) -> Result<bool, String> {
+    int_prop(row, &["statecode"])
+        .map(|code| code == 0)
+        .ok_or_else(|| format!("{what} {id} has no numeric `statecode`"))
+}
+
+/// A lookup column (`_x_value`) as a canonical GUID, or the raw text when it is not one.
+fn lookup(row: &Value, column: &str) -> Option<String> {
+    str_prop(row, &[column])
+        .map(|v| guid_or_raw(&v))
+        .filter(|v| !v.is_empty())
+}
+
+fn parse_provider_settings(data: &Value) -> Result<Vec<ProviderSetting>, String> {
+    records(data, &[])?
+        .into_iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let id = row_id(
+                row,
+                "msdyn_occommunicationprovidersettingid",
+                "provider setting",
+                i,
+            )?;
+            let provider_code =
+                int_prop(row, &["msdyn_occommunicationprovider"]).ok_or_else(|| {
+                    format!("provider setting {id} has no numeric `msdyn_occommunicationprovider`")
+                })?;
+            let immutable_raw = str_prop(row, &["msdyn_occommunicationproviderimmutableid"]);
+            Ok(ProviderSetting {
+                name: str_prop(row, &["msdyn_name"]),
+                provider: provider_name(provider_code).to_string(),
+                provider_code,
+                immutable_id_is_guid: immutable_raw.as_deref().and_then(guid).is_some(),
+                immutable_id: immutable_raw
+                    .map(|v| guid_or_raw(&v))
+                    .filter(|v| !v.is_empty()),
+                data_location: str_prop(row, &["msdyn_occommunicationproviderdatalocation"]),
+                active: active(row, "provider setting", &id)?,
+                id,
+            })
+        })
+        .collect()
+}
+
+/// The `DynamicsAppId` entry's value. Entries with an empty value do not count: the
+/// Manage telephony page would show nothing either.
+fn parse_dynamics_app_id(
+    data: &Value,
+    teams_provider_id: Option<&str>,
+) -> Result<Option<String>, String> {
+    let candidates: Vec<(Option<String>, String)> = records(data, &[])?
+        .into_iter()
+        .filter(|row| {
+            str_prop(row, &["msdyn_key"]).is_some_and(|k| k.eq_ignore_ascii_case("DynamicsAppId"))
+        })
+        .filter_map(|row| {
+            let value = str_prop(row, &["msdyn_value"])?;
+            Some((
+                lookup(row, "_msdyn_communicationprovidersettingentid_value"),
+                value,
+            ))
+        })
+        .collect();
+    let preferred = teams_provider_id.and_then(|teams| {
+        candidates
+            .iter()
+            .find(|(owner, _)| owner.as_deref() == Some(teams))
+    });
+    Ok(preferred
+        .or(candidates.first())
+        .map(|(_, value)| guid_or_raw(value)))
+}
+
+fn parse_phone_numbers(data: &Value) -> Result<BTreeMap<String, Vec<D365PhoneNumber>>, String> {
+    let mut numbers: BTreeMap<String, Vec<D365PhoneNumber>> = BTreeMap::new();
+    for (i, row) in records(data, &[])?.into_iter().enumerate() {
+        let id = row_id(row, "msdyn_ocphonenumberid", "phone number", i)?;
+        // `msdyn_name` usually repeats the number; it stands in when the column is not selected.
+        let number = str_prop(row, &["msdyn_phonenumber", "msdyn_name"])
+            .as_deref()
+            .and_then(e164)
+            .ok_or_else(|| format!("phone number {id} has no `msdyn_phonenumber` with digits"))?;
+        let number_type = match int_prop(row, &["msdyn_phonenumbertype"]) {
+            Some(1) => "teams",
+            Some(0) => "acs",
+            _ => "unknown",
+        };
+        let entry = D365PhoneNumber {
+            number: number.clone(),
+            number_type: number_type.to_string(),
+            teams_resource_account: lookup(row, "msdyn_teamsresourceaccount"),
+            provider_setting_id: lookup(row, "_msdyn_occommunicationprovidersettingid_value"),
+            active: active(row, "phone number", &id)?,
+            inbound_enabled: bool_prop(row, &["msdyn_phoneinboundenabled"]),
+            outbound_enabled: bool_prop(row, &["msdyn_phoneoutboundenabled"]),
+            id,
+        };
+        numbers.entry(number).or_default().push(entry);
+    }
+    Ok(numbers)
+}
+
+/// Voice channels keyed by the phone-number row they bind; a channel bound to no number cannot
+/// route a Teams number, so it is left out.
+fn parse_voice_channels(data: &Value) -> Result<BTreeMap<String, Vec<VoiceChannel>>, String> {
+    let mut channels: BTreeMap<String, Vec<VoiceChannel>> = BTreeMap::new();
+    for (i, row) in records(data, &[])?.into_iter().enumerate() {
+        let id = row_id(row, "msdyn_ocvoicechannelsettingid", "voice channel", i)?;
+        let Some(number_id) = lookup(row, "_msdyn_phonenumberid_value") else {
+            continue;
+        };
+        let channel = VoiceChannel {
+            name: str_prop(row, &["msdyn_name"]),
+            workstream_id: lookup(row, "_msdyn_liveworkstreamid_value"),
+            active: active(row, "voice channel", &id)?,
+            id,
+        };
+        channels.entry(number_id).or_default().push(channel);
+    }
+    Ok(channels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::fact::UnavailableKind;
+    use serde_json::json;
+
+    const ACS_ROW: &str = "9a8b7c6d-5e4f-ef11-8409-000d3a5b1234";
+    const TEAMS_ROW: &str = "1b2c3d4e-5f60-ef11-8409-000d3a5b1234";
+    const ACS_ID: &str = "bb567890-1234-1234-1234-bbb123456789";
+
+    fn snapshot(facts: Value) -> Snapshot {
+        let text = json!({"schema_version": 1, "tool_version": "t", "collected_at": "2026-11-27T05:00:00Z",
+            "tenant_id": "11111111-2222-3333-4444-555555555555", "cloud": "public", "facts": facts});
+        Snapshot::parse(&text.to_string(), "test.json").unwrap()
+    }
+
+    fn setting(id: &str, provider: Value, immutable: Value, statecode: i64) -> Value {
+        json!({"@odata.etag": "W/\"4000001\"", "msdyn_occommunicationprovidersettingid": id,
+            "msdyn_name": "provider", "msdyn_occommunicationprovider": provider,
+            "msdyn_occommunicationproviderimmutableid": immutable,
+            "msdyn_occommunicationproviderdatalocation": "United States", "statecode": statecode})
+    }
+
+    /// D.2 as documented: one ACS and one Teams Phone System row, both active.
+    fn d2_settings() -> Value {
+        json!({"value": [
+            setting(ACS_ROW, json!(PROVIDER_ACS), json!(ACS_ID), 0),
+            setting(TEAMS_ROW, json!(PROVIDER_TEAMS), json!(ACS_ID), 0),
+        ]})
+    }
+
+    fn entry(key: &str, value: &str, owner: &str) -> Value {
+        json!({"@odata.etag": "W/\"4000010\"", "msdyn_occommunicationprovidersettingentryid": "e0000000-0000-0000-0000-000000000001",
+            "msdyn_key": key, "msdyn_value": value, "msdyn_name": key,
+            "_msdyn_communicationprovidersettingentid_value": owner})
+    }
+
+    fn with(settings: Value, entries: Value) -> D365 {
+        normalize(&snapshot(json!({
+            "dataverse.msdyn_occommunicationprovidersettings": settings,
+            "dataverse.msdyn_occommunicationprovidersettingentries": entries,
+        })))
+    }
+
+    fn data(v: Value) -> Value {
+        json!({"endpoint": "GET dataverse", "data": v})
+    }
+
+    fn forbidden(table: &str) -> Value {
+        json!({"endpoint": "GET dataverse", "error": {"status": 403, "code": "0x80040220",
+            "message": format!("Principal user (Id=1, type=8, roleCount=1, privilegeCount=1, accessMode=4), is missing prvRead{table} privilege")}})
+    }
+
+    #[test]
+    fn provider_settings_are_read_from_the_d2_response() {
+        let d365 = with(data(d2_settings()), data(json!({"value": []})));
+        let rows = d365.provider_settings.value().unwrap();
+        assert_eq!(
+            rows[1],
+            ProviderSetting {
+                id: TEAMS_ROW.into(),
+                name: Some("provider".into()),
+                provider: "teams".into(),
+                provider_code: PROVIDER_TEAMS,
+                immutable_id: Some(ACS_ID.into()),
+                immutable_id_is_guid: true,
+                data_location: Some("United States".into()),
+                active: true,
+            }
+        );
+        assert_eq!(rows[0].provider, "acs");
+        assert_eq!(
+            d365.acs_provider.value().unwrap().as_ref().unwrap().id,
+            ACS_ROW
+        );
+        assert_eq!(
+            d365.teams_provider.value().unwrap().as_ref().unwrap().id,
+            TEAMS_ROW
+        );
+    }
+
+    #[test]
+    fn provider_option_values_map_to_names_and_unknown_values_stay_unknown() {
+        let d365 = with(
+            data(json!({"value": [
+                setting("a0000000-0000-0000-0000-000000000001", json!(192_350_001), json!(null), 0),
+                setting("a0000000-0000-0000-0000-000000000002", json!("192350002"), json!(""), 0),
+                setting("a0000000-0000-0000-0000-000000000003", json!(192_350_009), json!(null), 0),
+            ]})),
+            data(json!({"value": []})),
+        );
+        let rows = d365.provider_settings.value().unwrap();
+        let names: Vec<&str> = rows.iter().map(|r| r.provider.as_str()).collect();
+        assert_eq!(names, ["twilio", "telesign", "unknown"]);
+        assert_eq!(rows[1].immutable_id, None, "an empty immutable id is null");
+        assert!(!rows[1].immutable_id_is_guid);
+        assert_eq!(d365.teams_provider.value(), Some(&None));
+        assert_eq!(d365.acs_provider.value(), Some(&None));
+    }
+
+    #[test]
+    fn arm_path_in_teams_provider_is_kept_raw_and_flagged() {
+        let arm = "/subscriptions/1/resourceGroups/rg/providers/Microsoft.Communication/CommunicationServices/acs";
+        let d365 = with(
+            data(json!({"value": [setting(TEAMS_ROW, json!(PROVIDER_TEAMS), json!(arm), 0)]})),
+            data(json!({"value": []})),
+        );
+        let teams = d365.teams_provider.value().unwrap().clone().unwrap();
+        assert_eq!(teams.immutable_id.as_deref(), Some(arm));
+        assert!(!teams.immutable_id_is_guid);
+    }
+
+    #[test]
+    fn braced_upper_case_ids_are_canonicalised() {
+        let d365 = with(
+            data(
+                json!({"value": [setting("{1B2C3D4E-5F60-EF11-8409-000D3A5B1234}", json!(PROVIDER_TEAMS),
+                json!("{'BB567890-1234-1234-1234-BBB123456789'}"), 0)]}),
+            ),
+            data(json!({"value": []})),
+        );
+        let teams = d365.teams_provider.value().unwrap().clone().unwrap();
+        assert_eq!(teams.id, TEAMS_ROW);
+        assert_eq!(teams.immutable_id.as_deref(), Some(ACS_ID));
+        assert!(teams.immutable_id_is_guid);
+    }
+
+    #[test]
+    fn teams_provider_is_the_first_active_teams_row() {
+        let inactive = "c0000000-0000-0000-0000-000000000001";
+        let d365 = with(
+            data(json!({"value": [
+                setting(inactive, json!(PROVIDER_TEAMS), json!(ACS_ID), 1),
+                setting(TEAMS_ROW, json!(PROVIDER_TEAMS), json!(ACS_ID), 0),
+                setting("c0000000-0000-0000-0000-000000000002", json!(PROVIDER_TEAMS), json!(ACS_ID), 0),
+            ]})),
+            data(json!({"value": []})),
+        );
+        assert!(!d365.provider_settings.value().unwrap()[0].active);
+        assert_eq!(
+            d365.teams_provider.value().unwrap().as_ref().unwrap().id,
+            TEAMS_ROW
+        );
+    }
+
+    #[test]
+    fn dataverse_privilege_error_is_forbidden_and_names_the_security_role() {
+        let d365 = with(
+            forbidden("msdyn_occommunicationprovidersetting"),
+            data(json!({"value": []})),
+        );
+        for fact in [
+            d365.provider_settings.unavailable(),
+            d365.teams_provider.unavailable(),
+            d365.acs_provider.unavailable(),
+        ] {
+            let u = fact.unwrap();
+            assert_eq!(u.kind, UnavailableKind::Forbidden);
+            assert!(u.reason.contains("0x80040220"), "{}", u.reason);
+            assert!(
+                u.needs
+                    .as_deref()
+                    .unwrap()
+                    .contains("Omnichannel administrator")
+            );
+        }
+        assert_eq!(
+            d365.dynamics_app_id.value(),
+            Some(&None),
+            "entries do not depend on the settings"
+        );
+    }
+
+    #[test]
+    fn dynamics_app_id_comes_from_the_entry_keyed_dynamicsappid_in_any_case() {
+        let d365 = with(
+            data(d2_settings()),
+            data(json!({"value": [
+                entry("OtherKey", "x", TEAMS_ROW),
+                entry("dynamicsappid", "{4B8F0DCE-D7D5-47A3-A27C-1764B90505E2}", TEAMS_ROW),
+            ]})),
+        );
+        assert_eq!(
+            d365.dynamics_app_id.value(),
+            Some(&Some("4b8f0dce-d7d5-47a3-a27c-1764b90505e2".to_string()))
+        );
+    }
+
+    #[test]
+    fn dynamics_app_id_prefers_the_teams_providers_entry() {
+        let entries = json!({"value": [
+            entry("DynamicsAppId", "aaaaaaaa-0000-0000-0000-000000000001", ACS_ROW),
+            entry("DynamicsAppId", "bbbbbbbb-0000-0000-0000-000000000002", &TEAMS_ROW.to_ascii_uppercase()),
+        ]});
+        let d365 = with(data(d2_settings()), data(entries.clone()));
+        assert_eq!(
+            d365.dynamics_app_id.value().unwrap().as_deref(),
+            Some("bbbbbbbb-0000-0000-0000-000000000002")
+        );
+        // Without a readable Teams provider the first entry is still an answer.
+        let d365 = with(
+            forbidden("msdyn_occommunicationprovidersetting"),
+            data(entries),
+        );
+        assert_eq!(
+            d365.dynamics_app_id.value().unwrap().as_deref(),
+            Some("aaaaaaaa-0000-0000-0000-000000000001")
+        );
+    }
+
+    #[test]
+    fn dynamics_app_id_is_null_without_an_entry_and_raw_when_not_a_guid() {
+        let d365 = with(
+            data(d2_settings()),
+            data(json!({"value": [entry("DynamicsAppId", "", TEAMS_ROW)]})),
+        );
+        assert_eq!(d365.dynamics_app_id.value(), Some(&None));
+        let d365 = with(
+            data(d2_settings()),
+            data(json!({"value": [entry("DynamicsAppId", "not-a-guid", TEAMS_ROW)]})),
+        );
+        assert_eq!(
+            d365.dynamics_app_id.value().unwrap().as_deref(),
+            Some("not-a-guid")
+        );
+    }
+
+    #[test]
+    fn unreadable_entries_make_only_the_dynamics_app_id_unavailable() {
+        let d365 = with(
+            data(d2_settings()),
+            forbidden("msdyn_occommunicationprovidersettingentry"),
+        );
+        assert_eq!(
+            d365.dynamics_app_id.unavailable().unwrap().kind,
+            UnavailableKind::Forbidden
+        );
+        assert!(d365.teams_provider.value().unwrap().is_some());
+    }
+
+    fn phone_row(id: &str, number: &str, kind: i64, ra: &str) -> Value {
+        json!({"@odata.etag": "W/\"5123456\"", "msdyn_ocphonenumberid": id, "msdyn_name": number,
+            "msdyn_phonenumber": number, "msdyn_phonenumbertype": kind, "msdyn_ocphonenumbersource": 192_350_001,
+            "msdyn_teamsresourceaccount": ra, "msdyn_phoneinboundenabled": true, "msdyn_phoneoutboundenabled": false,
+            "statecode": 0, "_msdyn_occommunicationprovidersettingid_value": TEAMS_ROW})
+    }
+
+    #[test]
+    fn phone_numbers_are_keyed_by_e164_whatever_the_spelling() {
+        let d365 = normalize(&snapshot(
+            json!({"dataverse.msdyn_ocphonenumbers": data(json!({"value": [
+                phone_row("0e1f2a3b-4c5d-ef11-8409-000d3a5b1234", "tel:+14255550100", 1, "{748A7C7C-A489-4DE4-8A68-4415F1D19A9C}"),
+                phone_row("0e1f2a3b-4c5d-ef11-8409-000d3a5b1235", "+1 (425) 555-0100", 0, ""),
+                phone_row("0e1f2a3b-4c5d-ef11-8409-000d3a5b1236", "+14255550199", 7, ""),
+            ]}))}),
+        ));
+        let numbers = d365.phone_numbers.value().unwrap();
+        let rows = &numbers["+14255550100"];
+        assert_eq!(rows.len(), 2, "rows that share a number stay together");
+        assert_eq!(
+            rows[0],
+            D365PhoneNumber {
+                id: "0e1f2a3b-4c5d-ef11-8409-000d3a5b1234".into(),
+                number: "+14255550100".into(),
+                number_type: "teams".into(),
+                teams_resource_account: Some("748a7c7c-a489-4de4-8a68-4415f1d19a9c".into()),
+                provider_setting_id: Some(TEAMS_ROW.into()),
+                active: true,
+                inbound_enabled: Some(true),
+                outbound_enabled: Some(false),
+            }
+        );
+        assert_eq!(rows[1].number_type, "acs");
+        assert_eq!(rows[1].teams_resource_account, None);
+        assert_eq!(numbers["+14255550199"][0].number_type, "unknown");
+    }
+
+    #[test]
+    fn row_without_statecode_is_malformed_not_inactive() {
+        let mut row = phone_row(
+            "0e1f2a3b-4c5d-ef11-8409-000d3a5b1234",
+            "+14255550100",
+            1,
+            "",
+        );
+        row.as_object_mut().unwrap().remove("statecode");
+        let d365 = normalize(&snapshot(
+            json!({"dataverse.msdyn_ocphonenumbers": data(json!({"value": [row]}))}),
+        ));
+        let u = d365.phone_numbers.unavailable().unwrap();
+        assert_eq!(u.kind, UnavailableKind::Malformed);
+        assert!(u.reason.contains("statecode"), "{}", u.reason);
+    }
+
+    #[test]
+    fn malformed_dataverse_shapes_are_malformed() {
+        let d365 = normalize(&snapshot(json!({
+            "dataverse.msdyn_ocphonenumbers": data(json!({"value": {"msdyn_phonenumber": "+1"}})),
+            "dataverse.msdyn_occommunicationprovidersettings": data(json!({"value": ["x"]})),
+            "dataverse.msdyn_ocvoicechannelsettings": data(json!({"value": [{"msdyn_name": "no id"}]})),
+            "dataverse.msdyn_occommunicationprovidersettingentries": data(json!("text")),
+        })));
+        for (path, u) in d365.facts() {
+            assert_eq!(u.unwrap().kind, UnavailableKind::Malformed, "{path}");
+        }
+    }
+
+    #[test]
+    fn voice_channels_are_keyed_by_the_canonical_phone_number_row_id() {
+        let d365 = normalize(&snapshot(
+            json!({"dataverse.msdyn_ocvoicechannelsettings": data(json!({"value": [
+                {"msdyn_ocvoicechannelsettingid": "7a000000-0000-0000-0000-000000000001", "msdyn_name": "Support line",
+                 "_msdyn_phonenumberid_value": "{0E1F2A3B-4C5D-EF11-8409-000D3A5B1234}",
+                 "_msdyn_liveworkstreamid_value": "5b000000-0000-0000-0000-000000000001", "statecode": 0},
+                {"msdyn_ocvoicechannelsettingid": "7a000000-0000-0000-0000-000000000002", "msdyn_name": "Unbound",
+                 "_msdyn_phonenumberid_value": null, "statecode": 1},
+            ]}))}),
+        ));
+        let channels = d365.voice_channels.value().unwrap();
+        assert_eq!(
+            channels.len(),
+            1,
+            "a channel bound to no number is left out"
+        );
+        assert_eq!(
+            channels["0e1f2a3b-4c5d-ef11-8409-000d3a5b1234"],
+            vec![VoiceChannel {
+                id: "7a000000-0000-0000-0000-000000000001".into(),
+                name: Some("Support line".into()),
+                workstream_id: Some("5b000000-0000-0000-0000-000000000001".into()),
+                active: true,
+            }]
+        );
+    }
 }

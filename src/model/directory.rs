@@ -134,12 +134,27 @@ impl Directory {
             ("directory.organization", self.organization.unavailable()),
             ("directory.skus", self.skus.unavailable()),
             ("directory.users", self.users.unavailable()),
-            ("directory.user_ids_by_upn", self.user_ids_by_upn.unavailable()),
+            (
+                "directory.user_ids_by_upn",
+                self.user_ids_by_upn.unavailable(),
+            ),
             ("directory.licenses", self.licenses.unavailable()),
-            ("directory.group_memberships", self.group_memberships.unavailable()),
-            ("directory.service_principals", self.service_principals.unavailable()),
-            ("directory.consent_grants", self.consent_grants.unavailable()),
-            ("directory.role_assignments", self.role_assignments.unavailable()),
+            (
+                "directory.group_memberships",
+                self.group_memberships.unavailable(),
+            ),
+            (
+                "directory.service_principals",
+                self.service_principals.unavailable(),
+            ),
+            (
+                "directory.consent_grants",
+                self.consent_grants.unavailable(),
+            ),
+            (
+                "directory.role_assignments",
+                self.role_assignments.unavailable(),
+            ),
         ]
     }
 }
@@ -148,13 +163,31 @@ impl Directory {
 /// in code; the others are well-known values listed there "from memory". An unknown id simply
 /// gets no name, so a wrong entry here can only hide a name, never invent a role.
 pub const WELL_KNOWN_ROLES: &[(&str, &str)] = &[
-    ("69091246-20e8-4a56-aa4d-066075b2a7a8", "Teams Administrator"),
-    ("baf37b3a-610e-45da-9e62-d9d1e5e8914b", "Teams Communications Administrator"),
-    ("aa38014f-0993-46e9-9b45-30501a20909d", "Teams Telephony Administrator"),
-    ("75941009-915a-4869-abe7-691bff18279e", "Skype for Business Administrator"),
-    ("4d6ac14f-3453-41d0-bef9-a3e0c569773a", "License Administrator"),
+    (
+        "69091246-20e8-4a56-aa4d-066075b2a7a8",
+        "Teams Administrator",
+    ),
+    (
+        "baf37b3a-610e-45da-9e62-d9d1e5e8914b",
+        "Teams Communications Administrator",
+    ),
+    (
+        "aa38014f-0993-46e9-9b45-30501a20909d",
+        "Teams Telephony Administrator",
+    ),
+    (
+        "75941009-915a-4869-abe7-691bff18279e",
+        "Skype for Business Administrator",
+    ),
+    (
+        "4d6ac14f-3453-41d0-bef9-a3e0c569773a",
+        "License Administrator",
+    ),
     ("f2ef992c-3afb-46b9-b7cf-a126ee74c451", "Global Reader"),
-    ("62e90394-69f5-4237-9190-012177145e10", "Global Administrator"),
+    (
+        "62e90394-69f5-4237-9190-012177145e10",
+        "Global Administrator",
+    ),
 ];
 
 /// The well-known name of a directory role template id (any GUID spelling).
@@ -183,7 +216,11 @@ pub fn normalize(snapshot: &Snapshot) -> Directory {
             read("graph.organization"),
             parse_organization,
         ),
-        skus: fact::from_raw("graph.subscribedSkus", read("graph.subscribedSkus"), parse_skus),
+        skus: fact::from_raw(
+            "graph.subscribedSkus",
+            read("graph.subscribedSkus"),
+            parse_skus,
+        ),
         users,
         user_ids_by_upn,
         licenses: fact::from_raw(
@@ -191,7 +228,11 @@ pub fn normalize(snapshot: &Snapshot) -> Directory {
             read("graph.licenseDetails"),
             parse_license_details,
         ),
-        group_memberships: fact::from_raw("graph.memberOf", read("graph.memberOf"), parse_member_of),
+        group_memberships: fact::from_raw(
+            "graph.memberOf",
+            read("graph.memberOf"),
+            parse_member_of,
+        ),
         service_principals: fact::from_raw(
             "graph.servicePrincipals",
             read("graph.servicePrincipals"),
@@ -285,7 +326,10 @@ fn parse_users(data: &Value) -> Result<BTreeMap<String, User>, String> {
                     .map(|s| object_id(&s))
                     .collect(),
                 Some(other) => {
-                    return Err(format!("user {id}: `assignedLicenses` is {}", raw::kind(other)));
+                    return Err(format!(
+                        "user {id}: `assignedLicenses` is {}",
+                        raw::kind(other)
+                    ));
                 }
             };
             let extension_attributes = prop(u, "onPremisesExtensionAttributes")
@@ -324,7 +368,9 @@ fn per_user_records<'a>(user: &str, response: &'a Value) -> Result<Vec<&'a Value
     if let Some(err) = prop(response, "error").filter(|e| e.is_object()) {
         let code = str_prop(err, &["code"]).unwrap_or_default();
         let message = str_prop(err, &["message"]).unwrap_or_default();
-        return Err(format!("user {user}: the response is an error: {code} {message}"));
+        return Err(format!(
+            "user {user}: the response is an error: {code} {message}"
+        ));
     }
     records(response, &[]).map_err(|e| format!("user {user}: {e}"))
 }
@@ -350,7 +396,10 @@ fn parse_license_details(data: &Value) -> Result<BTreeMap<String, UserLicenses>,
                     Some(Value::Array(p)) => p.as_slice(),
                     None | Some(Value::Null) => &[],
                     Some(other) => {
-                        return Err(format!("user {user}: `servicePlans` is {}", raw::kind(other)));
+                        return Err(format!(
+                            "user {user}: `servicePlans` is {}",
+                            raw::kind(other)
+                        ));
                     }
                 };
                 for plan in plans {
@@ -531,7 +580,11 @@ mod tests {
     fn empty_snapshot_leaves_every_fact_not_collected() {
         let d = normalize(&snapshot(vec![]));
         for (path, u) in d.facts() {
-            assert_eq!(u.map(|u| u.kind), Some(UnavailableKind::NotCollected), "{path}");
+            assert_eq!(
+                u.map(|u| u.kind),
+                Some(UnavailableKind::NotCollected),
+                "{path}"
+            );
         }
     }
 
@@ -552,14 +605,20 @@ mod tests {
         let org = d.organization.value().unwrap();
         assert_eq!(org.display_name.as_deref(), Some("Contoso"));
         assert_eq!(org.country_letter_code.as_deref(), Some("US"));
-        assert_eq!(org.verified_domains, ["contoso.com", "contoso.onmicrosoft.com"]);
+        assert_eq!(
+            org.verified_domains,
+            ["contoso.com", "contoso.onmicrosoft.com"]
+        );
         assert_eq!(org.default_domain.as_deref(), Some("contoso.com"));
     }
 
     #[test]
     fn organization_collection_without_objects_is_malformed() {
         let d = directory("graph.organization", json!({"value": []}));
-        assert_eq!(d.organization.unavailable().unwrap().kind, UnavailableKind::Malformed);
+        assert_eq!(
+            d.organization.unavailable().unwrap().kind,
+            UnavailableKind::Malformed
+        );
     }
 
     #[test]
@@ -582,7 +641,10 @@ mod tests {
         assert_eq!(sku.sku_id, "440eaaa8-b3e0-484b-a8be-62870b9ba70a");
         assert_eq!(sku.sku_part_number, "PHONESYSTEM_VIRTUALUSER");
         assert_eq!(sku.capability_status, "Enabled");
-        assert_eq!((sku.enabled_units, sku.consumed_units, sku.available_units), (25, 3, 22));
+        assert_eq!(
+            (sku.enabled_units, sku.consumed_units, sku.available_units),
+            (25, 3, 22)
+        );
         assert_eq!(sku.service_plans, ["MCOEV_VIRTUALUSER"]);
     }
 
@@ -597,7 +659,10 @@ mod tests {
 
     #[test]
     fn sku_without_sku_id_is_malformed() {
-        let d = directory("graph.subscribedSkus", json!({"value": [{"skuPartNumber": "MCOEV"}]}));
+        let d = directory(
+            "graph.subscribedSkus",
+            json!({"value": [{"skuPartNumber": "MCOEV"}]}),
+        );
         let u = d.skus.unavailable().unwrap();
         assert_eq!(u.kind, UnavailableKind::Malformed);
         assert!(u.reason.contains("skuId"), "{}", u.reason);
@@ -606,7 +671,10 @@ mod tests {
     #[test]
     fn sku_collection_of_the_wrong_type_is_malformed() {
         let d = directory("graph.subscribedSkus", json!({"value": "oops"}));
-        assert_eq!(d.skus.unavailable().unwrap().kind, UnavailableKind::Malformed);
+        assert_eq!(
+            d.skus.unavailable().unwrap().kind,
+            UnavailableKind::Malformed
+        );
     }
 
     #[test]
@@ -614,7 +682,12 @@ mod tests {
         let d = normalize(&snapshot(vec![("graph.subscribedSkus", forbidden())]));
         let u = d.skus.unavailable().unwrap();
         assert_eq!(u.kind, UnavailableKind::Forbidden);
-        assert!(u.needs.as_deref().unwrap().contains("LicenseAssignment.Read.All"));
+        assert!(
+            u.needs
+                .as_deref()
+                .unwrap()
+                .contains("LicenseAssignment.Read.All")
+        );
     }
 
     #[test]
@@ -626,12 +699,18 @@ mod tests {
         assert_eq!(user.upn, "RA_CC_Main@contoso.com");
         assert_eq!(user.account_enabled, Some(false));
         assert_eq!(user.usage_location.as_deref(), Some("US"));
-        assert_eq!(user.assigned_sku_ids, ["440eaaa8-b3e0-484b-a8be-62870b9ba70a"]);
+        assert_eq!(
+            user.assigned_sku_ids,
+            ["440eaaa8-b3e0-484b-a8be-62870b9ba70a"]
+        );
         assert_eq!(user.department.as_deref(), Some("Contact Center"));
         assert_eq!(user.company_name, None);
         assert_eq!(user.office_location, None);
         assert_eq!(
-            d.user_ids_by_upn.value().unwrap().get("ra_cc_main@contoso.com"),
+            d.user_ids_by_upn
+                .value()
+                .unwrap()
+                .get("ra_cc_main@contoso.com"),
             Some(&id.to_string())
         );
     }
@@ -649,7 +728,10 @@ mod tests {
     #[test]
     fn forbidden_users_make_the_upn_index_unavailable_too() {
         let d = normalize(&snapshot(vec![("graph.users", forbidden())]));
-        assert_eq!(d.users.unavailable().unwrap().kind, UnavailableKind::Forbidden);
+        assert_eq!(
+            d.users.unavailable().unwrap().kind,
+            UnavailableKind::Forbidden
+        );
         let u = d.user_ids_by_upn.unavailable().unwrap();
         assert_eq!(u.kind, UnavailableKind::Forbidden);
         assert!(u.needs.as_deref().unwrap().contains("User.Read.All"));
@@ -657,8 +739,14 @@ mod tests {
 
     #[test]
     fn user_without_upn_is_malformed() {
-        let d = directory("graph.users", json!({"value": [{"id": "748a7c7c-a489-4de4-8a68-4415f1d19a9c"}]}));
-        assert_eq!(d.users.unavailable().unwrap().kind, UnavailableKind::Malformed);
+        let d = directory(
+            "graph.users",
+            json!({"value": [{"id": "748a7c7c-a489-4de4-8a68-4415f1d19a9c"}]}),
+        );
+        assert_eq!(
+            d.users.unavailable().unwrap().kind,
+            UnavailableKind::Malformed
+        );
     }
 
     #[test]
@@ -679,7 +767,10 @@ mod tests {
         let lic = &d.licenses.value().unwrap()["5a2f3b9e-0c1d-4e2f-8a9b-1c2d3e4f5a6b"];
         assert_eq!(
             lic.sku_ids,
-            ["06ebc4ee-1bb5-47dd-8120-11324bc54e06", "e43b5b99-8dfb-405f-9987-dc307f34bcbd"]
+            [
+                "06ebc4ee-1bb5-47dd-8120-11324bc54e06",
+                "e43b5b99-8dfb-405f-9987-dc307f34bcbd"
+            ]
         );
         assert_eq!(lic.sku_part_numbers, ["SPE_E5", "MCOEV"]);
         assert_eq!(lic.plans["TEAMS1"], "Success");
@@ -701,7 +792,10 @@ mod tests {
     #[test]
     fn license_details_as_a_flat_list_is_malformed() {
         let d = directory("graph.licenseDetails", json!([{"skuId": "x"}]));
-        assert_eq!(d.licenses.unavailable().unwrap().kind, UnavailableKind::Malformed);
+        assert_eq!(
+            d.licenses.unavailable().unwrap().kind,
+            UnavailableKind::Malformed
+        );
     }
 
     #[test]
@@ -712,7 +806,11 @@ mod tests {
         );
         let u = d.licenses.unavailable().unwrap();
         assert_eq!(u.kind, UnavailableKind::Malformed);
-        assert!(u.reason.contains("748a7c7c") && u.reason.contains("Request_ResourceNotFound"), "{}", u.reason);
+        assert!(
+            u.reason.contains("748a7c7c") && u.reason.contains("Request_ResourceNotFound"),
+            "{}",
+            u.reason
+        );
     }
 
     #[test]
@@ -770,7 +868,11 @@ mod tests {
         assert_eq!(grant.principal_id, None);
         assert_eq!(
             grant.scopes,
-            ["TeamsResourceAccount.Read.All", "User.Read", "TeamsExtension.ManageCalls"]
+            [
+                "TeamsResourceAccount.Read.All",
+                "User.Read",
+                "TeamsExtension.ManageCalls"
+            ]
         );
     }
 
@@ -798,7 +900,10 @@ mod tests {
         for (id, name) in WELL_KNOWN_ROLES {
             assert_eq!(role_name(id), Some(*name));
         }
-        assert_eq!(role_name("aa38014f-0993-46e9-9b45-30501a20909d"), Some("Teams Telephony Administrator"));
+        assert_eq!(
+            role_name("aa38014f-0993-46e9-9b45-30501a20909d"),
+            Some("Teams Telephony Administrator")
+        );
     }
 
     #[test]
@@ -817,7 +922,16 @@ mod tests {
         let d = normalize(&snapshot(vec![("graph.roleAssignments", forbidden())]));
         let u = d.role_assignments.unavailable().unwrap();
         assert_eq!(u.kind, UnavailableKind::Forbidden);
-        assert!(u.reason.contains("HTTP 403 Authorization_RequestDenied"), "{}", u.reason);
-        assert!(u.needs.as_deref().unwrap().contains("RoleManagement.Read.Directory"));
+        assert!(
+            u.reason.contains("HTTP 403 Authorization_RequestDenied"),
+            "{}",
+            u.reason
+        );
+        assert!(
+            u.needs
+                .as_deref()
+                .unwrap()
+                .contains("RoleManagement.Read.Directory")
+        );
     }
 }

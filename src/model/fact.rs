@@ -204,7 +204,12 @@ mod tests {
         let u = fact.unavailable().unwrap();
         assert_eq!(u.kind, UnavailableKind::Forbidden);
         assert!(u.reason.contains("HTTP 403 Authorization_RequestDenied"));
-        assert!(u.needs.as_deref().unwrap().contains("LicenseAssignment.Read.All"));
+        assert!(
+            u.needs
+                .as_deref()
+                .unwrap()
+                .contains("LicenseAssignment.Read.All")
+        );
     }
 
     #[test]
@@ -224,6 +229,9 @@ mod tests {
     #[test]
     fn unavailable_serialises_as_null() {
         let fact: Fact<u8> = Fact::not_requested("no agents named");
-        assert_eq!(serde_json::to_value(&fact).unwrap(), serde_json::Value::Null);
+        assert_eq!(
+            serde_json::to_value(&fact).unwrap(),
+            serde_json::Value::Null
+        );
     }
 }

@@ -243,10 +243,7 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
                 loop {
                     match chars.get(i) {
                         None => {
-                            return Err(format!(
-                                "unbalanced quote {c} at character {}",
-                                start + 1
-                            ));
+                            return Err(format!("unbalanced quote {c} at character {}", start + 1));
                         }
                         // A doubled quote inside a string is a literal quote, as in PowerShell.
                         Some(&q) if q == c && chars.get(i + 1) == Some(&c) => {
@@ -312,7 +309,10 @@ pub fn parse(text: &str) -> Result<Filter, String> {
     match parser.tokens.get(parser.pos) {
         None => Ok(filter),
         Some(Token::Close) => Err("unbalanced `)`".into()),
-        Some(t) => Err(format!("unexpected {} after a complete condition", describe(t))),
+        Some(t) => Err(format!(
+            "unexpected {} after a complete condition",
+            describe(t)
+        )),
     }
 }
 
@@ -490,7 +490,10 @@ mod tests {
     #[test]
     fn like_supports_leading_inner_and_trailing_wildcards() {
         assert_eq!(eval("Office -like 'redmond*'"), Truth::True);
-        assert_eq!(eval("PhysicalDeliveryOfficeName -like '*ond 1'"), Truth::True);
+        assert_eq!(
+            eval("PhysicalDeliveryOfficeName -like '*ond 1'"),
+            Truth::True
+        );
         assert_eq!(eval("Office -like 'r*d*1'"), Truth::True);
         assert_eq!(eval("Office -like 'seattle*'"), Truth::False);
         assert_eq!(eval("Office -like 'redmond'"), Truth::False);
@@ -531,7 +534,10 @@ mod tests {
     #[test]
     fn not_negates_a_condition_or_a_group() {
         assert_eq!(eval("-not Department -eq 'Sales'"), Truth::True);
-        assert_eq!(eval("-not (Department -eq 'Sales' -or Company -eq 'Contoso')"), Truth::False);
+        assert_eq!(
+            eval("-not (Department -eq 'Sales' -or Company -eq 'Contoso')"),
+            Truth::False
+        );
         assert_eq!(eval("-NOT(-not(Company -eq 'Contoso'))"), Truth::True);
     }
 
@@ -539,7 +545,10 @@ mod tests {
     fn member_of_matches_group_id_name_or_mail() {
         assert_eq!(eval("MemberOf -eq 'CC Agents'"), Truth::True);
         assert_eq!(eval("MemberOf -eq 'cc-agents@contoso.com'"), Truth::True);
-        assert_eq!(eval("MemberOf -eq '{0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0}'"), Truth::True);
+        assert_eq!(
+            eval("MemberOf -eq '{0F1E2D3C-4B5A-6978-8796-A5B4C3D2E1F0}'"),
+            Truth::True
+        );
         assert_eq!(eval("MemberOf -like 'cc *'"), Truth::True);
         assert_eq!(eval("MemberOf -ne 'CC Agents'"), Truth::False);
         assert_eq!(eval("MemberOf -eq 'Finance'"), Truth::False);
@@ -553,9 +562,18 @@ mod tests {
             groups: Err("groups unavailable".into()),
         };
         let run = |f: &str| parse(f).unwrap().evaluate(&subject);
-        assert_eq!(run("MemberOf -eq 'CC Agents'"), Truth::Unknown("groups unavailable".into()));
-        assert_eq!(run("MemberOf -eq 'x' -and Department -eq 'Sales'"), Truth::False);
-        assert_eq!(run("MemberOf -eq 'x' -or Company -eq 'Contoso'"), Truth::True);
+        assert_eq!(
+            run("MemberOf -eq 'CC Agents'"),
+            Truth::Unknown("groups unavailable".into())
+        );
+        assert_eq!(
+            run("MemberOf -eq 'x' -and Department -eq 'Sales'"),
+            Truth::False
+        );
+        assert_eq!(
+            run("MemberOf -eq 'x' -or Company -eq 'Contoso'"),
+            Truth::True
+        );
         assert!(matches!(run("-not MemberOf -eq 'x'"), Truth::Unknown(_)));
     }
 
@@ -581,13 +599,25 @@ mod tests {
 
     #[test]
     fn unbalanced_parentheses_are_errors() {
-        assert!(parse("(Department -eq 'Sales'").unwrap_err().contains("unbalanced `(`"));
-        assert!(parse("Department -eq 'Sales')").unwrap_err().contains("unbalanced `)`"));
+        assert!(
+            parse("(Department -eq 'Sales'")
+                .unwrap_err()
+                .contains("unbalanced `(`")
+        );
+        assert!(
+            parse("Department -eq 'Sales')")
+                .unwrap_err()
+                .contains("unbalanced `)`")
+        );
     }
 
     #[test]
     fn unsupported_operator_and_unquoted_value_are_errors() {
-        assert!(parse("Department -ceq 'Sales'").unwrap_err().contains("-ceq"));
+        assert!(
+            parse("Department -ceq 'Sales'")
+                .unwrap_err()
+                .contains("-ceq")
+        );
         assert!(parse("Department -eq Sales").is_err());
         assert!(parse("Department -eq ''").is_err());
         assert!(parse("MemberOf -eq 'CN=Sales,OU=Groups,DC=contoso,DC=com'").is_err());

@@ -54,7 +54,9 @@ impl ModelConfig {
         } else {
             Fact::Available(config.contact_center_skus)
         };
-        ModelConfig { contact_center_skus }
+        ModelConfig {
+            contact_center_skus,
+        }
     }
 }
 
@@ -125,7 +127,10 @@ impl TenantModel {
             "config.contact_center_skus",
             self.config.contact_center_skus.unavailable(),
         ));
-        all.push(("scope.resource_accounts", self.scope.resource_accounts.unavailable()));
+        all.push((
+            "scope.resource_accounts",
+            self.scope.resource_accounts.unavailable(),
+        ));
         all
     }
 

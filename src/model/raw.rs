@@ -175,9 +175,12 @@ mod tests {
         assert_eq!(items(&json!([1]), &[]).unwrap().len(), 1);
         assert_eq!(items(&json!({"Identity": "Global"}), &[]).unwrap().len(), 1);
         assert_eq!(
-            items(&json!({"applicationInstances": [{}, {}], "skipToken": null}), &["applicationInstances"])
-                .unwrap()
-                .len(),
+            items(
+                &json!({"applicationInstances": [{}, {}], "skipToken": null}),
+                &["applicationInstances"]
+            )
+            .unwrap()
+            .len(),
             2
         );
         assert!(items(&json!("x"), &[]).is_err());
@@ -192,20 +195,39 @@ mod tests {
             vec!["faced04c-2ced-433d-90db-063e424b87b1"]
         );
         let v = json!([{"Domain": "contoso.com"}, "fabrikam.com"]);
-        assert_eq!(string_list(Some(&v), &["Domain"]), vec!["contoso.com", "fabrikam.com"]);
+        assert_eq!(
+            string_list(Some(&v), &["Domain"]),
+            vec!["contoso.com", "fabrikam.com"]
+        );
     }
 
     #[test]
     fn records_must_be_objects_and_required_strings_present() {
-        assert_eq!(records(&json!({"value": [{"id": "a"}]}), &[]).unwrap().len(), 1);
-        assert!(records(&json!({"value": [{"id": "a"}, 3]}), &[]).unwrap_err().contains("item 1"));
+        assert_eq!(
+            records(&json!({"value": [{"id": "a"}]}), &[])
+                .unwrap()
+                .len(),
+            1
+        );
+        assert!(
+            records(&json!({"value": [{"id": "a"}, 3]}), &[])
+                .unwrap_err()
+                .contains("item 1")
+        );
         assert_eq!(required_str(&json!({"Id": "x"}), &["id"]).unwrap(), "x");
-        assert!(required_str(&json!({"id": ""}), &["id"]).unwrap_err().contains("`id`"));
+        assert!(
+            required_str(&json!({"id": ""}), &["id"])
+                .unwrap_err()
+                .contains("`id`")
+        );
     }
 
     #[test]
     fn enum_text_becomes_camel_case() {
-        assert_eq!(camel("VoiceApplicationAssignment"), "voiceApplicationAssignment");
+        assert_eq!(
+            camel("VoiceApplicationAssignment"),
+            "voiceApplicationAssignment"
+        );
         assert_eq!(camel("activated"), "activated");
     }
 }

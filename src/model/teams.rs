@@ -4,8 +4,11 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use serde_json::Value;
 
-use super::fact::{Fact, Unavailable};
+use super::canonical;
+use super::fact::{self, Fact, Unavailable};
+use super::raw::{self, bool_prop, prop, prop_any, records, required_str, str_prop};
 use crate::snapshot::Snapshot;
 
 /// Application ids Microsoft uses for its own voice apps; a TPE resource account must not use them.
@@ -153,18 +156,1803 @@ impl Teams {
                 "teams.external_access_policies",
                 self.external_access_policies.unavailable(),
             ),
-            ("teams.tenant_federation", self.tenant_federation.unavailable()),
-            ("teams.resource_accounts", self.resource_accounts.unavailable()),
+            (
+                "teams.tenant_federation",
+                self.tenant_federation.unavailable(),
+            ),
+            (
+                "teams.resource_accounts",
+                self.resource_accounts.unavailable(),
+            ),
             ("teams.ra_associations", self.ra_associations.unavailable()),
             ("teams.numbers", self.numbers.unavailable()),
-            ("teams.numbers_by_target", self.numbers_by_target.unavailable()),
+            (
+                "teams.numbers_by_target",
+                self.numbers_by_target.unavailable(),
+            ),
             ("teams.users", self.users.unavailable()),
         ]
     }
 }
 
+/// `Sync-CsOnlineApplicationInstance -ApplicationId 00000000-...` clears a resource account's
+/// mapping, so this value means "no application", not an application with that id.
+const NIL_GUID: &str = "00000000-0000-0000-0000-000000000000";
+
 /// Normalizes the Teams facts of a snapshot.
 pub fn normalize(snapshot: &Snapshot) -> Teams {
-    let _ = snapshot;
-    unimplemented!("teams normalizer")
+    let read = |key: &str| snapshot.fact(key);
+    let resource_accounts = with_fallback(
+        fact::from_raw(
+            "graph.resourceAccounts",
+            read("graph.resourceAccounts"),
+            |d| parse_resource_accounts(d, &[], "graph"),
+        ),
+        "teams.applicationInstances",
+        || {
+            fact::from_raw(
+                "teams.applicationInstances",
+                read("teams.applicationInstances"),
+                |d| parse_resource_accounts(d, &["applicationInstances"], "teams"),
+            )
+        },
+    );
+    let numbers = with_fallback(
+        fact::from_raw(
+            "graph.numberAssignments",
+            read("graph.numberAssignments"),
+            parse_graph_numbers,
+        ),
+        "teams.telephoneNumbers",
+        || {
+            fact::from_raw(
+                "teams.telephoneNumbers",
+                read("teams.telephoneNumbers"),
+                parse_teams_numbers,
+            )
+        },
+    );
+    let numbers_by_target = numbers.as_ref().map(numbers_by_target);
+    Teams {
+        acs_federation: fact::from_raw(
+            "teams.TeamsAcsFederationConfiguration",
+            read("teams.TeamsAcsFederationConfiguration"),
+            parse_acs_federation,
+        ),
+        external_access_policies: fact::from_raw(
+            "teams.ExternalAccessPolicy",
+            read("teams.ExternalAccessPolicy"),
+            parse_external_access_policies,
+        ),
+        tenant_federation: fact::from_raw(
+            "teams.TenantFederationSettings",
+            read("teams.TenantFederationSettings"),
+            parse_tenant_federation,
+        ),
+        resource_accounts,
+        ra_associations: fact::from_raw(
+            "teams.applicationInstanceAssociations",
+            read("teams.applicationInstanceAssociations"),
+            parse_ra_associations,
+        ),
+        numbers,
+        numbers_by_target,
+        users: merge_users(
+            fact::from_raw(
+                "graph.userConfigurations",
+                read("graph.userConfigurations"),
+                parse_user_configurations,
+            ),
+            fact::from_raw(
+                "teams.onlineUsers",
+                read("teams.onlineUsers"),
+                parse_online_users,
+            ),
+        ),
+    }
+}
+
+/// Reads the preferred source and, only when it is unavailable, the fallback. When both fail
+/// the preferred source leads (kind and reason), since it is the one worth fixing; the reason
+/// and `needs` also name the fallback so the user sees that it was tried.
+fn with_fallback<T>(
+    preferred: Fact<T>,
+    fallback_key: &str,
+    fallback: impl FnOnce() -> Fact<T>,
+) -> Fact<T> {
+    match preferred {
+        Fact::Available(v) => Fact::Available(v),
+        Fact::Unavailable(first) => match fallback() {
+            Fact::Available(v) => Fact::Available(v),
+            Fact::Unavailable(second) => {
+                Fact::Unavailable(both_unavailable(first, second, fallback_key, "fallback "))
+            }
+        },
+    }
+}
+
+/// One `Unavailable` for a fact that two sources could have supplied.
+fn both_unavailable(
+    first: Unavailable,
+    second: Unavailable,
+    second_key: &str,
+    role: &str,
+) -> Unavailable {
+    let needs = match (first.needs, second.needs) {
+        (Some(a), Some(b)) => Some(format!("{a} (or, for the {role}{second_key}: {b})")),
+        (a, b) => a.or(b),
+    };
+    let mut sources = first.sources;
+    sources.extend(second.sources);
+    Unavailable {
+        kind: first.kind,
+        reason: format!(
+            "{}; the {role}{second_key} is also unavailable: {}",
+            first.reason, second.reason
+        ),
+        needs,
+        sources,
+    }
+}
+
+/// Object ids are GUIDs; lower-case them so every map in the model joins on one spelling.
+fn object_id(raw: &str) -> String {
+    canonical::guid_or_raw(raw).to_ascii_lowercase()
+}
+
+/// `Tag:FederationOnly` → `FederationOnly`: assignments name policies without the prefix.
+fn strip_tag(identity: &str) -> &str {
+    let s = identity.trim();
+    match s.get(..4) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("tag:") => s[4..].trim(),
+        _ => s,
+    }
+}
+
+/// The key into `external_access_policies` for an assigned policy name; an empty assignment
+/// means the Global policy applies (Get-CsOnlineUser shows it empty).
+fn policy_key(name: Option<&str>) -> String {
+    name.map(strip_tag)
+        .filter(|n| !n.is_empty())
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_else(|| "global".to_string())
+}
+
+/// A string list that may be absent, null, an array or a PowerShell-rendered string; any other
+/// type is a shape we do not understand and must not read as an empty list.
+fn list_prop(obj: &Value, names: &[&str], item_keys: &[&str]) -> Result<Vec<String>, String> {
+    match prop_any(obj, names) {
+        v @ (None | Some(Value::Array(_)) | Some(Value::String(_))) => {
+            Ok(raw::string_list(v, item_keys))
+        }
+        Some(other) => Err(format!(
+            "`{}` is {}",
+            names.first().copied().unwrap_or("?"),
+            raw::kind(other)
+        )),
+    }
+}
+
+/// A boolean with a documented default when absent; a value that is not a boolean is an error.
+fn bool_or(obj: &Value, name: &str, default: bool) -> Result<bool, String> {
+    match prop_any(obj, &[name]) {
+        None => Ok(default),
+        Some(v) => bool_prop(obj, &[name]).ok_or_else(|| format!("`{name}` is {v}, not a boolean")),
+    }
+}
+
+fn push_unique(list: &mut Vec<String>, item: String) {
+    if !list.contains(&item) {
+        list.push(item);
+    }
+}
+
+/// Teams config collections list every instance (Global, Tag:...) as an array, while
+/// `/configuration/Global` answers with one object (or a one-element array); the tenant-wide
+/// settings are the Global instance.
+fn global_instance(data: &Value) -> Result<&Value, String> {
+    let all = records(data, &[])?;
+    let global = all
+        .iter()
+        .find(|i| str_prop(i, &["Identity"]).is_some_and(|id| id.eq_ignore_ascii_case("global")));
+    match (global, all.as_slice()) {
+        (Some(g), _) => Ok(g),
+        (None, [only]) => Ok(only),
+        (None, []) => Err("no configuration instance".into()),
+        (None, many) => Err(format!("{} instances and none is `Global`", many.len())),
+    }
+}
+
+fn parse_acs_federation(data: &Value) -> Result<AcsFederation, String> {
+    let g = global_instance(data)?;
+    if ["Identity", "EnableAcsUsers", "AllowedAcsResources"]
+        .iter()
+        .all(|k| prop(g, k).is_none())
+    {
+        return Err(
+            "the instance has none of Identity, EnableAcsUsers, AllowedAcsResources".into(),
+        );
+    }
+    let mut allowed = Vec::new();
+    let mut invalid = Vec::new();
+    for entry in list_prop(g, &["AllowedAcsResources"], &[])? {
+        let canonical = canonical::guid_or_raw(&entry);
+        if canonical.is_empty() {
+            continue;
+        }
+        // Kept in the allow-list too, so a check comparing it with the D365 id can say the
+        // entry is there but is not an immutable id (e.g. an ARM path).
+        if canonical::guid(&entry).is_none() {
+            push_unique(&mut invalid, canonical.clone());
+        }
+        push_unique(&mut allowed, canonical);
+    }
+    let mut blocked = Vec::new();
+    for entry in list_prop(g, &["BlockedAcsResources"], &[])? {
+        let canonical = canonical::guid_or_raw(&entry);
+        if !canonical.is_empty() {
+            push_unique(&mut blocked, canonical);
+        }
+    }
+    Ok(AcsFederation {
+        // The cmdlet documents False as the default when it was never set.
+        enable_acs_users: bool_or(g, "EnableAcsUsers", false)?,
+        allowed_acs_resources: allowed,
+        allowed_acs_resources_invalid: invalid,
+        allow_all_acs_resources: bool_prop(g, &["AllowAllAcsResources"]),
+        blocked_acs_resources: blocked,
+        require_acs_federation_for_meeting: bool_prop(g, &["RequireAcsFederationForMeeting"]),
+        label_for_allowed_acs_users: str_prop(g, &["LabelForAllowedAcsUsers"]),
+    })
+}
+
+fn parse_external_access_policies(
+    data: &Value,
+) -> Result<BTreeMap<String, ExternalAccessPolicy>, String> {
+    records(data, &[])?
+        .into_iter()
+        .map(|p| {
+            let identity = required_str(p, &["Identity"])?;
+            let name = strip_tag(&identity).to_string();
+            let policy = ExternalAccessPolicy {
+                // Set-CsExternalAccessPolicy documents True as the default.
+                enable_acs_federation_access: bool_or(p, "EnableAcsFederationAccess", true)
+                    .map_err(|e| format!("{identity}: {e}"))?,
+                enable_federation_access: bool_prop(p, &["EnableFederationAccess"]),
+                enable_teams_consumer_access: bool_prop(p, &["EnableTeamsConsumerAccess"]),
+                communication_with_external_orgs: str_prop(p, &["CommunicationWithExternalOrgs"]),
+                name: name.clone(),
+                identity,
+            };
+            Ok((name.to_ascii_lowercase(), policy))
+        })
+        .collect()
+}
+
+const ALL_KNOWN: &str = "all_known";
+const LIST: &str = "list";
+
+/// Domain entries as written, without PowerShell's `Domain=` rendering.
+fn domains(v: Option<&Value>) -> Vec<String> {
+    raw::string_list(v, &["Domain"])
+        .into_iter()
+        .map(|d| match d.get(..7) {
+            Some(p) if p.eq_ignore_ascii_case("domain=") => d[7..].trim().to_string(),
+            _ => d,
+        })
+        .filter(|d| !d.is_empty())
+        .collect()
+}
+
+/// `AllowedDomains` is a .NET union whose wire shape is unconfirmed (apis.md B.3); every
+/// variant seen in clients is read into (mode, domains).
+fn allowed_domains(v: Option<&Value>) -> Result<(&'static str, Vec<String>), String> {
+    match v {
+        None | Some(Value::Null) => Ok((ALL_KNOWN, Vec::new())),
+        Some(Value::String(s))
+            if s.trim().is_empty() || s.trim().eq_ignore_ascii_case("AllowAllKnownDomains") =>
+        {
+            Ok((ALL_KNOWN, Vec::new()))
+        }
+        Some(Value::String(_)) => Ok((LIST, domains(v))),
+        // UTCM and DSC write a plain string[]; there an empty list means "all known domains".
+        Some(Value::Array(a)) if a.is_empty() => Ok((ALL_KNOWN, Vec::new())),
+        Some(Value::Array(_)) => Ok((LIST, domains(v))),
+        Some(obj @ Value::Object(map)) => {
+            if map.is_empty() || prop(obj, "AllowAllKnownDomains").is_some() {
+                Ok((ALL_KNOWN, Vec::new()))
+            } else if let Some(list) = prop(obj, "AllowedDomain") {
+                // An explicit allow-list object, even an empty one, federates only with the
+                // domains it names.
+                match list {
+                    Value::Null | Value::Array(_) | Value::String(_) | Value::Object(_) => {
+                        Ok((LIST, domains(Some(list))))
+                    }
+                    other => Err(format!(
+                        "`AllowedDomains.AllowedDomain` is {}",
+                        raw::kind(other)
+                    )),
+                }
+            } else if prop(obj, "Domain").is_some() {
+                Ok((LIST, domains(v)))
+            } else {
+                Err("`AllowedDomains` is an object with neither AllowAllKnownDomains nor AllowedDomain".into())
+            }
+        }
+        Some(other) => Err(format!("`AllowedDomains` is {}", raw::kind(other))),
+    }
+}
+
+fn blocked_domains(v: Option<&Value>) -> Result<Vec<String>, String> {
+    match v {
+        None | Some(Value::Null) | Some(Value::Array(_)) | Some(Value::String(_)) => Ok(domains(v)),
+        Some(obj @ Value::Object(map)) => {
+            if map.is_empty() {
+                Ok(Vec::new())
+            } else if let Some(list) = prop(obj, "BlockedDomain") {
+                Ok(domains(Some(list)))
+            } else if prop(obj, "Domain").is_some() {
+                Ok(domains(v))
+            } else {
+                Err("`BlockedDomains` is an object with neither BlockedDomain nor Domain".into())
+            }
+        }
+        Some(other) => Err(format!("`BlockedDomains` is {}", raw::kind(other))),
+    }
+}
+
+fn parse_tenant_federation(data: &Value) -> Result<TenantFederation, String> {
+    let g = global_instance(data)?;
+    let (mode, allowed) = allowed_domains(prop(g, "AllowedDomains"))?;
+    Ok(TenantFederation {
+        allow_federated_users: bool_prop(g, &["AllowFederatedUsers"]),
+        allowed_domains_mode: mode.to_string(),
+        allowed_domains: allowed,
+        blocked_domains: blocked_domains(prop(g, "BlockedDomains"))?,
+        block_all_subdomains: bool_prop(g, &["BlockAllSubdomains"]),
+        allow_teams_consumer: bool_prop(g, &["AllowTeamsConsumer"]),
+        allow_teams_consumer_inbound: bool_prop(g, &["AllowTeamsConsumerInbound"]),
+        external_access_with_trial_tenants: str_prop(g, &["ExternalAccessWithTrialTenants"]),
+    })
+}
+
+fn application_kind(app_id: Option<&str>) -> &'static str {
+    match app_id {
+        None | Some(NIL_GUID) => "none",
+        Some(AUTO_ATTENDANT_APP_ID) => "auto_attendant",
+        Some(CALL_QUEUE_APP_ID) => "call_queue",
+        Some(DOCUMENTED_D365_APP_ID) => "documented_example",
+        Some(_) => "other",
+    }
+}
+
+/// Graph beta `resourceAccounts` (camelCase `id`/`appId`) and Teams `applicationInstances`
+/// (`objectId`/`applicationId`, PascalCase in cmdlet renderings) carry the same facts.
+fn parse_resource_accounts(
+    data: &Value,
+    wrappers: &[&str],
+    source: &str,
+) -> Result<BTreeMap<String, ResourceAccount>, String> {
+    records(data, wrappers)?
+        .into_iter()
+        .map(|ra| {
+            let id = object_id(&required_str(ra, &["id", "objectId"])?);
+            let application_id = str_prop(ra, &["appId", "applicationId"])
+                .map(|a| canonical::guid_or_raw(&a))
+                .filter(|a| !a.is_empty());
+            let acs_resource_id = str_prop(ra, &["acsResourceId"])
+                .map(|a| canonical::guid_or_raw(&a))
+                .filter(|a| !a.is_empty());
+            let account = ResourceAccount {
+                upn: required_str(ra, &["userPrincipalName"])
+                    .map_err(|e| format!("resource account {id}: {e}"))?,
+                display_name: str_prop(ra, &["displayName"]),
+                application_kind: application_kind(application_id.as_deref()).to_string(),
+                application_id,
+                acs_resource_id_is_guid: acs_resource_id.as_deref().is_some_and(canonical::is_guid),
+                acs_resource_id,
+                phone_number: str_prop(ra, &["phoneNumber"]).and_then(|p| canonical::e164(&p)),
+                source: source.to_string(),
+                id: id.clone(),
+            };
+            Ok((id, account))
+        })
+        .collect()
+}
+
+fn parse_ra_associations(data: &Value) -> Result<BTreeMap<String, Vec<RaAssociation>>, String> {
+    raw::keyed(data)?
+        .iter()
+        .map(|(ra, response)| {
+            let associations = match response {
+                Value::Null => Vec::new(),
+                other => records(other, &[])
+                    .map_err(|e| format!("resource account {ra}: {e}"))?
+                    .into_iter()
+                    .map(|a| {
+                        Ok(RaAssociation {
+                            config_type: required_str(a, &["ConfigurationType"])?,
+                            config_id: object_id(&required_str(a, &["ConfigurationId"])?),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, String>>()
+                    .map_err(|e| format!("resource account {ra}: {e}"))?,
+            };
+            Ok((object_id(ra), associations))
+        })
+        .collect()
+}
+
+/// A target id, or `None` when unset; the nil GUID is how some renderings say "unassigned".
+fn target_id(raw: Option<String>) -> Option<String> {
+    raw.map(|t| object_id(&t))
+        .filter(|t| !t.is_empty() && t != NIL_GUID)
+}
+
+/// When the source omits the status, an unassigned number is still known to be unassigned;
+/// an assigned one is left empty rather than guessed.
+fn assignment_status(raw: Option<String>, target: &Option<String>) -> String {
+    match raw {
+        Some(s) => raw::camel(&s),
+        None if target.is_none() => "unassigned".to_string(),
+        None => String::new(),
+    }
+}
+
+fn e164_of(n: &Value, names: &[&str]) -> Result<String, String> {
+    let raw = required_str(n, names)?;
+    canonical::e164(&raw).ok_or_else(|| format!("`{raw}` is not a phone number"))
+}
+
+/// Numbers keyed by E.164; if a number appears twice, the assigned record is the informative one.
+fn keyed_numbers(list: Vec<PhoneNumber>) -> BTreeMap<String, PhoneNumber> {
+    let mut out: BTreeMap<String, PhoneNumber> = BTreeMap::new();
+    for n in list {
+        let replace = out
+            .get(&n.number)
+            .is_none_or(|old| old.assignment_target_id.is_none());
+        if replace {
+            out.insert(n.number.clone(), n);
+        }
+    }
+    out
+}
+
+fn parse_graph_numbers(data: &Value) -> Result<BTreeMap<String, PhoneNumber>, String> {
+    let list = records(data, &[])?
+        .into_iter()
+        .map(|n| {
+            let number = e164_of(n, &["telephoneNumber"])?;
+            let target = target_id(str_prop(n, &["assignmentTargetId"]));
+            Ok(PhoneNumber {
+                number_type: str_prop(n, &["numberType"])
+                    .map(|t| raw::camel(&t))
+                    .unwrap_or_default(),
+                activation_state: str_prop(n, &["activationState"])
+                    .map(|t| raw::camel(&t))
+                    .unwrap_or_default(),
+                capabilities: list_prop(n, &["capabilities"], &[])
+                    .map_err(|e| format!("{number}: {e}"))?
+                    .iter()
+                    .map(|c| raw::camel(c))
+                    .collect(),
+                assignment_status: assignment_status(str_prop(n, &["assignmentStatus"]), &target),
+                assignment_target_id: target,
+                operator_id: str_prop(n, &["operatorId"]),
+                operator_name: None,
+                iso_country_code: str_prop(n, &["isoCountryCode"]),
+                source: "graph".into(),
+                number,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(keyed_numbers(list))
+}
+
+/// Teams `telephone-numbers` (apis.md B.6): PascalCase, and the target has been spelled
+/// `TargetId`, `AssignedPstnTargetId` or `AssignedTo{id}` at different times.
+fn parse_teams_numbers(data: &Value) -> Result<BTreeMap<String, PhoneNumber>, String> {
+    let list = records(data, &["TelephoneNumbers"])?
+        .into_iter()
+        .map(|n| {
+            let number = e164_of(n, &["TelephoneNumber"])?;
+            let assigned_to = prop(n, "AssignedTo").and_then(|a| match a {
+                Value::Object(_) => str_prop(a, &["id", "objectId"]),
+                Value::String(_) => str_prop(n, &["AssignedTo"]),
+                _ => None,
+            });
+            let target =
+                target_id(str_prop(n, &["TargetId", "AssignedPstnTargetId"]).or(assigned_to));
+            Ok(PhoneNumber {
+                number_type: str_prop(n, &["NumberType"])
+                    .map(|t| raw::camel(&t))
+                    .unwrap_or_default(),
+                activation_state: str_prop(n, &["ActivationState"])
+                    .map(|t| raw::camel(&t))
+                    .unwrap_or_default(),
+                capabilities: list_prop(n, &["Capability", "Capabilities"], &[])
+                    .map_err(|e| format!("{number}: {e}"))?
+                    .iter()
+                    .map(|c| raw::camel(c))
+                    .collect(),
+                assignment_status: assignment_status(
+                    str_prop(n, &["PstnAssignmentStatus", "AssignmentStatus"]),
+                    &target,
+                ),
+                assignment_target_id: target,
+                operator_id: str_prop(n, &["OperatorId", "PstnPartnerId"]),
+                operator_name: str_prop(n, &["PstnPartnerName"]),
+                iso_country_code: str_prop(n, &["IsoCountryCode"]),
+                source: "teams".into(),
+                number,
+            })
+        })
+        .collect::<Result<Vec<_>, String>>()?;
+    Ok(keyed_numbers(list))
+}
+
+fn numbers_by_target(numbers: &BTreeMap<String, PhoneNumber>) -> BTreeMap<String, Vec<String>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for n in numbers.values() {
+        if let Some(target) = &n.assignment_target_id {
+            out.entry(target.clone())
+                .or_default()
+                .push(n.number.clone());
+        }
+    }
+    for list in out.values_mut() {
+        list.sort();
+        list.dedup();
+    }
+    out
+}
+
+/// What one source says about a Teams user; merged into `TeamsUser`.
+#[derive(Debug, Default, Clone)]
+struct UserPart {
+    upn: Option<String>,
+    account_type: Option<String>,
+    enterprise_voice_enabled: Option<bool>,
+    feature_types: Vec<String>,
+    teams_upgrade_effective_mode: Option<String>,
+    /// Assigned external access policy name as reported (`None` = not reported).
+    external_access_policy: Option<String>,
+    /// `Some(None)`: the source reports the Global default; `None`: not reported.
+    online_voice_routing_policy: Option<Option<String>>,
+    effective_policies: BTreeMap<String, String>,
+}
+
+/// A policy name from a string or a `{Name}`-style object; `Tag:` removed.
+fn policy_name(v: Option<&Value>) -> Option<String> {
+    let v = v?;
+    let name = match v {
+        Value::String(s) => s.clone(),
+        Value::Object(_) => str_prop(v, &["Name", "Identity", "DisplayName"])?,
+        _ => return None,
+    };
+    let name = strip_tag(&name);
+    (!name.is_empty()).then(|| name.to_string())
+}
+
+/// The Global voice routing policy is what applies when nothing is assigned; both sources are
+/// read into "not assigned" for it so checks see one spelling.
+fn voice_routing(name: Option<String>) -> Option<String> {
+    name.filter(|n| !n.eq_ignore_ascii_case("global"))
+}
+
+/// `graph.userConfigurations`: a list response, or objects keyed by user id when the collector
+/// read users one by one.
+fn parse_user_configurations(data: &Value) -> Result<BTreeMap<String, UserPart>, String> {
+    let keyed_form = data.as_object().is_some_and(|m| {
+        !m.is_empty()
+            && prop(data, "value").is_none()
+            && prop(data, "id").is_none()
+            && m.keys().all(|k| canonical::guid(k).is_some())
+    });
+    let list: Vec<(Option<&str>, &Value)> = if keyed_form {
+        let mut list = Vec::new();
+        for (id, v) in raw::keyed(data)? {
+            match v {
+                // A user the endpoint did not know: nothing to merge.
+                Value::Null => {}
+                Value::Object(_) => list.push((Some(id.as_str()), v)),
+                other => return Err(format!("user {id} is {}", raw::kind(other))),
+            }
+        }
+        list
+    } else {
+        records(data, &[])?.into_iter().map(|v| (None, v)).collect()
+    };
+    list.into_iter()
+        .map(|(key, u)| {
+            let id = match (str_prop(u, &["id"]), key) {
+                (Some(id), _) => object_id(&id),
+                (None, Some(key)) => object_id(key),
+                (None, None) => return Err("a record has no `id`".into()),
+            };
+            let mut effective = BTreeMap::new();
+            match prop(u, "effectivePolicyAssignments") {
+                None | Some(Value::Null) => {}
+                Some(Value::Array(assignments)) => {
+                    for a in assignments {
+                        let Some(policy_type) = str_prop(a, &["policyType"]) else {
+                            continue;
+                        };
+                        let name = prop(a, "policyAssignment")
+                            .and_then(|pa| str_prop(pa, &["displayName"]));
+                        if let Some(name) = name {
+                            effective.insert(policy_type, name);
+                        }
+                    }
+                }
+                Some(other) => {
+                    return Err(format!(
+                        "user {id}: `effectivePolicyAssignments` is {}",
+                        raw::kind(other)
+                    ));
+                }
+            }
+            let assigned = |policy_type: &str| {
+                effective
+                    .iter()
+                    .find(|(t, _)| t.eq_ignore_ascii_case(policy_type))
+                    .map(|(_, name)| strip_tag(name).to_string())
+            };
+            let part = UserPart {
+                upn: str_prop(u, &["userPrincipalName"]),
+                account_type: str_prop(u, &["accountType"]).map(|t| raw::camel(&t)),
+                enterprise_voice_enabled: bool_prop(u, &["isEnterpriseVoiceEnabled"]),
+                feature_types: list_prop(u, &["featureTypes"], &[])
+                    .map_err(|e| format!("user {id}: {e}"))?,
+                teams_upgrade_effective_mode: None,
+                external_access_policy: assigned("ExternalAccessPolicy"),
+                online_voice_routing_policy: assigned("OnlineVoiceRoutingPolicy")
+                    .map(|n| voice_routing(Some(n))),
+                effective_policies: effective.clone(),
+            };
+            Ok((id, part))
+        })
+        .collect()
+}
+
+/// `teams.onlineUsers`: Get-CsOnlineUser objects keyed by user id. An empty policy property
+/// there means the Global policy applies.
+fn parse_online_users(data: &Value) -> Result<BTreeMap<String, UserPart>, String> {
+    let mut out = BTreeMap::new();
+    for (key, u) in raw::keyed(data)? {
+        match u {
+            Value::Null => continue,
+            Value::Object(map) => {
+                let id = object_id(key);
+                // Every `*Policy` property is the name of the user's assigned policy of that
+                // type (empty = Global), the same names Graph uses for `policyType`.
+                let effective = map
+                    .iter()
+                    .filter(|(k, _)| k.to_ascii_lowercase().ends_with("policy"))
+                    .filter_map(|(k, v)| policy_name(Some(v)).map(|n| (k.clone(), n)))
+                    .collect();
+                let part = UserPart {
+                    upn: str_prop(u, &["UserPrincipalName"]),
+                    account_type: str_prop(u, &["AccountType"]).map(|t| raw::camel(&t)),
+                    enterprise_voice_enabled: bool_prop(u, &["EnterpriseVoiceEnabled"]),
+                    feature_types: list_prop(u, &["FeatureTypes"], &[])
+                        .map_err(|e| format!("user {id}: {e}"))?,
+                    teams_upgrade_effective_mode: str_prop(u, &["TeamsUpgradeEffectiveMode"]),
+                    external_access_policy: policy_name(prop(u, "ExternalAccessPolicy")),
+                    // Present but empty means "Global"; absent means the source did not say.
+                    online_voice_routing_policy: prop(u, "OnlineVoiceRoutingPolicy")
+                        .map(|v| voice_routing(policy_name(Some(v)))),
+                    effective_policies: effective,
+                };
+                out.insert(id, part);
+            }
+            other => return Err(format!("user {key} is {}", raw::kind(other))),
+        }
+    }
+    Ok(out)
+}
+
+/// Graph is the documented source and wins where both have a value; Get-CsOnlineUser fills
+/// the gaps (upgrade mode, users Graph does not return such as resource accounts). The fact is
+/// available when either source is.
+fn merge_users(
+    graph: Fact<BTreeMap<String, UserPart>>,
+    online: Fact<BTreeMap<String, UserPart>>,
+) -> Fact<BTreeMap<String, TeamsUser>> {
+    let (graph, online) = match (graph, online) {
+        (Fact::Unavailable(g), Fact::Unavailable(t)) => {
+            return Fact::Unavailable(both_unavailable(g, t, "teams.onlineUsers", "other source "));
+        }
+        (g, t) => (
+            g.value().cloned().unwrap_or_default(),
+            t.value().cloned().unwrap_or_default(),
+        ),
+    };
+    let ids: std::collections::BTreeSet<&String> = graph.keys().chain(online.keys()).collect();
+    let users = ids
+        .into_iter()
+        .map(|id| {
+            let empty = UserPart::default();
+            let g = graph.get(id).unwrap_or(&empty);
+            let t = online.get(id).unwrap_or(&empty);
+            let mut effective_policies = t.effective_policies.clone();
+            effective_policies.extend(g.effective_policies.clone());
+            let user = TeamsUser {
+                id: id.clone(),
+                upn: g.upn.clone().or_else(|| t.upn.clone()),
+                account_type: g.account_type.clone().or_else(|| t.account_type.clone()),
+                enterprise_voice_enabled: g.enterprise_voice_enabled.or(t.enterprise_voice_enabled),
+                feature_types: if g.feature_types.is_empty() {
+                    t.feature_types.clone()
+                } else {
+                    g.feature_types.clone()
+                },
+                teams_upgrade_effective_mode: g
+                    .teams_upgrade_effective_mode
+                    .clone()
+                    .or_else(|| t.teams_upgrade_effective_mode.clone()),
+                external_access_policy: policy_key(
+                    g.external_access_policy
+                        .as_deref()
+                        .or(t.external_access_policy.as_deref()),
+                ),
+                online_voice_routing_policy: g
+                    .online_voice_routing_policy
+                    .clone()
+                    .or_else(|| t.online_voice_routing_policy.clone())
+                    .flatten(),
+                effective_policies,
+            };
+            (id.clone(), user)
+        })
+        .collect();
+    Fact::Available(users)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::fact::UnavailableKind;
+    use crate::snapshot::{SourceError, SourceFact};
+    use serde_json::json;
+
+    const RA: &str = "748a7c7c-a489-4de4-8a68-4415f1d19a9c";
+    const AGENT: &str = "5a2f3b9e-0c1d-4e2f-8a9b-1c2d3e4f5a6b";
+    const ACS_ID: &str = "faced04c-2ced-433d-90db-063e424b87b1";
+
+    fn snapshot(facts: Vec<(&str, SourceFact)>) -> Snapshot {
+        Snapshot {
+            schema_version: crate::snapshot::SCHEMA_VERSION,
+            tool_version: "test".into(),
+            collected_at: "2026-11-27T05:00:00Z".into(),
+            tenant_id: "11111111-2222-3333-4444-555555555555".into(),
+            tenant_name: None,
+            cloud: "public".into(),
+            agents: None,
+            facts: facts.into_iter().map(|(k, f)| (k.to_string(), f)).collect(),
+        }
+    }
+
+    fn data(value: Value) -> SourceFact {
+        SourceFact {
+            endpoint: "GET /test".into(),
+            data: Some(value),
+            error: None,
+        }
+    }
+
+    fn error(status: u16, code: &str, message: &str) -> SourceFact {
+        SourceFact {
+            endpoint: "GET /test".into(),
+            data: None,
+            error: Some(SourceError {
+                status: Some(status),
+                code: Some(code.into()),
+                message: message.into(),
+            }),
+        }
+    }
+
+    fn forbidden() -> SourceFact {
+        error(403, "Forbidden", "The caller has no Teams admin role.")
+    }
+
+    fn teams(key: &str, value: Value) -> Teams {
+        normalize(&snapshot(vec![(key, data(value))]))
+    }
+
+    fn acs(value: Value) -> Fact<AcsFederation> {
+        teams("teams.TeamsAcsFederationConfiguration", value).acs_federation
+    }
+
+    fn federation(allowed: Value) -> TenantFederation {
+        let t = teams(
+            "teams.TenantFederationSettings",
+            json!([{"Identity": "Global", "AllowFederatedUsers": true, "AllowedDomains": allowed, "BlockedDomains": []}]),
+        );
+        t.tenant_federation.value().cloned().unwrap()
+    }
+
+    /// apis.md B.1, verbatim apart from the values under test.
+    fn b1_global(allowed: Value) -> Value {
+        json!({
+            "Identity": "Global",
+            "AllowedAcsResources": allowed,
+            "BlockedAcsResources": [],
+            "EnableAcsUsers": true,
+            "RequireAcsFederationForMeeting": false,
+            "LabelForAllowedAcsUsers": "External",
+            "HideBannerForAllowedAcsUsers": false,
+            "ConfigId": "Global",
+            "ConfigMetadata": {"Authority": "Tenant"},
+            "Key": {"ScopeClass": "Global", "SchemaId": {"XName": {"name": "TeamsAcsFederationConfiguration"}}, "AuthorityId": {"Class": "Tenant", "InstanceId": "11111111-2222-3333-4444-555555555555"}}
+        })
+    }
+
+    // --- empty snapshot -------------------------------------------------------------------
+
+    #[test]
+    fn empty_snapshot_leaves_every_fact_unavailable_without_panicking() {
+        let t = normalize(&snapshot(vec![]));
+        for (path, u) in t.facts() {
+            assert_eq!(
+                u.map(|u| u.kind),
+                Some(UnavailableKind::NotCollected),
+                "{path}"
+            );
+        }
+    }
+
+    // --- ACS federation --------------------------------------------------------------------
+
+    #[test]
+    fn acs_federation_array_picks_the_global_instance() {
+        let f = acs(json!([
+            {"Identity": "Tag:Other", "EnableAcsUsers": false, "AllowedAcsResources": []},
+            b1_global(json!([ACS_ID]))
+        ]));
+        let f = f.value().unwrap();
+        assert!(f.enable_acs_users);
+        assert_eq!(f.allowed_acs_resources, [ACS_ID]);
+        assert!(f.allowed_acs_resources_invalid.is_empty());
+        assert_eq!(f.require_acs_federation_for_meeting, Some(false));
+        assert_eq!(f.label_for_allowed_acs_users.as_deref(), Some("External"));
+    }
+
+    #[test]
+    fn acs_federation_single_object_is_the_global_instance() {
+        let f = acs(b1_global(json!([ACS_ID])));
+        assert_eq!(f.value().unwrap().allowed_acs_resources, [ACS_ID]);
+    }
+
+    #[test]
+    fn acs_federation_lower_case_global_identity_is_found() {
+        let mut global = b1_global(json!([ACS_ID]));
+        global["Identity"] = json!("global");
+        let f = acs(json!([{"Identity": "Tag:X", "EnableAcsUsers": false}, global]));
+        assert!(f.value().unwrap().enable_acs_users);
+    }
+
+    #[test]
+    fn acs_federation_only_instance_is_used_without_identity() {
+        let f = acs(json!([{"EnableAcsUsers": true, "AllowedAcsResources": [ACS_ID]}]));
+        assert!(f.value().unwrap().enable_acs_users);
+    }
+
+    #[test]
+    fn acs_federation_several_instances_without_global_is_malformed() {
+        let f = acs(json!([
+            {"Identity": "Tag:A", "EnableAcsUsers": true},
+            {"Identity": "Tag:B", "EnableAcsUsers": true}
+        ]));
+        let u = f.unavailable().unwrap();
+        assert_eq!(u.kind, UnavailableKind::Malformed);
+        assert!(u.reason.contains("none is `Global`"), "{}", u.reason);
+    }
+
+    #[test]
+    fn acs_federation_camel_case_properties_are_accepted() {
+        let f = acs(json!({
+            "identity": "Global",
+            "enableAcsUsers": true,
+            "allowedAcsResources": [ACS_ID],
+            "allowAllAcsResources": false,
+            "blockedAcsResources": []
+        }));
+        let f = f.value().unwrap();
+        assert!(f.enable_acs_users);
+        assert_eq!(f.allowed_acs_resources, [ACS_ID]);
+        assert_eq!(f.allow_all_acs_resources, Some(false));
+    }
+
+    #[test]
+    fn allowed_acs_resources_powershell_rendering_is_canonical() {
+        let f = acs(b1_global(json!("{'FACED04C-2CED-433D-90DB-063E424B87B1'}")));
+        assert_eq!(f.value().unwrap().allowed_acs_resources, [ACS_ID]);
+    }
+
+    #[test]
+    fn allowed_acs_resources_braces_quotes_and_upper_case_in_an_array_are_canonical() {
+        let f = acs(b1_global(json!([
+            "{FACED04C-2CED-433D-90DB-063E424B87B1}",
+            "'bb567890-1234-1234-1234-BBB123456789'",
+            "\"cc567890-1234-1234-1234-ccc123456789\"",
+            " faced04c-2ced-433d-90db-063e424b87b1 "
+        ])));
+        assert_eq!(
+            f.value().unwrap().allowed_acs_resources,
+            [
+                ACS_ID,
+                "bb567890-1234-1234-1234-bbb123456789",
+                "cc567890-1234-1234-1234-ccc123456789"
+            ]
+        );
+    }
+
+    #[test]
+    fn allowed_acs_resources_arm_path_is_kept_and_listed_invalid() {
+        let arm = "/subscriptions/11112222-3333-4444-5555-666677778888/resourceGroups/rg-cc/providers/Microsoft.Communication/CommunicationServices/acs-d365-prod";
+        let f = acs(b1_global(json!([ACS_ID, format!(" {arm} ")])));
+        let f = f.value().unwrap();
+        assert_eq!(f.allowed_acs_resources, [ACS_ID, arm]);
+        assert_eq!(f.allowed_acs_resources_invalid, [arm]);
+    }
+
+    #[test]
+    fn allowed_acs_resources_null_is_an_empty_list() {
+        let f = acs(b1_global(Value::Null));
+        assert!(f.value().unwrap().allowed_acs_resources.is_empty());
+    }
+
+    #[test]
+    fn allowed_acs_resources_of_the_wrong_type_is_malformed() {
+        let f = acs(b1_global(json!(42)));
+        assert_eq!(f.unavailable().unwrap().kind, UnavailableKind::Malformed);
+    }
+
+    #[test]
+    fn deprecated_allow_all_is_null_when_the_service_no_longer_returns_it() {
+        let f = acs(b1_global(json!([ACS_ID])));
+        let f = f.value().unwrap();
+        assert_eq!(f.allow_all_acs_resources, None);
+        assert!(f.blocked_acs_resources.is_empty());
+    }
+
+    #[test]
+    fn deprecated_allow_all_and_blocked_resources_are_read_canonical() {
+        let mut global = b1_global(json!([]));
+        global["AllowAllAcsResources"] = json!(true);
+        global["BlockedAcsResources"] = json!(["{'FACED04C-2CED-433D-90DB-063E424B87B1'}"]);
+        let f = acs(global);
+        let f = f.value().unwrap();
+        assert_eq!(f.allow_all_acs_resources, Some(true));
+        assert_eq!(f.blocked_acs_resources, [ACS_ID]);
+    }
+
+    #[test]
+    fn enable_acs_users_absent_defaults_to_false() {
+        let f = acs(json!({"Identity": "Global", "AllowedAcsResources": []}));
+        assert!(!f.value().unwrap().enable_acs_users);
+    }
+
+    #[test]
+    fn acs_federation_instance_without_known_properties_is_malformed() {
+        let f = acs(json!([{"Something": "else"}]));
+        assert_eq!(f.unavailable().unwrap().kind, UnavailableKind::Malformed);
+    }
+
+    #[test]
+    fn acs_federation_forbidden_names_the_teams_role() {
+        let t = normalize(&snapshot(vec![(
+            "teams.TeamsAcsFederationConfiguration",
+            forbidden(),
+        )]));
+        let u = t.acs_federation.unavailable().unwrap();
+        assert_eq!(u.kind, UnavailableKind::Forbidden);
+        assert!(u.reason.contains("HTTP 403"), "{}", u.reason);
+        assert!(u.needs.as_deref().unwrap().contains("Teams Administrator"));
+    }
+
+    // --- external access policies -----------------------------------------------------------
+
+    fn b2() -> Value {
+        json!([
+            {
+                "Identity": "Global",
+                "Description": null,
+                "EnableFederationAccess": true,
+                "EnableAcsFederationAccess": true,
+                "EnableTeamsConsumerAccess": true,
+                "CommunicationWithExternalOrgs": "OrganizationDefault",
+                "ConfigId": "Global",
+                "Key": {}
+            },
+            {
+                "Identity": "Tag:FederationOnly",
+                "EnableFederationAccess": true,
+                "EnableAcsFederationAccess": false,
+                "EnableTeamsConsumerAccess": false
+            },
+            {"Identity": "Tag:AcsDefault", "EnableFederationAccess": false}
+        ])
+    }
+
+    #[test]
+    fn external_access_policies_are_keyed_without_tag_prefix() {
+        let t = teams("teams.ExternalAccessPolicy", b2());
+        let p = t.external_access_policies.value().unwrap();
+        assert_eq!(
+            p.keys().collect::<Vec<_>>(),
+            ["acsdefault", "federationonly", "global"]
+        );
+        let fed = &p["federationonly"];
+        assert_eq!(fed.identity, "Tag:FederationOnly");
+        assert_eq!(fed.name, "FederationOnly");
+        assert!(!fed.enable_acs_federation_access);
+        assert_eq!(fed.enable_teams_consumer_access, Some(false));
+        assert_eq!(
+            p["global"].communication_with_external_orgs.as_deref(),
+            Some("OrganizationDefault")
+        );
+    }
+
+    #[test]
+    fn external_access_policy_acs_access_defaults_to_true_when_absent() {
+        let t = teams("teams.ExternalAccessPolicy", b2());
+        assert!(
+            t.external_access_policies.value().unwrap()["acsdefault"].enable_acs_federation_access
+        );
+    }
+
+    #[test]
+    fn external_access_policy_without_identity_is_malformed() {
+        let t = teams(
+            "teams.ExternalAccessPolicy",
+            json!([{"EnableAcsFederationAccess": true}]),
+        );
+        assert_eq!(
+            t.external_access_policies.unavailable().unwrap().kind,
+            UnavailableKind::Malformed
+        );
+    }
+
+    // --- tenant federation ------------------------------------------------------------------
+
+    #[test]
+    fn allowed_domains_null_is_all_known() {
+        let f = federation(Value::Null);
+        assert_eq!(f.allowed_domains_mode, "all_known");
+        assert!(f.allowed_domains.is_empty());
+    }
+
+    #[test]
+    fn allowed_domains_empty_object_is_all_known() {
+        assert_eq!(federation(json!({})).allowed_domains_mode, "all_known");
+    }
+
+    #[test]
+    fn allowed_domains_string_allow_all_known_is_all_known() {
+        assert_eq!(
+            federation(json!("AllowAllKnownDomains")).allowed_domains_mode,
+            "all_known"
+        );
+    }
+
+    #[test]
+    fn allowed_domains_allow_all_known_object_is_all_known() {
+        assert_eq!(
+            federation(json!({"AllowAllKnownDomains": {}})).allowed_domains_mode,
+            "all_known"
+        );
+    }
+
+    #[test]
+    fn allowed_domains_empty_array_is_all_known() {
+        assert_eq!(federation(json!([])).allowed_domains_mode, "all_known");
+    }
+
+    #[test]
+    fn allowed_domains_object_list_variant_is_a_list() {
+        let f = federation(
+            json!({"AllowedDomain": [{"Domain": "fabrikam.com"}, {"Domain": "contoso.com"}]}),
+        );
+        assert_eq!(f.allowed_domains_mode, "list");
+        assert_eq!(f.allowed_domains, ["fabrikam.com", "contoso.com"]);
+    }
+
+    #[test]
+    fn allowed_domains_empty_allow_list_object_is_an_empty_list() {
+        let f = federation(json!({"AllowedDomain": []}));
+        assert_eq!(f.allowed_domains_mode, "list");
+        assert!(f.allowed_domains.is_empty());
+    }
+
+    #[test]
+    fn allowed_domains_array_of_domain_objects_is_a_list() {
+        let f = federation(json!([{"Domain": "contoso.com"}]));
+        assert_eq!(f.allowed_domains_mode, "list");
+        assert_eq!(f.allowed_domains, ["contoso.com"]);
+    }
+
+    #[test]
+    fn allowed_domains_array_of_strings_is_a_list() {
+        let f = federation(json!(["contoso.com", "fabrikam.com"]));
+        assert_eq!(f.allowed_domains_mode, "list");
+        assert_eq!(f.allowed_domains, ["contoso.com", "fabrikam.com"]);
+    }
+
+    #[test]
+    fn allowed_domains_powershell_domain_rendering_is_a_list() {
+        let f = federation(json!("Domain=contoso.com"));
+        assert_eq!(f.allowed_domains_mode, "list");
+        assert_eq!(f.allowed_domains, ["contoso.com"]);
+    }
+
+    #[test]
+    fn allowed_domains_of_an_unknown_shape_is_malformed() {
+        let t = teams(
+            "teams.TenantFederationSettings",
+            json!({"Identity": "Global", "AllowedDomains": 7}),
+        );
+        assert_eq!(
+            t.tenant_federation.unavailable().unwrap().kind,
+            UnavailableKind::Malformed
+        );
+        let t = teams(
+            "teams.TenantFederationSettings",
+            json!({"Identity": "Global", "AllowedDomains": {"Unexpected": 1}}),
+        );
+        assert_eq!(
+            t.tenant_federation.unavailable().unwrap().kind,
+            UnavailableKind::Malformed
+        );
+    }
+
+    #[test]
+    fn blocked_domains_accept_strings_and_domain_objects() {
+        let t = teams(
+            "teams.TenantFederationSettings",
+            json!({"Identity": "Global", "BlockedDomains": ["evil.example", {"Domain": "spam.example"}]}),
+        );
+        assert_eq!(
+            t.tenant_federation.value().unwrap().blocked_domains,
+            ["evil.example", "spam.example"]
+        );
+    }
+
+    #[test]
+    fn tenant_federation_reads_the_b3_global_instance() {
+        let t = teams(
+            "teams.TenantFederationSettings",
+            json!([{
+                "Identity": "Global",
+                "AllowFederatedUsers": true,
+                "AllowedDomains": {"AllowedDomain": [{"Domain": "fabrikam.com"}]},
+                "BlockedDomains": [],
+                "BlockAllSubdomains": false,
+                "AllowPublicUsers": false,
+                "AllowTeamsConsumer": false,
+                "AllowTeamsConsumerInbound": false,
+                "ExternalAccessWithTrialTenants": "Blocked",
+                "ConfigId": "Global",
+                "Key": {}
+            }]),
+        );
+        let f = t.tenant_federation.value().unwrap();
+        assert_eq!(f.allow_federated_users, Some(true));
+        assert_eq!(f.allowed_domains, ["fabrikam.com"]);
+        assert_eq!(f.block_all_subdomains, Some(false));
+        assert_eq!(f.allow_teams_consumer, Some(false));
+        assert_eq!(f.allow_teams_consumer_inbound, Some(false));
+        assert_eq!(
+            f.external_access_with_trial_tenants.as_deref(),
+            Some("Blocked")
+        );
+    }
+
+    // --- resource accounts ------------------------------------------------------------------
+
+    fn a8(ras: Value) -> Value {
+        json!({
+            "@odata.context": "https://graph.microsoft.com/beta/$metadata#admin/teams/resourceAccounts",
+            "value": ras
+        })
+    }
+
+    fn a8_main() -> Value {
+        json!({
+            "id": "748A7C7C-A489-4DE4-8A68-4415F1D19A9C",
+            "userPrincipalName": "ra_cc_main@contoso.com",
+            "displayName": "Contact Center Main Line",
+            "appId": "4B8F0DCE-D7D5-47A3-A27C-1764B90505E2",
+            "phoneNumber": "tel:+14255550100",
+            "acsResourceId": "BB567890-1234-1234-1234-BBB123456789"
+        })
+    }
+
+    fn ra_with(field: &str, value: Value) -> ResourceAccount {
+        let mut ra = a8_main();
+        ra[field] = value;
+        let t = teams("graph.resourceAccounts", a8(json!([ra])));
+        t.resource_accounts.value().unwrap()[RA].clone()
+    }
+
+    #[test]
+    fn resource_accounts_from_graph_canonicalise_ids_and_numbers() {
+        let t = teams("graph.resourceAccounts", a8(json!([a8_main()])));
+        let ra = &t.resource_accounts.value().unwrap()[RA];
+        assert_eq!(ra.id, RA);
+        assert_eq!(ra.upn, "ra_cc_main@contoso.com");
+        assert_eq!(ra.application_id.as_deref(), Some(DOCUMENTED_D365_APP_ID));
+        assert_eq!(ra.application_kind, "documented_example");
+        assert_eq!(
+            ra.acs_resource_id.as_deref(),
+            Some("bb567890-1234-1234-1234-bbb123456789")
+        );
+        assert!(ra.acs_resource_id_is_guid);
+        assert_eq!(ra.phone_number.as_deref(), Some("+14255550100"));
+        assert_eq!(ra.source, "graph");
+    }
+
+    #[test]
+    fn resource_account_application_kinds_follow_the_app_id() {
+        let kind = |app: Value| ra_with("appId", app).application_kind;
+        assert_eq!(kind(json!(AUTO_ATTENDANT_APP_ID)), "auto_attendant");
+        assert_eq!(kind(json!(CALL_QUEUE_APP_ID.to_uppercase())), "call_queue");
+        assert_eq!(
+            kind(json!("{4b8f0dce-d7d5-47a3-a27c-1764b90505e2}")),
+            "documented_example"
+        );
+        assert_eq!(kind(json!("0d1f2e3c-aaaa-4bbb-8ccc-111122223333")), "other");
+        assert_eq!(kind(Value::Null), "none");
+        assert_eq!(kind(json!("")), "none");
+        assert_eq!(kind(json!(NIL_GUID)), "none");
+    }
+
+    #[test]
+    fn resource_account_without_app_id_has_none() {
+        assert_eq!(ra_with("appId", Value::Null).application_id, None);
+    }
+
+    #[test]
+    fn resource_account_arm_path_acs_id_is_kept_raw() {
+        let arm = "/subscriptions/1/resourceGroups/rg/providers/Microsoft.Communication/CommunicationServices/acs";
+        let ra = ra_with("acsResourceId", json!(arm));
+        assert_eq!(ra.acs_resource_id.as_deref(), Some(arm));
+        assert!(!ra.acs_resource_id_is_guid);
+    }
+
+    #[test]
+    fn resource_account_empty_acs_id_is_none() {
+        let ra = ra_with("acsResourceId", json!(""));
+        assert_eq!(ra.acs_resource_id, None);
+        assert!(!ra.acs_resource_id_is_guid);
+        assert_eq!(ra_with("acsResourceId", Value::Null).acs_resource_id, None);
+    }
+
+    #[test]
+    fn resource_accounts_fall_back_to_application_instances_when_graph_is_forbidden() {
+        let t = normalize(&snapshot(vec![
+            (
+                "graph.resourceAccounts",
+                error(
+                    403,
+                    "Authorization_RequestDenied",
+                    "Insufficient privileges",
+                ),
+            ),
+            (
+                "teams.applicationInstances",
+                data(json!({
+                    "applicationInstances": [{
+                        "objectId": RA,
+                        "tenantId": "11111111-2222-3333-4444-555555555555",
+                        "userPrincipalName": "ra_cc_main@contoso.com",
+                        "displayName": "Contact Center Main Line",
+                        "applicationId": "4b8f0dce-d7d5-47a3-a27c-1764b90505e2",
+                        "phoneNumber": "tel:+14255550100",
+                        "acsResourceId": "bb567890-1234-1234-1234-bbb123456789"
+                    }],
+                    "skipToken": null
+                })),
+            ),
+        ]));
+        let ra = &t.resource_accounts.value().unwrap()[RA];
+        assert_eq!(ra.source, "teams");
+        assert_eq!(ra.application_kind, "documented_example");
+        assert_eq!(ra.phone_number.as_deref(), Some("+14255550100"));
+    }
+
+    #[test]
+    fn resource_accounts_fall_back_to_pascal_case_instances_when_graph_is_not_collected() {
+        let t = teams(
+            "teams.applicationInstances",
+            json!({"applicationInstances": [{
+                "ObjectId": "748A7C7C-A489-4DE4-8A68-4415F1D19A9C",
+                "UserPrincipalName": "ra_cc_main@contoso.com",
+                "DisplayName": "Contact Center Main Line",
+                "ApplicationId": CALL_QUEUE_APP_ID,
+                "PhoneNumber": "tel:+14255550199",
+                "AcsResourceId": null
+            }]}),
+        );
+        let ra = &t.resource_accounts.value().unwrap()[RA];
+        assert_eq!(ra.source, "teams");
+        assert_eq!(ra.application_kind, "call_queue");
+        assert_eq!(ra.acs_resource_id, None);
+        assert_eq!(ra.phone_number.as_deref(), Some("+14255550199"));
+    }
+
+    #[test]
+    fn resource_accounts_both_unavailable_keep_the_graph_reason_and_mention_the_fallback() {
+        let t = normalize(&snapshot(vec![
+            (
+                "graph.resourceAccounts",
+                error(
+                    403,
+                    "Authorization_RequestDenied",
+                    "Insufficient privileges",
+                ),
+            ),
+            ("teams.applicationInstances", forbidden()),
+        ]));
+        let u = t.resource_accounts.unavailable().unwrap();
+        assert_eq!(u.kind, UnavailableKind::Forbidden);
+        assert!(
+            u.reason
+                .starts_with("GET /test: HTTP 403 Authorization_RequestDenied"),
+            "{}",
+            u.reason
+        );
+        assert!(
+            u.reason
+                .contains("teams.applicationInstances is also unavailable"),
+            "{}",
+            u.reason
+        );
+        let needs = u.needs.as_deref().unwrap();
+        assert!(needs.contains("TeamsResourceAccount.Read.All"), "{needs}");
+        assert!(needs.contains("Teams Administrator"), "{needs}");
+        assert_eq!(
+            u.sources,
+            ["graph.resourceAccounts", "teams.applicationInstances"]
+        );
+    }
+
+    #[test]
+    fn resource_account_without_id_is_malformed() {
+        let t = teams(
+            "graph.resourceAccounts",
+            a8(json!([{"userPrincipalName": "x@contoso.com"}])),
+        );
+        assert_eq!(
+            t.resource_accounts.unavailable().unwrap().kind,
+            UnavailableKind::Malformed
+        );
+    }
+
+    // --- associations -----------------------------------------------------------------------
+
+    #[test]
+    fn ra_associations_are_keyed_by_resource_account() {
+        let t = teams(
+            "teams.applicationInstanceAssociations",
+            json!({
+                "748A7C7C-A489-4DE4-8A68-4415F1D19A9C": [{"Id": RA, "ConfigurationId": "9C1D2E3F-0000-4000-8000-000000000001", "ConfigurationType": "CallQueue", "CallPriority": 3}],
+                "11111111-0000-4000-8000-000000000002": [],
+                "11111111-0000-4000-8000-000000000003": null,
+                "11111111-0000-4000-8000-000000000004": {"value": [{"ConfigurationId": "9c1d2e3f-0000-4000-8000-000000000005", "ConfigurationType": "AutoAttendant"}]}
+            }),
+        );
+        let a = t.ra_associations.value().unwrap();
+        assert_eq!(
+            a[RA],
+            [RaAssociation {
+                config_type: "CallQueue".into(),
+                config_id: "9c1d2e3f-0000-4000-8000-000000000001".into()
+            }]
+        );
+        assert!(a["11111111-0000-4000-8000-000000000002"].is_empty());
+        assert!(a["11111111-0000-4000-8000-000000000003"].is_empty());
+        assert_eq!(
+            a["11111111-0000-4000-8000-000000000004"][0].config_type,
+            "AutoAttendant"
+        );
+    }
+
+    #[test]
+    fn ra_associations_of_the_wrong_shape_are_malformed() {
+        let t = teams(
+            "teams.applicationInstanceAssociations",
+            json!([{"ConfigurationType": "CallQueue"}]),
+        );
+        assert_eq!(
+            t.ra_associations.unavailable().unwrap().kind,
+            UnavailableKind::Malformed
+        );
+        let t = teams(
+            "teams.applicationInstanceAssociations",
+            json!({RA: "CallQueue"}),
+        );
+        assert_eq!(
+            t.ra_associations.unavailable().unwrap().kind,
+            UnavailableKind::Malformed
+        );
+    }
+
+    // --- numbers ----------------------------------------------------------------------------
+
+    fn a72() -> Value {
+        json!({"value": [
+            {
+                "id": "YmMyNjMyZTMtNzUwYy00N2Q3LWFlYWUtOWZlZTAzNWJjMGM3fCsxMjAyMzQ1Njc4OA",
+                "telephoneNumber": "+14255550100",
+                "operatorId": "7a205197-8e59-487d-b9fa-3fc1b108f1e5",
+                "numberType": "directRouting",
+                "activationState": "activated",
+                "capabilities": ["voiceApplicationAssignment", "userAssignment"],
+                "assignmentTargetId": "748A7C7C-A489-4DE4-8A68-4415F1D19A9C",
+                "assignmentCategory": "primary",
+                "assignmentStatus": "voiceApplicationAssigned",
+                "isoCountryCode": "US",
+                "numberSource": "online"
+            },
+            {"telephoneNumber": "+14255550102", "numberType": "operatorConnect", "activationState": "assignmentPending", "capabilities": ["userAssignment"], "assignmentTargetId": RA, "assignmentStatus": "userAssigned"},
+            {"telephoneNumber": "+14255550101", "numberType": "callingPlan", "activationState": "activated", "capabilities": [], "assignmentTargetId": null, "assignmentStatus": "unassigned"}
+        ]})
+    }
+
+    #[test]
+    fn numbers_from_graph_are_keyed_by_e164_and_by_target() {
+        let t = teams("graph.numberAssignments", a72());
+        let numbers = t.numbers.value().unwrap();
+        let n = &numbers["+14255550100"];
+        assert_eq!(n.number_type, "directRouting");
+        assert_eq!(n.activation_state, "activated");
+        assert_eq!(
+            n.capabilities,
+            ["voiceApplicationAssignment", "userAssignment"]
+        );
+        assert_eq!(n.assignment_status, "voiceApplicationAssigned");
+        assert_eq!(n.assignment_target_id.as_deref(), Some(RA));
+        assert_eq!(
+            n.operator_id.as_deref(),
+            Some("7a205197-8e59-487d-b9fa-3fc1b108f1e5")
+        );
+        assert_eq!(n.iso_country_code.as_deref(), Some("US"));
+        assert_eq!(n.source, "graph");
+        assert_eq!(numbers["+14255550101"].assignment_target_id, None);
+        let by_target = t.numbers_by_target.value().unwrap();
+        assert_eq!(by_target.len(), 1);
+        assert_eq!(by_target[RA], ["+14255550100", "+14255550102"]);
+    }
+
+    fn b6(item: Value) -> Teams {
+        normalize(&snapshot(vec![
+            (
+                "graph.numberAssignments",
+                error(400, "NotSupportedInCloud", "not in this cloud"),
+            ),
+            (
+                "teams.telephoneNumbers",
+                data(json!({"TelephoneNumbers": [item]})),
+            ),
+        ]))
+    }
+
+    #[test]
+    fn numbers_fall_back_to_teams_telephone_numbers_with_target_id() {
+        let t = b6(json!({
+            "TelephoneNumber": "+14255550100",
+            "OperatorId": "83d289bc-a4d3-41e6-8a3f-cff260a3f091",
+            "NumberType": "DirectRouting",
+            "ActivationState": "Activated",
+            "TargetId": "748A7C7C-A489-4DE4-8A68-4415F1D19A9C",
+            "TargetType": "ResourceAccount",
+            "AssignmentCategory": "Primary",
+            "Capability": ["VoiceApplicationAssignment", "UserAssignment"],
+            "IsoCountryCode": "US",
+            "LocationId": null,
+            "NumberSource": "OnPremises",
+            "PstnAssignmentStatus": "VoiceApplicationAssigned",
+            "AcquisitionDate": "2025-06-01T12:00:00Z"
+        }));
+        let n = &t.numbers.value().unwrap()["+14255550100"];
+        assert_eq!(n.source, "teams");
+        assert_eq!(n.number_type, "directRouting");
+        assert_eq!(n.activation_state, "activated");
+        assert_eq!(
+            n.capabilities,
+            ["voiceApplicationAssignment", "userAssignment"]
+        );
+        assert_eq!(n.assignment_status, "voiceApplicationAssigned");
+        assert_eq!(n.assignment_target_id.as_deref(), Some(RA));
+        assert_eq!(t.numbers_by_target.value().unwrap()[RA], ["+14255550100"]);
+    }
+
+    #[test]
+    fn teams_number_target_may_be_assigned_pstn_target_id() {
+        let t = b6(
+            json!({"TelephoneNumber": "+14255550100", "AssignedPstnTargetId": RA, "NumberType": "OperatorConnect", "PstnPartnerName": "Contoso Telecom", "Capability": "{ConferenceAssignment, VoiceApplicationAssignment}"}),
+        );
+        let n = &t.numbers.value().unwrap()["+14255550100"];
+        assert_eq!(n.assignment_target_id.as_deref(), Some(RA));
+        assert_eq!(n.number_type, "operatorConnect");
+        assert_eq!(n.operator_name.as_deref(), Some("Contoso Telecom"));
+        assert_eq!(
+            n.capabilities,
+            ["conferenceAssignment", "voiceApplicationAssignment"]
+        );
+        assert_eq!(n.assignment_status, "");
+    }
+
+    #[test]
+    fn teams_number_target_may_be_an_assigned_to_object() {
+        let t = b6(
+            json!({"TelephoneNumber": "tel:+14255550100", "AssignedTo": {"id": "748A7C7C-A489-4DE4-8A68-4415F1D19A9C"}}),
+        );
+        let n = &t.numbers.value().unwrap()["+14255550100"];
+        assert_eq!(n.assignment_target_id.as_deref(), Some(RA));
+    }
+
+    #[test]
+    fn teams_number_without_target_or_status_is_unassigned() {
+        let t = b6(json!({"TelephoneNumber": "+14255550100", "TargetId": NIL_GUID}));
+        let n = &t.numbers.value().unwrap()["+14255550100"];
+        assert_eq!(n.assignment_target_id, None);
+        assert_eq!(n.assignment_status, "unassigned");
+        assert!(t.numbers_by_target.value().unwrap().is_empty());
+    }
+
+    #[test]
+    fn number_without_a_telephone_number_is_malformed() {
+        let t = teams(
+            "graph.numberAssignments",
+            json!({"value": [{"numberType": "callingPlan"}]}),
+        );
+        assert_eq!(
+            t.numbers.unavailable().unwrap().kind,
+            UnavailableKind::Malformed
+        );
+        assert_eq!(
+            t.numbers_by_target.unavailable().unwrap().kind,
+            UnavailableKind::Malformed
+        );
+    }
+
+    #[test]
+    fn numbers_both_unavailable_keep_the_graph_reason() {
+        let t = normalize(&snapshot(vec![
+            (
+                "graph.numberAssignments",
+                error(403, "Forbidden", "Missing role"),
+            ),
+            (
+                "teams.telephoneNumbers",
+                error(500, "InternalError", "boom"),
+            ),
+        ]));
+        let u = t.numbers.unavailable().unwrap();
+        assert_eq!(u.kind, UnavailableKind::Forbidden);
+        assert!(
+            u.needs
+                .as_deref()
+                .unwrap()
+                .contains("TeamsTelephoneNumber.Read.All")
+        );
+        assert!(
+            u.reason
+                .contains("teams.telephoneNumbers is also unavailable"),
+            "{}",
+            u.reason
+        );
+        assert_eq!(
+            t.numbers_by_target.unavailable().unwrap().kind,
+            UnavailableKind::Forbidden
+        );
+    }
+
+    // --- users ------------------------------------------------------------------------------
+
+    fn a71(eap: Value, ovrp: Value) -> Value {
+        json!({"value": [{
+            "id": "5A2F3B9E-0C1D-4E2F-8A9B-1C2D3E4F5A6B",
+            "tenantId": "11111111-2222-3333-4444-555555555555",
+            "userPrincipalName": "agent1@contoso.com",
+            "isEnterpriseVoiceEnabled": true,
+            "accountType": "user",
+            "featureTypes": ["Teams", "AudioConferencing", "PhoneSystem", "CallingPlan"],
+            "telephoneNumbers": [{"telephoneNumber": "+14255550123", "assignmentCategory": "primary"}],
+            "effectivePolicyAssignments": [
+                {"policyType": "TeamsCallingPolicy", "policyAssignment": {"displayName": "Global", "assignmentType": "direct", "policyId": "x", "groupId": null}},
+                {"policyType": "ExternalAccessPolicy", "policyAssignment": {"displayName": eap, "assignmentType": "direct"}},
+                {"policyType": "OnlineVoiceRoutingPolicy", "policyAssignment": {"displayName": ovrp, "assignmentType": "group"}}
+            ]
+        }]})
+    }
+
+    fn online_user(extra: Value) -> Value {
+        let mut user = json!({
+            "Identity": "agent1@contoso.com",
+            "UserPrincipalName": "agent1@contoso.com",
+            "ObjectId": AGENT,
+            "AccountType": "User",
+            "AccountEnabled": true,
+            "EnterpriseVoiceEnabled": false,
+            "FeatureTypes": ["Teams", "PhoneSystem"],
+            "ExternalAccessPolicy": null,
+            "OnlineVoiceRoutingPolicy": null,
+            "TeamsCallingPolicy": "Tag:AllowCalling",
+            "TeamsUpgradeEffectiveMode": "TeamsOnly"
+        });
+        if let (Some(u), Some(e)) = (user.as_object_mut(), extra.as_object()) {
+            u.extend(e.clone());
+        }
+        json!({AGENT: user})
+    }
+
+    #[test]
+    fn teams_users_from_graph_use_effective_policies() {
+        let t = teams(
+            "graph.userConfigurations",
+            a71(json!("Tag:FederationOnly"), json!("Tag:DR-US")),
+        );
+        let u = &t.users.value().unwrap()[AGENT];
+        assert_eq!(u.upn.as_deref(), Some("agent1@contoso.com"));
+        assert_eq!(u.account_type.as_deref(), Some("user"));
+        assert_eq!(u.enterprise_voice_enabled, Some(true));
+        assert_eq!(
+            u.feature_types,
+            ["Teams", "AudioConferencing", "PhoneSystem", "CallingPlan"]
+        );
+        assert_eq!(u.external_access_policy, "federationonly");
+        assert_eq!(u.online_voice_routing_policy.as_deref(), Some("DR-US"));
+        assert_eq!(u.effective_policies["TeamsCallingPolicy"], "Global");
+        assert_eq!(u.teams_upgrade_effective_mode, None);
+    }
+
+    #[test]
+    fn teams_users_global_assignments_mean_global_and_no_voice_routing_policy() {
+        let t = teams(
+            "graph.userConfigurations",
+            a71(json!("Global"), json!("Global")),
+        );
+        let u = &t.users.value().unwrap()[AGENT];
+        assert_eq!(u.external_access_policy, "global");
+        assert_eq!(u.online_voice_routing_policy, None);
+    }
+
+    #[test]
+    fn teams_users_merge_graph_and_online_users_with_graph_winning() {
+        let t = normalize(&snapshot(vec![
+            (
+                "graph.userConfigurations",
+                data(a71(json!("Tag:FederationOnly"), json!("Global"))),
+            ),
+            (
+                "teams.onlineUsers",
+                data(online_user(
+                    json!({"ExternalAccessPolicy": "Tag:Other", "OnlineVoiceRoutingPolicy": "Tag:DR-US"}),
+                )),
+            ),
+        ]));
+        let u = &t.users.value().unwrap()[AGENT];
+        assert_eq!(u.enterprise_voice_enabled, Some(true), "graph wins");
+        assert_eq!(u.feature_types.len(), 4, "graph wins");
+        assert_eq!(u.external_access_policy, "federationonly", "graph wins");
+        assert_eq!(u.online_voice_routing_policy, None, "graph reports Global");
+        assert_eq!(
+            u.teams_upgrade_effective_mode.as_deref(),
+            Some("TeamsOnly"),
+            "only online users have it"
+        );
+        assert_eq!(
+            u.effective_policies["TeamsCallingPolicy"], "Global",
+            "graph wins"
+        );
+    }
+
+    #[test]
+    fn teams_users_come_from_online_users_when_graph_is_forbidden() {
+        let t = normalize(&snapshot(vec![
+            (
+                "graph.userConfigurations",
+                error(
+                    403,
+                    "Authorization_RequestDenied",
+                    "Insufficient privileges",
+                ),
+            ),
+            (
+                "teams.onlineUsers",
+                data(online_user(
+                    json!({"AccountType": "ResourceAccount", "ExternalAccessPolicy": "Tag:FederationOnly", "OnlineVoiceRoutingPolicy": "DR-US"}),
+                )),
+            ),
+        ]));
+        let u = &t.users.value().unwrap()[AGENT];
+        assert_eq!(u.account_type.as_deref(), Some("resourceAccount"));
+        assert_eq!(u.enterprise_voice_enabled, Some(false));
+        assert_eq!(u.feature_types, ["Teams", "PhoneSystem"]);
+        assert_eq!(u.external_access_policy, "federationonly");
+        assert_eq!(u.online_voice_routing_policy.as_deref(), Some("DR-US"));
+        assert_eq!(u.effective_policies["TeamsCallingPolicy"], "AllowCalling");
+        assert_eq!(u.teams_upgrade_effective_mode.as_deref(), Some("TeamsOnly"));
+    }
+
+    #[test]
+    fn online_user_with_empty_policies_gets_global_and_no_voice_routing_policy() {
+        let t = teams(
+            "teams.onlineUsers",
+            online_user(json!({"ExternalAccessPolicy": "", "OnlineVoiceRoutingPolicy": ""})),
+        );
+        let u = &t.users.value().unwrap()[AGENT];
+        assert_eq!(u.external_access_policy, "global");
+        assert_eq!(u.online_voice_routing_policy, None);
+    }
+
+    #[test]
+    fn user_configurations_keyed_by_user_id_are_accepted() {
+        let list = a71(json!("Global"), json!("Global"));
+        let one = list["value"][0].clone();
+        let t = teams(
+            "graph.userConfigurations",
+            json!({AGENT: one, "11111111-0000-4000-8000-000000000009": null}),
+        );
+        let users = t.users.value().unwrap();
+        assert_eq!(users.len(), 1);
+        assert_eq!(users[AGENT].enterprise_voice_enabled, Some(true));
+    }
+
+    #[test]
+    fn teams_users_unavailable_only_when_both_sources_are() {
+        let t = normalize(&snapshot(vec![
+            (
+                "graph.userConfigurations",
+                error(
+                    403,
+                    "Authorization_RequestDenied",
+                    "Insufficient privileges",
+                ),
+            ),
+            ("teams.onlineUsers", forbidden()),
+        ]));
+        let u = t.users.unavailable().unwrap();
+        assert_eq!(u.kind, UnavailableKind::Forbidden);
+        assert!(
+            u.needs
+                .as_deref()
+                .unwrap()
+                .contains("TeamsUserConfiguration.Read.All")
+        );
+        assert!(
+            u.reason.contains("teams.onlineUsers is also unavailable"),
+            "{}",
+            u.reason
+        );
+    }
+
+    #[test]
+    fn teams_users_of_the_wrong_shape_are_malformed_when_the_other_source_is_missing() {
+        let t = teams(
+            "graph.userConfigurations",
+            json!({"value": [{"id": AGENT, "featureTypes": 3}]}),
+        );
+        assert_eq!(
+            t.users.unavailable().unwrap().kind,
+            UnavailableKind::Malformed
+        );
+    }
+
+    #[test]
+    fn malformed_online_users_are_named_in_the_reason_when_graph_is_missing() {
+        let t = teams("teams.onlineUsers", json!([{"ObjectId": AGENT}]));
+        let u = t.users.unavailable().unwrap();
+        assert_eq!(
+            u.kind,
+            UnavailableKind::NotCollected,
+            "the Graph source leads"
+        );
+        assert!(u.reason.contains("unexpected shape"), "{}", u.reason);
+    }
 }

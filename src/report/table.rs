@@ -54,7 +54,10 @@ fn painted(status: Status) -> String {
 }
 
 fn area_rank(area: &str) -> usize {
-    AREA_ORDER.iter().position(|a| *a == area).unwrap_or(AREA_ORDER.len())
+    AREA_ORDER
+        .iter()
+        .position(|a| *a == area)
+        .unwrap_or(AREA_ORDER.len())
 }
 
 /// Renders the report; ANSI colour codes are always emitted and stripped by the output stream
@@ -79,16 +82,34 @@ pub fn render(report: &Report) -> String {
                 status: painted(r.status),
                 check: r.check.clone(),
                 severity: r.severity.as_str().into(),
-                subject: r.subject.as_ref().map(|s| s.name.clone()).unwrap_or_else(|| "tenant".into()),
+                subject: r
+                    .subject
+                    .as_ref()
+                    .map(|s| s.name.clone())
+                    .unwrap_or_else(|| "tenant".into()),
                 message: r.message.clone(),
             })
             .collect();
         let mut table = Table::new(rows);
         table.with(TableStyle::sharp());
         let _ = writeln!(out, "{table}");
-        for r in results.iter().filter(|r| matches!(r.status, Status::Fail | Status::Missing | Status::Unknown)) {
-            let subject = r.subject.as_ref().map(|s| format!(" [{}]", s.name)).unwrap_or_default();
-            let _ = writeln!(out, "{} {}{}: {}", painted(r.status), r.check, subject, r.title);
+        for r in results
+            .iter()
+            .filter(|r| matches!(r.status, Status::Fail | Status::Missing | Status::Unknown))
+        {
+            let subject = r
+                .subject
+                .as_ref()
+                .map(|s| format!(" [{}]", s.name))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "{} {}{}: {}",
+                painted(r.status),
+                r.check,
+                subject,
+                r.title
+            );
             if let Some(rem) = &r.remediation {
                 for line in rem.trim_end().lines() {
                     let _ = writeln!(out, "    {line}");

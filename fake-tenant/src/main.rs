@@ -1,0 +1,133 @@
+//! `fake-tenant --snapshot FILE`: serves a snapshot as a fake Microsoft tenant on loopback
+//! until Ctrl-C (for benchmarks and demos). See README.md.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use fake_tenant::{FakeOptions, FakeTenant, Faults};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "fake-tenant",
+    version,
+    about = "Serve a ccaudit snapshot as a fake Microsoft tenant (Graph, Teams admin API, ARM, Dataverse, S&C, Entra token endpoint) on 127.0.0.1"
+)]
+struct Args {
+    /// Snapshot file (*.snapshot.json) to serve as the tenant.
+    #[arg(long, value_name = "FILE")]
+    snapshot: PathBuf,
+    /// Port on 127.0.0.1 (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    port: u16,
+    /// Delay added to every request, in milliseconds.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    latency_ms: u64,
+    /// Items per page of paged collections.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    page_size: usize,
+    /// Client id accepted by the token endpoint.
+    #[arg(long, value_name = "X", default_value = fake_tenant::DEFAULT_CLIENT_ID)]
+    client_id: String,
+    /// Client secret accepted for --client-id.
+    #[arg(long, value_name = "Y", default_value = fake_tenant::DEFAULT_CLIENT_SECRET)]
+    client_secret: String,
+    /// Probability (0..1) of answering a request 429 (half Retry-After seconds, half HTTP-date).
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    throttle_rate: f64,
+    /// Probability (0..1) of answering a request 503.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    unavailable_rate: f64,
+    /// Seed for the random faults.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Access token lifetime in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 3599)]
+    token_lifetime: u64,
+    /// SERVICE=STATUS: answer every request of a service with this status (e.g. teams=403).
+    #[arg(long, value_name = "SERVICE=STATUS")]
+    service_status: Vec<String>,
+    /// Print one line per request to stderr.
+    #[arg(long, short)]
+    verbose: bool,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    match run(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fake-tenant: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    for (name, rate) in [
+        ("--throttle-rate", args.throttle_rate),
+        ("--unavailable-rate", args.unavailable_rate),
+    ] {
+        if !(0.0..=1.0).contains(&rate) {
+            return Err(format!("{name} must be between 0 and 1 (got {rate})"));
+        }
+    }
+    let text = std::fs::read_to_string(&args.snapshot)
+        .map_err(|e| format!("{}: cannot read snapshot: {e}", args.snapshot.display()))?;
+    let snapshot: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{}: not valid JSON: {e}", args.snapshot.display()))?;
+    drop(text);
+    let mut faults = Faults::default().random(args.throttle_rate, args.unavailable_rate, args.seed);
+    for spec in &args.service_status {
+        let (svc, status) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("--service-status {spec}: expected SERVICE=STATUS"))?;
+        let status: u16 = status
+            .parse()
+            .map_err(|_| format!("--service-status {spec}: STATUS must be a number"))?;
+        if !fake_tenant::SERVICES.contains(&svc) {
+            return Err(format!(
+                "--service-status {spec}: SERVICE must be one of {}",
+                fake_tenant::SERVICES.join(", ")
+            ));
+        }
+        faults = faults.service_status(svc, status);
+    }
+    let options = FakeOptions {
+        client_id: args.client_id,
+        client_secret: args.client_secret,
+        token_lifetime: Duration::from_secs(args.token_lifetime.max(1)),
+        page_size: args.page_size.max(1),
+        latency: Duration::from_millis(args.latency_ms),
+        faults,
+        log_to_stderr: args.verbose,
+        ..FakeOptions::default()
+    };
+    let fake = FakeTenant::start_on(snapshot, options, args.port)
+        .await
+        .map_err(|e| format!("{}: {e}", args.snapshot.display()))?;
+
+    println!("fake-tenant serving {} as tenant {}", args.snapshot.display(), fake.tenant_id());
+    for svc in fake_tenant::SERVICES {
+        println!("  {svc:<11} {}", fake.url(svc));
+    }
+    println!();
+    println!("ccaudit flags:");
+    println!("  {}", fake.endpoint_args().join(" "));
+    println!("environment (client-secret sign-in):");
+    for (k, v) in fake.env_vars() {
+        println!("  export {k}={v}");
+    }
+    println!();
+    println!("Ctrl-C to stop.");
+
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| format!("cannot wait for Ctrl-C: {e}"))?;
+    let requests = fake.requests();
+    eprintln!("fake-tenant: stopping after {} requests", requests.len());
+    fake.shutdown();
+    Ok(())
+}

@@ -1,0 +1,559 @@
+//! The `ccaudit` command line as a user meets it: exit codes, report formats, check selection,
+//! and one-line errors (never a panic) for every kind of bad input.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+const HEALTHY: &str = "examples/healthy.snapshot.json";
+const FIELD_CASE: &str = "examples/field-case.snapshot.json";
+/// The Dynamics 365 license the example agents hold (what `--cc-sku` names for LIC-005).
+const CONTACT_CENTER_SKU: &str = "DYN365_CUSTOMER_SERVICE_PREMIUM";
+
+/// What one run of the binary did.
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+
+    /// Asserts the run failed the way input errors must: exit 2 and one line on stderr.
+    fn assert_input_error(&self) -> &str {
+        assert_eq!(
+            self.code, 2,
+            "stdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        let lines: Vec<&str> = self.stderr.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1,
+            "the error should be one line:\n{}",
+            self.stderr
+        );
+        lines[0]
+    }
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `ccaudit` from the repository root, with the environment it reads cleared.
+fn ccaudit(args: &[&str]) -> Run {
+    let output = assert_cmd::cargo::cargo_bin_cmd!("ccaudit")
+        .current_dir(root())
+        .env_remove("CCAUDIT_SNAPSHOT")
+        .env_remove("CCAUDIT_CC_SKUS")
+        .env("NO_COLOR", "1")
+        .args(args)
+        .output()
+        .expect("ccaudit runs");
+    let run = Run {
+        code: output.status.code().expect("ccaudit exits with a code"),
+        stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+        stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+    };
+    assert!(
+        !run.stderr.contains("panicked"),
+        "ccaudit panicked:\n{}",
+        run.stderr
+    );
+    run
+}
+
+fn audit_json(snapshot: &str, extra: &[&str]) -> Run {
+    let mut args = vec!["audit", "--snapshot", snapshot, "--format", "json"];
+    args.extend_from_slice(extra);
+    ccaudit(&args)
+}
+
+fn results(report: &Value) -> &Vec<Value> {
+    report["results"].as_array().expect("results is an array")
+}
+
+fn field<'a>(result: &'a Value, name: &str) -> &'a str {
+    result[name].as_str().unwrap_or_default()
+}
+
+fn healthy_snapshot() -> Value {
+    let text = std::fs::read_to_string(root().join(HEALTHY)).expect("healthy example readable");
+    serde_json::from_str(&text).expect("healthy example is JSON")
+}
+
+fn write(dir: &TempDir, name: &str, text: &str) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).expect("temp file written");
+    path.display().to_string()
+}
+
+/// A copy of a built-in check file in its own directory, edited by `edit`, for `--checks`.
+fn edited_check(
+    id: &str,
+    area: &str,
+    edit: impl FnOnce(&str) -> String,
+) -> (TempDir, PathBuf, String) {
+    let original =
+        std::fs::read_to_string(root().join("checks").join(area).join(format!("{id}.yaml")))
+            .expect("built-in check readable");
+    let dir = TempDir::new().expect("temp dir");
+    let path = dir.path().join(format!("{id}.yaml"));
+    let text = edit(&original);
+    std::fs::write(&path, &text).expect("check written");
+    (dir, path, text)
+}
+
+fn line_of(text: &str, prefix: &str) -> usize {
+    text.lines()
+        .position(|l| l.starts_with(prefix))
+        .expect("line present")
+        + 1
+}
+
+// ---------------------------------------------------------------------------------------------
+// audit: exit codes and reports
+
+#[test]
+fn field_case_audit_reports_the_acs_federation_failure_and_exits_1() {
+    let run = ccaudit(&["audit", "--snapshot", FIELD_CASE]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stdout.contains("ACSFED-002"), "{}", run.stdout);
+    assert!(run.stdout.contains("summary:"), "{}", run.stdout);
+}
+
+#[test]
+fn healthy_audit_exits_0() {
+    let run = ccaudit(&[
+        "audit",
+        "--snapshot",
+        HEALTHY,
+        "--cc-sku",
+        CONTACT_CENTER_SKU,
+    ]);
+    assert_eq!(
+        run.code, 0,
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
+    assert!(run.stderr.is_empty(), "{}", run.stderr);
+}
+
+#[test]
+fn snapshot_and_skus_can_come_from_the_environment() {
+    let output = assert_cmd::cargo::cargo_bin_cmd!("ccaudit")
+        .current_dir(root())
+        .env("CCAUDIT_SNAPSHOT", HEALTHY)
+        .env("CCAUDIT_CC_SKUS", CONTACT_CENTER_SKU)
+        .arg("audit")
+        .output()
+        .expect("ccaudit runs");
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn naming_no_contact_center_license_leaves_the_healthy_audit_incomplete() {
+    let run = audit_json(HEALTHY, &[]);
+    let report = run.json();
+    let unknown: Vec<&str> = results(&report)
+        .iter()
+        .filter(|r| field(r, "status") == "unknown")
+        .map(|r| field(r, "check"))
+        .collect();
+    assert!(
+        !unknown.is_empty(),
+        "without --cc-sku the license check cannot be decided"
+    );
+    assert!(
+        results(&report)
+            .iter()
+            .filter(|r| field(r, "status") == "unknown")
+            .all(|r| !field(r, "needs").is_empty()),
+        "every unknown result says what to provide"
+    );
+    assert_eq!(run.code, 3, "unknowns without findings exit 3");
+}
+
+#[test]
+fn json_report_has_schema_version_summary_and_results() {
+    let run = audit_json(FIELD_CASE, &[]);
+    assert_eq!(run.code, 1);
+    let report = run.json();
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["source"], "snapshot");
+    assert_eq!(report["tenant"]["id"], healthy_snapshot()["tenant_id"]);
+    let summary = &report["summary"];
+    let all = results(&report);
+    assert!(!all.is_empty());
+    for status in ["pass", "fail", "missing", "unknown", "skipped"] {
+        let counted = all.iter().filter(|r| field(r, "status") == status).count();
+        assert_eq!(
+            summary[status].as_u64(),
+            Some(counted as u64),
+            "summary.{status}"
+        );
+    }
+    for r in all {
+        for key in [
+            "check", "title", "area", "severity", "basis", "status", "message",
+        ] {
+            assert!(!field(r, key).is_empty(), "result without {key}: {r}");
+        }
+        if matches!(field(r, "status"), "fail" | "missing") {
+            assert!(
+                !field(r, "remediation").is_empty(),
+                "finding without remediation: {r}"
+            );
+        }
+    }
+}
+
+#[test]
+fn output_file_receives_the_report_without_colour() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("report.txt");
+    let run = ccaudit(&[
+        "audit",
+        "--snapshot",
+        FIELD_CASE,
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.is_empty(),
+        "the report goes to the file, not stdout"
+    );
+    let text = std::fs::read_to_string(&out).expect("report written");
+    assert!(text.contains("ACSFED-002"));
+    assert!(!text.contains('\u{1b}'), "no ANSI escapes in a file");
+}
+
+#[test]
+fn fail_on_counts_only_findings_at_or_above_the_threshold() {
+    let report = audit_json(FIELD_CASE, &["--cc-sku", CONTACT_CENTER_SKU]).json();
+    let findings: Vec<(&str, &str)> = results(&report)
+        .iter()
+        .filter(|r| matches!(field(r, "status"), "fail" | "missing"))
+        .map(|r| (field(r, "check"), field(r, "severity")))
+        .collect();
+    let (critical, _) = *findings
+        .iter()
+        .find(|(_, s)| *s == "critical")
+        .expect("the field case has a critical finding");
+    let (lesser, lesser_severity) = *findings
+        .iter()
+        .find(|(_, s)| *s != "critical")
+        .expect("the field case has a finding below critical");
+
+    let only = |id: &str, fail_on: &str| {
+        ccaudit(&[
+            "audit",
+            "--snapshot",
+            FIELD_CASE,
+            "--cc-sku",
+            CONTACT_CENTER_SKU,
+            "--only",
+            id,
+            "--fail-on",
+            fail_on,
+        ])
+        .code
+    };
+    assert_eq!(only(critical, "critical"), 1, "{critical} is critical");
+    assert_eq!(
+        only(lesser, "critical"),
+        0,
+        "{lesser} ({lesser_severity}) is below critical"
+    );
+    assert_eq!(
+        only(lesser, lesser_severity),
+        1,
+        "{lesser} at its own severity"
+    );
+    assert_eq!(only(lesser, "low"), 1, "the default threshold is low");
+}
+
+#[test]
+fn unreadable_fact_makes_dependent_checks_unknown_and_exits_3() {
+    let mut snapshot = healthy_snapshot();
+    let key = "teams.TeamsAcsFederationConfiguration";
+    snapshot["facts"][key] = serde_json::json!({
+        "endpoint": "GET https://api.interfaces.records.teams.microsoft.com/Skype.Policy/configurations/TeamsAcsFederationConfiguration",
+        "error": {"status": 403, "code": "Forbidden", "message": "The caller has no Teams administrator role."}
+    });
+    let dir = TempDir::new().unwrap();
+    let path = write(&dir, "forbidden.snapshot.json", &snapshot.to_string());
+
+    let run = audit_json(
+        &path,
+        &["--cc-sku", CONTACT_CENTER_SKU, "--only", "ACSFED-002"],
+    );
+    assert_eq!(
+        run.code, 3,
+        "nothing failed, but the audit is incomplete:\n{}",
+        run.stdout
+    );
+    let report = run.json();
+    let all = results(&report);
+    assert!(!all.is_empty());
+    let grant = ccaudit::source_catalog::source(key)
+        .expect("known source")
+        .needs;
+    for r in all {
+        assert_eq!(field(r, "status"), "unknown", "{r}");
+        assert!(
+            field(r, "message").contains("403"),
+            "says what the service answered: {r}"
+        );
+        assert!(
+            field(r, "needs").contains(grant),
+            "names what to grant: {r}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// audit: selecting checks
+
+#[test]
+fn only_by_id_runs_just_that_check() {
+    let report = audit_json(FIELD_CASE, &["--only", "ACSFED-002"]).json();
+    let checks: Vec<&str> = results(&report).iter().map(|r| field(r, "check")).collect();
+    assert!(!checks.is_empty());
+    assert!(checks.iter().all(|c| *c == "ACSFED-002"), "{checks:?}");
+}
+
+#[test]
+fn only_by_area_runs_that_area() {
+    let report = audit_json(FIELD_CASE, &["--only", "acs-federation"]).json();
+    let areas: Vec<&str> = results(&report).iter().map(|r| field(r, "area")).collect();
+    assert!(!areas.is_empty());
+    assert!(areas.iter().all(|a| *a == "acs-federation"), "{areas:?}");
+}
+
+#[test]
+fn skip_by_id_and_by_area_removes_them() {
+    let by_id = audit_json(FIELD_CASE, &["--skip", "ACSFED-002"]).json();
+    assert!(!results(&by_id).is_empty());
+    assert!(
+        results(&by_id)
+            .iter()
+            .all(|r| field(r, "check") != "ACSFED-002")
+    );
+
+    let by_area = audit_json(FIELD_CASE, &["--skip", "acs-federation"]).json();
+    assert!(!results(&by_area).is_empty());
+    assert!(
+        results(&by_area)
+            .iter()
+            .all(|r| field(r, "area") != "acs-federation")
+    );
+}
+
+#[test]
+fn skipping_the_failing_checks_clears_the_findings() {
+    let report = audit_json(FIELD_CASE, &["--cc-sku", CONTACT_CENTER_SKU]).json();
+    let mut failing: Vec<&str> = results(&report)
+        .iter()
+        .filter(|r| matches!(field(r, "status"), "fail" | "missing"))
+        .map(|r| field(r, "check"))
+        .collect();
+    failing.dedup();
+    let skip = failing.join(",");
+    let run = ccaudit(&[
+        "audit",
+        "--snapshot",
+        FIELD_CASE,
+        "--cc-sku",
+        CONTACT_CENTER_SKU,
+        "--skip",
+        &skip,
+    ]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+}
+
+#[test]
+fn unknown_check_id_is_a_usage_error() {
+    let line = ccaudit(&["audit", "--snapshot", FIELD_CASE, "--only", "NOPE-999"])
+        .assert_input_error()
+        .to_string();
+    assert!(line.contains("NOPE-999"), "{line}");
+    let line = ccaudit(&["audit", "--snapshot", FIELD_CASE, "--skip", "no-such-area"])
+        .assert_input_error()
+        .to_string();
+    assert!(line.contains("no-such-area"), "{line}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// audit: bad inputs
+
+#[test]
+fn nonexistent_snapshot_is_one_line_naming_the_file() {
+    let run = ccaudit(&["audit", "--snapshot", "examples/no-such.snapshot.json"]);
+    let line = run.assert_input_error();
+    assert!(line.contains("examples/no-such.snapshot.json"), "{line}");
+}
+
+#[test]
+fn truncated_snapshot_is_one_line_naming_the_file() {
+    let text = std::fs::read_to_string(root().join(HEALTHY)).unwrap();
+    let dir = TempDir::new().unwrap();
+    let path = write(&dir, "cut.snapshot.json", &text[..text.len() / 2]);
+    let run = ccaudit(&["audit", "--snapshot", &path]);
+    let line = run.assert_input_error();
+    assert!(line.contains(&path), "{line}");
+    assert!(line.contains("truncated"), "{line}");
+}
+
+#[test]
+fn unknown_schema_version_is_one_line_naming_the_file_and_version() {
+    let mut snapshot = healthy_snapshot();
+    snapshot["schema_version"] = 99.into();
+    let dir = TempDir::new().unwrap();
+    let path = write(&dir, "future.snapshot.json", &snapshot.to_string());
+    let run = ccaudit(&["audit", "--snapshot", &path]);
+    let line = run.assert_input_error();
+    assert!(line.contains(&path), "{line}");
+    assert!(line.contains("99"), "{line}");
+}
+
+#[test]
+fn check_file_with_an_unknown_field_is_one_line_naming_file_and_line() {
+    let (dir, path, text) = edited_check("ACSFED-002", "acs-federation", |t| {
+        t.replace("\nrule:", "\nrulez: x\nrule:")
+    });
+    let run = ccaudit(&[
+        "audit",
+        "--snapshot",
+        HEALTHY,
+        "--checks",
+        dir.path().to_str().unwrap(),
+    ]);
+    let line = run.assert_input_error();
+    let at = format!("{}:{}", path.display(), line_of(&text, "rulez:"));
+    assert!(line.contains(&at), "expected `{at}` in: {line}");
+    assert!(line.contains("rulez"), "{line}");
+}
+
+#[test]
+fn check_file_with_invalid_cel_is_one_line_naming_file_and_line() {
+    let (dir, path, text) = edited_check("ACSFED-002", "acs-federation", |t| {
+        let rule = t
+            .lines()
+            .find(|l| l.starts_with("rule:"))
+            .expect("rule line");
+        t.replace(rule, "rule: \"subject.immutable_id in (\"")
+    });
+    let run = ccaudit(&[
+        "audit",
+        "--snapshot",
+        HEALTHY,
+        "--checks",
+        dir.path().to_str().unwrap(),
+    ]);
+    let line = run.assert_input_error();
+    let at = format!("{}:{}", path.display(), line_of(&text, "rule:"));
+    assert!(line.contains(&at), "expected `{at}` in: {line}");
+}
+
+#[test]
+fn check_directory_overrides_a_builtin_check() {
+    let (dir, _, _) = edited_check("ACSFED-002", "acs-federation", |t| {
+        t.replace("title: ", "title: Overridden: ")
+    });
+    let report = audit_json(
+        FIELD_CASE,
+        &[
+            "--checks",
+            dir.path().to_str().unwrap(),
+            "--only",
+            "ACSFED-002",
+        ],
+    )
+    .json();
+    assert!(
+        results(&report)
+            .iter()
+            .all(|r| field(r, "title").starts_with("Overridden: ")),
+        "the --checks file replaces the built-in one"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// checks
+
+fn builtin_check_ids() -> Vec<String> {
+    fn walk(dir: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).expect("checks/ readable") {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "yaml") {
+                out.push(path.file_stem().unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    let mut ids = Vec::new();
+    for entry in std::fs::read_dir(root().join("checks")).expect("checks/ readable") {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            walk(&path, &mut ids);
+        }
+    }
+    ids.sort();
+    ids
+}
+
+#[test]
+fn checks_lists_every_builtin_check() {
+    let run = ccaudit(&["checks"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let listed: Vec<&str> = run
+        .stdout
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let ids = builtin_check_ids();
+    assert!(!ids.is_empty());
+    for id in &ids {
+        assert!(
+            listed.contains(&id.as_str()),
+            "{id} is not listed:\n{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn checks_with_an_id_shows_that_check_in_full() {
+    let run = ccaudit(&["checks", "ACSFED-002"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for key in ["id: ACSFED-002", "rule:", "remediation:", "docs:"] {
+        assert!(run.stdout.contains(key), "missing `{key}`:\n{}", run.stdout);
+    }
+    assert!(
+        run.stdout.contains("checks/acs-federation/ACSFED-002.yaml"),
+        "shows where it came from"
+    );
+}
+
+#[test]
+fn checks_with_an_unknown_id_is_a_usage_error() {
+    let line = ccaudit(&["checks", "NOPE-999"])
+        .assert_input_error()
+        .to_string();
+    assert!(line.contains("NOPE-999"), "{line}");
+}
