@@ -471,7 +471,7 @@ fn check_file_with_invalid_cel_is_one_line_naming_file_and_line() {
 #[test]
 fn check_directory_overrides_a_builtin_check() {
     let (dir, _, _) = edited_check("ACSFED-002", "acs-federation", |t| {
-        t.replace("title: ", "title: Overridden: ")
+        t.replace("\ntitle: ", "\ntitle: (overridden) ")
     });
     let report = audit_json(
         FIELD_CASE,
@@ -486,7 +486,7 @@ fn check_directory_overrides_a_builtin_check() {
     assert!(
         results(&report)
             .iter()
-            .all(|r| field(r, "title").starts_with("Overridden: ")),
+            .all(|r| field(r, "title").starts_with("(overridden) ")),
         "the --checks file replaces the built-in one"
     );
 }

@@ -49,7 +49,7 @@ fn describe(results: &[&CheckResult]) -> String {
         .join("\n")
 }
 
-fn with_status(results: &[CheckResult], wanted: &[Status]) -> Vec<&CheckResult> {
+fn with_status<'a>(results: &'a [CheckResult], wanted: &[Status]) -> Vec<&'a CheckResult> {
     results
         .iter()
         .filter(|r| wanted.contains(&r.status))
@@ -127,10 +127,27 @@ fn field_case_fails_exactly_where_the_field_report_hurts() {
 }
 
 #[test]
-fn field_case_findings_are_failures_not_missing_objects() {
+fn field_case_line_that_never_synced_is_missing_from_d365() {
     let (_, results) = audit("field-case.snapshot.json");
-    let missing = with_status(&results, &[Status::Missing]);
-    assert!(missing.is_empty(), "{}", describe(&missing));
+    let unsynced = "+14255550175";
+    let num_008: Vec<_> = results
+        .iter()
+        .filter(|r| r.check == "NUM-008" && r.status.is_finding())
+        .collect();
+    assert_eq!(num_008.len(), 1, "{}", describe(&num_008));
+    assert_eq!(num_008[0].status, Status::Missing, "the D365 row does not exist at all");
+    assert_eq!(num_008[0].subject.as_ref().map(|s| s.name.as_str()), Some(unsynced));
+}
+
+#[test]
+fn field_case_flags_only_the_operator_connect_number_uploaded_for_users() {
+    let (_, results) = audit("field-case.snapshot.json");
+    let failing: Vec<&str> = results
+        .iter()
+        .filter(|r| r.check == "NUM-002" && r.status == Status::Fail)
+        .filter_map(|r| r.subject.as_ref().map(|s| s.name.as_str()))
+        .collect();
+    assert_eq!(failing, ["+14255550150"]);
 }
 
 #[test]

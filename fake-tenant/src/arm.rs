@@ -17,7 +17,13 @@ pub(crate) fn handle(ctx: &Ctx) -> Reply {
     }
     let s = &ctx.segs;
     let n = s.len();
-    if n > 3 && route(&s[n - 3..], &["providers", "Microsoft.EventGrid", "eventSubscriptions"]).is_some() {
+    if n > 3
+        && route(
+            &s[n - 3..],
+            &["providers", "Microsoft.EventGrid", "eventSubscriptions"],
+        )
+        .is_some()
+    {
         return event_subscriptions(ctx, &s[..n - 3]);
     }
     if route(s, &["subscriptions"]).is_some() {
@@ -31,7 +37,13 @@ pub(crate) fn handle(ctx: &Ctx) -> Reply {
     }
     if let Some(c) = route(
         s,
-        &["subscriptions", "*", "providers", "Microsoft.Communication", "communicationServices"],
+        &[
+            "subscriptions",
+            "*",
+            "providers",
+            "Microsoft.Communication",
+            "communicationServices",
+        ],
     ) {
         return communication_services(ctx, c[0]);
     }
@@ -62,7 +74,9 @@ fn data<'a>(ctx: &'a Ctx, key: &str) -> Result<&'a Value, Reply> {
     match ctx.st.index.fact(key) {
         None => Err(not_found(
             Service::Arm,
-            &format!("The resource was not found. (fake-tenant: fact {key} is not in the snapshot.)"),
+            &format!(
+                "The resource was not found. (fake-tenant: fact {key} is not in the snapshot.)"
+            ),
         )),
         Some(Fact::Error(e)) => Err(fact_error(Service::Arm, e)),
         Some(Fact::Data(d)) => Ok(d),
@@ -95,7 +109,12 @@ fn arm_page(ctx: &Ctx, data: &Value, keep: Option<&dyn Fn(&Value) -> bool>) -> R
         Some(t) => match decode_token(t) {
             Some(o) => o,
             None => {
-                return service_error(Service::Arm, 400, "InvalidSkipToken", "The $skiptoken is invalid.");
+                return service_error(
+                    Service::Arm,
+                    400,
+                    "InvalidSkipToken",
+                    "The $skiptoken is invalid.",
+                );
             }
         },
     };
@@ -111,7 +130,10 @@ fn arm_page(ctx: &Ctx, data: &Value, keep: Option<&dyn Fn(&Value) -> bool>) -> R
         } else {
             vec![("$skiptoken", encode_token(next))]
         };
-        body.insert("nextLink".into(), Value::String(ctx.link(&["$skiptoken"], &add)));
+        body.insert(
+            "nextLink".into(),
+            Value::String(ctx.link(&["$skiptoken"], &add)),
+        );
     }
     Reply::json(200, Value::Object(body))
 }
@@ -182,7 +204,9 @@ fn resource_not_found(id: &str) -> Reply {
         Service::Arm,
         404,
         "ResourceNotFound",
-        &format!("The Resource '{id}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"),
+        &format!(
+            "The Resource '{id}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+        ),
     )
 }
 

@@ -77,7 +77,11 @@ impl Inner {
     }
 
     /// Checks `Authorization: Bearer <token>` for `svc`.
-    pub(crate) fn check_token(&self, svc: Service, headers: &HeaderMap) -> Result<(), TokenProblem> {
+    pub(crate) fn check_token(
+        &self,
+        svc: Service,
+        headers: &HeaderMap,
+    ) -> Result<(), TokenProblem> {
         let value = headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
@@ -289,21 +293,33 @@ fn check_assertion(jwt: &str, client_id: &str) -> Result<(), Reply> {
         .decode(parts[2].trim_end_matches('='))
         .map_err(|_| invalid("signature is not base64url"))?;
     let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
-    if !matches!(alg, "RS256" | "PS256" | "RS384" | "PS384" | "RS512" | "PS512") {
+    if !matches!(
+        alg,
+        "RS256" | "PS256" | "RS384" | "PS384" | "RS512" | "PS512"
+    ) {
         return Err(invalid("header `alg` must be RS256 or PS256"));
     }
-    let thumb = ["x5t#S256", "x5t"]
-        .iter()
-        .any(|k| header.get(*k).and_then(Value::as_str).is_some_and(|v| !v.is_empty()));
+    let thumb = ["x5t#S256", "x5t"].iter().any(|k| {
+        header
+            .get(*k)
+            .and_then(Value::as_str)
+            .is_some_and(|v| !v.is_empty())
+    });
     if !thumb {
         return Err(invalid("header has neither `x5t#S256` nor `x5t`"));
     }
     for claim in ["iss", "sub"] {
         if claims.get(claim).and_then(Value::as_str) != Some(client_id) {
-            return Err(invalid(&format!("claim `{claim}` must equal the client id")));
+            return Err(invalid(&format!(
+                "claim `{claim}` must equal the client id"
+            )));
         }
     }
-    if claims.get("aud").and_then(Value::as_str).is_none_or(str::is_empty) {
+    if claims
+        .get("aud")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
         return Err(invalid("claim `aud` is missing"));
     }
     let now = SystemTime::now()
@@ -382,14 +398,16 @@ pub(crate) fn service_for_resource(resource: &str) -> Option<Service> {
         return Some(svc);
     }
     let host = url.host_str().unwrap_or("");
-    if host.starts_with("graph.") || host.starts_with("dod-graph.") || host.starts_with("microsoftgraph.") {
+    if host.starts_with("graph.")
+        || host.starts_with("dod-graph.")
+        || host.starts_with("microsoftgraph.")
+    {
         Some(Service::Graph)
     } else if host.starts_with("management.") {
         Some(Service::Arm)
     } else if host.starts_with("api.interfaces.records.") {
         Some(Service::Teams)
-    } else if host.contains(".crm")
-        && (host.contains("dynamics") || host.contains("appsplatform"))
+    } else if host.contains(".crm") && (host.contains("dynamics") || host.contains("appsplatform"))
     {
         Some(Service::Dataverse)
     } else if host.contains("compliance.protection.") {
@@ -622,15 +640,33 @@ mod tests {
         assert_eq!(m("http://127.0.0.1:5000/graph"), Some(Service::Graph));
         assert_eq!(m("http://127.0.0.1:5000/Teams"), Some(Service::Teams));
         assert_eq!(m("http://127.0.0.1:5000/arm"), Some(Service::Arm));
-        assert_eq!(m("http://127.0.0.1:5000/dataverse"), Some(Service::Dataverse));
-        assert_eq!(m("http://127.0.0.1:5000/compliance"), Some(Service::Compliance));
+        assert_eq!(
+            m("http://127.0.0.1:5000/dataverse"),
+            Some(Service::Dataverse)
+        );
+        assert_eq!(
+            m("http://127.0.0.1:5000/compliance"),
+            Some(Service::Compliance)
+        );
         assert_eq!(m(TEAMS_APP_ID), Some(Service::Teams));
         assert_eq!(m("https://graph.microsoft.com"), Some(Service::Graph));
         assert_eq!(m("https://dod-graph.microsoft.us"), Some(Service::Graph));
-        assert_eq!(m("https://management.usgovcloudapi.net"), Some(Service::Arm));
-        assert_eq!(m("https://api.interfaces.records.teams.microsoft.com"), Some(Service::Teams));
-        assert_eq!(m("https://contoso.crm4.dynamics.com"), Some(Service::Dataverse));
-        assert_eq!(m("https://ps.compliance.protection.outlook.com"), Some(Service::Compliance));
+        assert_eq!(
+            m("https://management.usgovcloudapi.net"),
+            Some(Service::Arm)
+        );
+        assert_eq!(
+            m("https://api.interfaces.records.teams.microsoft.com"),
+            Some(Service::Teams)
+        );
+        assert_eq!(
+            m("https://contoso.crm4.dynamics.com"),
+            Some(Service::Dataverse)
+        );
+        assert_eq!(
+            m("https://ps.compliance.protection.outlook.com"),
+            Some(Service::Compliance)
+        );
         assert_eq!(m("http://127.0.0.1:5000"), None);
         assert_eq!(m("http://127.0.0.1:5000/login"), None);
         assert_eq!(m("not a url"), None);

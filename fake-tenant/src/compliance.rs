@@ -14,7 +14,10 @@ pub(crate) fn handle(ctx: &Ctx, body: &[u8]) -> Reply {
         );
     };
     if !ctx.st.index.is_tenant(c[0]) {
-        return not_found(Service::Compliance, &format!("Tenant '{}' was not found.", c[0]));
+        return not_found(
+            Service::Compliance,
+            &format!("Tenant '{}' was not found.", c[0]),
+        );
     }
     let bad = |msg: &str| service_error(Service::Compliance, 400, "BadRequest", msg);
     let parsed: Value = match serde_json::from_slice(body) {
@@ -26,7 +29,9 @@ pub(crate) fn handle(ctx: &Ctx, body: &[u8]) -> Reply {
         .and_then(|c| c.get("CmdletName"))
         .and_then(Value::as_str)
     else {
-        return bad("The request body must be {\"CmdletInput\":{\"CmdletName\":\"Get-...\",\"Parameters\":{}}}.");
+        return bad(
+            "The request body must be {\"CmdletInput\":{\"CmdletName\":\"Get-...\",\"Parameters\":{}}}.",
+        );
     };
     let mut reply = invoke(ctx, cmdlet);
     reply.notes.push(cmdlet.to_string());
@@ -43,7 +48,9 @@ fn invoke(ctx: &Ctx, cmdlet: &str) -> Reply {
             Service::Compliance,
             400,
             "BadRequest",
-            &format!("fake-tenant: only Get-* cmdlets are served (read-only client); refused '{cmdlet}'."),
+            &format!(
+                "fake-tenant: only Get-* cmdlets are served (read-only client); refused '{cmdlet}'."
+            ),
         )
         .fault("non_get_cmdlet");
     };
@@ -52,7 +59,9 @@ fn invoke(ctx: &Ctx, cmdlet: &str) -> Reply {
         None => {
             return not_found(
                 Service::Compliance,
-                &format!("The term '{cmdlet}' is not recognized as a cmdlet in this fake tenant (fact {key} is not in the snapshot)."),
+                &format!(
+                    "The term '{cmdlet}' is not recognized as a cmdlet in this fake tenant (fact {key} is not in the snapshot)."
+                ),
             );
         }
         Some((_, Fact::Error(e))) => return fact_error(Service::Compliance, e),
@@ -69,7 +78,12 @@ fn invoke(ctx: &Ctx, cmdlet: &str) -> Reply {
         Some(t) => match decode_token(t) {
             Some(o) => o,
             None => {
-                return service_error(Service::Compliance, 400, "BadRequest", "Invalid $skiptoken.");
+                return service_error(
+                    Service::Compliance,
+                    400,
+                    "BadRequest",
+                    "Invalid $skiptoken.",
+                );
             }
         },
     };

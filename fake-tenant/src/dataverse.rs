@@ -43,7 +43,11 @@ fn max_page_size(ctx: &Ctx) -> Option<usize> {
     prefer.split(',').find_map(|p| {
         let (k, v) = p.trim().split_once('=')?;
         if k.trim().eq_ignore_ascii_case("odata.maxpagesize") {
-            v.trim().trim_matches('"').parse::<usize>().ok().filter(|&n| n > 0)
+            v.trim()
+                .trim_matches('"')
+                .parse::<usize>()
+                .ok()
+                .filter(|&n| n > 0)
         } else {
             None
         }
@@ -52,7 +56,9 @@ fn max_page_size(ctx: &Ctx) -> Option<usize> {
 
 /// The paging cookie as Dataverse shapes it; the offset hides in `pagingcookie`.
 fn cookie(page_number: usize, offset: usize) -> String {
-    let inner = format!("<cookie pagenumber=\"{page_number}\" pagingcookie=\"fto{offset}\" istracking=\"False\" />");
+    let inner = format!(
+        "<cookie pagenumber=\"{page_number}\" pagingcookie=\"fto{offset}\" istracking=\"False\" />"
+    );
     pct_encode(&inner)
 }
 
@@ -99,7 +105,10 @@ fn entity_set(ctx: &Ctx, entity: &str) -> Reply {
         },
     };
     let prefer = max_page_size(ctx);
-    let len = prefer.unwrap_or(MAX_PAGE).min(MAX_PAGE).min(ctx.page_size());
+    let len = prefer
+        .unwrap_or(MAX_PAGE)
+        .min(MAX_PAGE)
+        .min(ctx.page_size());
     let refs: Vec<&Value> = items.iter().collect();
     let (mut body, next) = page(obj, "value", &refs, offset, len, ctx.cycle());
     if let Some(next) = next {

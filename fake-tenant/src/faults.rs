@@ -7,7 +7,9 @@ use std::time::{Duration, SystemTime};
 use axum::body::Bytes;
 
 use crate::Inner;
-use crate::http::{Payload, Reply, Service, aad_error, default_code, default_message, service_error};
+use crate::http::{
+    Payload, Reply, Service, aad_error, default_code, default_message, service_error,
+};
 
 /// What to break, and how often. `Faults::default()` breaks nothing.
 #[derive(Clone, Debug)]
@@ -139,11 +141,6 @@ impl FaultKind {
     pub(crate) fn fits_batch_part(&self) -> bool {
         matches!(self, FaultKind::ExpiredToken | FaultKind::Status(_))
     }
-
-    /// Whether the fault needs the real response first.
-    pub(crate) fn is_post(&self) -> bool {
-        matches!(self, FaultKind::TruncatedJson | FaultKind::ResetMidBody)
-    }
 }
 
 /// A random fault decided for one request.
@@ -237,15 +234,13 @@ pub(crate) fn retry_after(http_date: bool) -> String {
 
 pub(crate) fn random_reply(svc: Service, fault: &RandomFault) -> Reply {
     match fault {
-        RandomFault::Throttle { http_date } => {
-            error_for(svc, 429)
-                .header("Retry-After", retry_after(*http_date))
-                .fault(if *http_date {
-                    "throttle_429_http_date"
-                } else {
-                    "throttle_429_seconds"
-                })
-        }
+        RandomFault::Throttle { http_date } => error_for(svc, 429)
+            .header("Retry-After", retry_after(*http_date))
+            .fault(if *http_date {
+                "throttle_429_http_date"
+            } else {
+                "throttle_429_seconds"
+            }),
         RandomFault::Unavailable => error_for(svc, 503)
             .header("Retry-After", "1")
             .fault("unavailable_503"),
@@ -297,14 +292,15 @@ pub(crate) fn pre_fault_reply(svc: Service, kind: &FaultKind) -> Option<Reply> {
             // A gzip member header followed by bytes that are not a deflate stream.
             let mut body = vec![0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0xff];
             body.extend_from_slice(b"\xde\xad\xbe\xef this is not deflate data \xff\xff\xff\xff");
-            Reply::raw(200, "application/json; charset=utf-8", body).header("Content-Encoding", "gzip")
+            Reply::raw(200, "application/json; charset=utf-8", body)
+                .header("Content-Encoding", "gzip")
         }
         FaultKind::HugeBody { megabytes } => Reply {
             status: 200,
             headers: Vec::new(),
-            payload: Payload::Huge {
+            payload: Box::new(Payload::Huge {
                 total: megabytes.saturating_mul(1024 * 1024),
-            },
+            }),
             notes: Vec::new(),
             fault: None,
         },
@@ -328,12 +324,12 @@ pub(crate) fn pre_fault_reply(svc: Service, kind: &FaultKind) -> Option<Reply> {
 
 /// Applies a post fault to a real reply.
 pub(crate) fn post_fault(mut reply: Reply, kind: &FaultKind) -> Reply {
-    let bytes: Bytes = match &reply.payload {
+    let bytes: Bytes = match reply.payload.as_ref() {
         Payload::Json(v) => serde_json::to_vec(v).unwrap_or_default().into(),
         Payload::Raw { bytes, .. } | Payload::ResetAfter { bytes, .. } => bytes.clone(),
         Payload::Huge { .. } => return reply,
     };
-    reply.payload = match kind {
+    *reply.payload = match kind {
         FaultKind::TruncatedJson => {
             let cut = (bytes.len() / 2).max(1).min(bytes.len());
             Payload::Raw {

@@ -56,7 +56,12 @@ fn get(ctx: &Ctx) -> Reply {
     }
     if route(
         s,
-        &["admin", "teams", "telephoneNumberManagement", "numberAssignments"],
+        &[
+            "admin",
+            "teams",
+            "telephoneNumberManagement",
+            "numberAssignments",
+        ],
     )
     .is_some()
     {
@@ -86,7 +91,9 @@ fn get(ctx: &Ctx) -> Reply {
     let last = s.last().map(String::as_str).unwrap_or("");
     not_found(
         Service::Graph,
-        &format!("Resource not found for the segment '{last}'. (fake-tenant does not serve this Graph path.)"),
+        &format!(
+            "Resource not found for the segment '{last}'. (fake-tenant does not serve this Graph path.)"
+        ),
     )
 }
 
@@ -315,7 +322,9 @@ fn batch(ctx: &Ctx, version: &str, body: &[u8]) -> Reply {
             _ => return bad("Invalid batch payload format: every request needs a non-empty 'id'."),
         };
         if !seen.insert(id.clone()) {
-            return bad(&format!("Invalid batch payload format: duplicate request id '{id}'."));
+            return bad(&format!(
+                "Invalid batch payload format: duplicate request id '{id}'."
+            ));
         }
         let method = part.get("method").and_then(Value::as_str).unwrap_or("");
         let url = part.get("url").and_then(Value::as_str).unwrap_or("");
@@ -327,7 +336,9 @@ fn batch(ctx: &Ctx, version: &str, body: &[u8]) -> Reply {
             return reply.fault("batch_non_get_part");
         }
         if url.is_empty() {
-            return bad(&format!("Invalid batch payload format: request '{id}' has no 'url'."));
+            return bad(&format!(
+                "Invalid batch payload format: request '{id}' has no 'url'."
+            ));
         }
         parts.push((id, url.to_string()));
     }
@@ -374,7 +385,7 @@ fn part_reply(ctx: &Ctx, version: &str, url: &str) -> Reply {
 
 fn part_json(id: &str, reply: Reply) -> Value {
     let mut headers = Map::new();
-    let body = match reply.payload {
+    let body = match *reply.payload {
         Payload::Json(v) => {
             headers.insert("Content-Type".into(), json!("application/json"));
             v

@@ -57,7 +57,9 @@ pub(crate) enum Payload {
         bytes: Bytes,
     },
     /// A valid JSON document of `total` bytes, streamed in chunks (huge-body fault).
-    Huge { total: usize },
+    Huge {
+        total: usize,
+    },
     /// Headers announce all of `bytes`; half is sent, then the connection is reset.
     ResetAfter {
         content_type: &'static str,
@@ -69,7 +71,8 @@ pub(crate) enum Payload {
 pub(crate) struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
-    pub payload: Payload,
+    /// Boxed to keep `Reply` small (it travels in `Result::Err`s).
+    pub payload: Box<Payload>,
     /// Extra facts for the request log (batch parts, cmdlet name).
     pub notes: Vec<String>,
     /// Name of the injected fault, if one fired.
@@ -81,7 +84,7 @@ impl Reply {
         Reply {
             status,
             headers: Vec::new(),
-            payload: Payload::Json(body),
+            payload: Box::new(Payload::Json(body)),
             notes: Vec::new(),
             fault: None,
         }
@@ -91,10 +94,10 @@ impl Reply {
         Reply {
             status,
             headers: Vec::new(),
-            payload: Payload::Raw {
+            payload: Box::new(Payload::Raw {
                 content_type,
                 bytes: bytes.into(),
-            },
+            }),
             notes: Vec::new(),
             fault: None,
         }
@@ -108,13 +111,6 @@ impl Reply {
     pub(crate) fn fault(mut self, name: impl Into<String>) -> Reply {
         self.fault = Some(name.into());
         self
-    }
-
-    pub(crate) fn header_value(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -190,21 +186,6 @@ pub(crate) fn service_error(svc: Service, status: u16, code: &str, message: &str
     reply
 }
 
-/// A service error with the default code and message for `status`.
-pub(crate) fn status_error(svc: Service, status: u16) -> Reply {
-    let reply = service_error(
-        svc,
-        status,
-        default_code(svc, status),
-        default_message(svc, status),
-    );
-    if status == 429 || status == 503 {
-        reply.header("Retry-After", "1")
-    } else {
-        reply
-    }
-}
-
 /// 404 in the service's shape.
 pub(crate) fn not_found(svc: Service, message: &str) -> Reply {
     service_error(svc, 404, default_code(svc, 404), message)
@@ -262,7 +243,6 @@ pub(crate) fn aad_error(status: u16, error: &str, aadsts: u32, text: &str) -> Re
 /// Per-request context handed to the service handlers.
 pub(crate) struct Ctx<'a> {
     pub st: &'a Inner,
-    pub svc: Service,
     /// The path as received, including the service prefix (`/graph/v1.0/users`).
     pub raw_path: String,
     /// Percent-decoded path segments after the service prefix.
@@ -292,7 +272,6 @@ impl<'a> Ctx<'a> {
             .collect();
         Ctx {
             st,
-            svc,
             raw_path: raw_path.to_string(),
             segs,
             raw_query: raw_query.to_string(),
@@ -460,7 +439,10 @@ mod tests {
         assert_eq!(pct_decode("%"), "%");
         assert_eq!(pct_decode("%4"), "%4");
         assert_eq!(pct_decode("%zz"), "%zz");
-        assert_eq!(pct_decode(&pct_encode("<cookie a=\"1\" />")), "<cookie a=\"1\" />");
+        assert_eq!(
+            pct_decode(&pct_encode("<cookie a=\"1\" />")),
+            "<cookie a=\"1\" />"
+        );
     }
 
     #[test]

@@ -300,7 +300,15 @@ async fn handle(State(st): State<Arc<Inner>>, req: Request) -> Response {
     let body = axum::body::to_bytes(body, MAX_REQUEST_BODY).await;
     let (service, rest) = split_service(&raw_path);
     let reply = match body {
-        Ok(body) => process(&st, service, &method, &raw_path, &raw_query, &parts.headers, &body),
+        Ok(body) => process(
+            &st,
+            service,
+            &method,
+            &raw_path,
+            &raw_query,
+            &parts.headers,
+            &body,
+        ),
         Err(_) => Reply::json(
             413,
             serde_json::json!({"error": {"code": "RequestEntityTooLarge", "message": "fake-tenant: request body too large or unreadable"}}),
@@ -364,7 +372,11 @@ fn process(
         _ => false,
     };
     if !allowed {
-        let allow = if post_only(svc, &ctx.segs) { "POST" } else { "GET" };
+        let allow = if post_only(svc, &ctx.segs) {
+            "POST"
+        } else {
+            "GET"
+        };
         let msg = format!(
             "fake-tenant: {method} is not allowed on {raw_path} (ccaudit is read-only; only GET and the allow-listed read POSTs are served)"
         );
@@ -429,7 +441,10 @@ fn service_headers(svc: Option<Service>) -> Vec<(&'static str, String)> {
         Some(Service::Arm) => vec![
             ("x-ms-request-id", id()),
             ("x-ms-correlation-request-id", id()),
-            ("x-ms-ratelimit-remaining-subscription-reads", "11999".into()),
+            (
+                "x-ms-ratelimit-remaining-subscription-reads",
+                "11999".into(),
+            ),
         ],
         Some(Service::Dataverse) => vec![("OData-Version", "4.0".into()), ("REQ_ID", id())],
         Some(Service::Teams) | Some(Service::Compliance) => vec![("X-Ms-Correlation-Id", id())],
@@ -440,7 +455,7 @@ fn service_headers(svc: Option<Service>) -> Vec<(&'static str, String)> {
 
 fn render(svc: Option<Service>, reply: Reply) -> Response {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let (content_type, length, body) = match reply.payload {
+    let (content_type, length, body) = match *reply.payload {
         Payload::Json(v) => {
             let bytes = serde_json::to_vec(&v).unwrap_or_default();
             (
@@ -490,7 +505,9 @@ fn huge_body(total: usize) -> (usize, Body) {
     let pad = Bytes::from(vec![b'x'; PAD]);
     let item_head = |i: usize| format!("{{\"id\":\"pad-{i:08}\",\"padding\":\"");
     let item_len = item_head(0).len() + PAD + 2;
-    let count = total.saturating_sub(head.len() + tail.len()).div_ceil(item_len + 1);
+    let count = total
+        .saturating_sub(head.len() + tail.len())
+        .div_ceil(item_len + 1);
     let length = head.len() + tail.len() + count * item_len + count.saturating_sub(1);
     let chunks = std::iter::once(head)
         .chain((0..count).flat_map(move |i| {
@@ -553,7 +570,10 @@ mod tests {
         for total in [0usize, 10, 1 << 20, 3 << 20] {
             let (length, _) = huge_body(total);
             if total >= 1 << 20 {
-                assert!(length >= total && length < total + 70 * 1024, "{total} -> {length}");
+                assert!(
+                    length >= total && length < total + 70 * 1024,
+                    "{total} -> {length}"
+                );
             }
         }
     }

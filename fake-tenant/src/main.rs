@@ -109,7 +109,11 @@ async fn run(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| format!("{}: {e}", args.snapshot.display()))?;
 
-    println!("fake-tenant serving {} as tenant {}", args.snapshot.display(), fake.tenant_id());
+    println!(
+        "fake-tenant serving {} as tenant {}",
+        args.snapshot.display(),
+        fake.tenant_id()
+    );
     for svc in fake_tenant::SERVICES {
         println!("  {svc:<11} {}", fake.url(svc));
     }

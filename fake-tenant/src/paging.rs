@@ -60,9 +60,13 @@ impl Filter {
     pub(crate) fn parse(text: &str) -> Result<Filter, String> {
         let text = text.trim();
         let unsupported = || format!("Unsupported query: $filter={text}");
-        let (prop, rest) = text.split_once(char::is_whitespace).ok_or_else(unsupported)?;
+        let (prop, rest) = text
+            .split_once(char::is_whitespace)
+            .ok_or_else(unsupported)?;
         let rest = rest.trim_start();
-        let (op, operand) = rest.split_once(char::is_whitespace).ok_or_else(unsupported)?;
+        let (op, operand) = rest
+            .split_once(char::is_whitespace)
+            .ok_or_else(unsupported)?;
         let operand = operand.trim();
         let values = match op.to_ascii_lowercase().as_str() {
             "eq" => vec![parse_literal(operand).ok_or_else(unsupported)?],
@@ -106,7 +110,7 @@ impl Filter {
             Value::Null => "null".to_string(),
             _ => return false,
         };
-        self.values.iter().any(|w| *w == have)
+        self.values.contains(&have)
     }
 }
 

@@ -14,33 +14,61 @@ pub(crate) fn handle(ctx: &Ctx) -> Reply {
     if let Some(c) = route(s, &["Skype.Policy", "configurations", "*"]) {
         return policy(ctx, c[0], None);
     }
-    if let Some(c) = route(s, &["Skype.Policy", "configurations", "*", "configuration", "*"]) {
+    if let Some(c) = route(
+        s,
+        &["Skype.Policy", "configurations", "*", "configuration", "*"],
+    ) {
         return policy(ctx, c[0], Some(c[1]));
     }
     if route(s, &["Teams.PlatformService", "v2", "ApplicationInstances"]).is_some()
-        || route(s, &["Teams.PlatformService", "v2", "Legacy", "ApplicationInstances"]).is_some()
+        || route(
+            s,
+            &[
+                "Teams.PlatformService",
+                "v2",
+                "Legacy",
+                "ApplicationInstances",
+            ],
+        )
+        .is_some()
     {
         return application_instances(ctx);
     }
-    if let Some(c) = route(s, &["Teams.VoiceApps", "applicationinstanceassociations", "*"]) {
+    if let Some(c) = route(
+        s,
+        &["Teams.VoiceApps", "applicationinstanceassociations", "*"],
+    ) {
         return keyed(ctx, "teams.applicationInstanceAssociations", c[0]);
     }
     if let Some(c) = route(s, &["Teams.User", "users", "*"]) {
         return keyed(ctx, "teams.onlineUsers", c[0]);
     }
-    if let Some(c) = route(s, &["Skype.TelephoneNumberMgmt", "Tenants", "*", "telephone-numbers"]) {
+    if let Some(c) = route(
+        s,
+        &[
+            "Skype.TelephoneNumberMgmt",
+            "Tenants",
+            "*",
+            "telephone-numbers",
+        ],
+    ) {
         return telephone_numbers(ctx, c[0]);
     }
     not_found(
         Service::Teams,
-        &format!("fake-tenant does not serve the Teams path /{}.", s.join("/")),
+        &format!(
+            "fake-tenant does not serve the Teams path /{}.",
+            s.join("/")
+        ),
     )
 }
 
 fn fact_missing(key: &str) -> Reply {
     not_found(
         Service::Teams,
-        &format!("The requested resource was not found. (fake-tenant: fact {key} is not in the snapshot.)"),
+        &format!(
+            "The requested resource was not found. (fake-tenant: fact {key} is not in the snapshot.)"
+        ),
     )
 }
 
@@ -57,12 +85,11 @@ fn policy(ctx: &Ctx, name: &str, identity: Option<&str>) -> Reply {
         return Reply::json(200, data.clone());
     };
     let matches = |v: &Value| {
-        v.get("Identity")
-            .and_then(Value::as_str)
-            .is_some_and(|i| {
-                i.eq_ignore_ascii_case(identity)
-                    || i.strip_prefix("Tag:").is_some_and(|t| t.eq_ignore_ascii_case(identity))
-            })
+        v.get("Identity").and_then(Value::as_str).is_some_and(|i| {
+            i.eq_ignore_ascii_case(identity)
+                || i.strip_prefix("Tag:")
+                    .is_some_and(|t| t.eq_ignore_ascii_case(identity))
+        })
     };
     let found = match data {
         Value::Array(items) => items.iter().find(|v| matches(v)),
@@ -135,12 +162,17 @@ fn keyed(ctx: &Ctx, key: &str, id: &str) -> Reply {
 /// `Tenants/{tid}/telephone-numbers?skip=N&top=M`: exactly `top` rows per page (a full page
 /// means "ask for more"); `x-ms-tnm-applicationid` is required.
 fn telephone_numbers(ctx: &Ctx, tenant: &str) -> Reply {
-    if ctx.header("x-ms-tnm-applicationid").is_none_or(|v| v.trim().is_empty()) {
+    if ctx
+        .header("x-ms-tnm-applicationid")
+        .is_none_or(|v| v.trim().is_empty())
+    {
         return service_error(
             Service::Teams,
             400,
             "BadRequest",
-            &format!("The x-ms-tnm-applicationid header is required (expected {TNM_APPLICATION_ID})."),
+            &format!(
+                "The x-ms-tnm-applicationid header is required (expected {TNM_APPLICATION_ID})."
+            ),
         );
     }
     if !ctx.st.index.is_tenant(tenant) {

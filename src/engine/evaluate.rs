@@ -163,7 +163,7 @@ fn evaluate_check(
                 out.push(base(
                     Status::Unknown,
                     None,
-                    format!("could not evaluate `applies`: {e}"),
+                    e.message("`applies`"),
                 ));
                 return;
             }
@@ -231,7 +231,7 @@ fn evaluate_subject(
                 return base(
                     Status::Unknown,
                     subject,
-                    format!("could not evaluate `subject_applies`: {e}"),
+                    e.message("`subject_applies`"),
                 );
             }
         }
@@ -252,7 +252,7 @@ fn evaluate_subject(
                 return base(
                     Status::Unknown,
                     subject,
-                    format!("could not evaluate `missing`: {e}"),
+                    e.message("`missing`"),
                 );
             }
         }
@@ -267,7 +267,7 @@ fn evaluate_subject(
         Err(e) => base(
             Status::Unknown,
             subject,
-            format!("could not evaluate the rule: {e}"),
+            e.message("the rule"),
         ),
     }
 }
@@ -298,15 +298,44 @@ fn subject_of(check: &Check, ctx: &Context, item: &Value) -> Subject {
     }
 }
 
-fn eval_bool(expr: &Expr, ctx: &Context) -> Result<bool, String> {
+/// Why an expression gave no true/false answer.
+enum Undecided {
+    /// The check said so explicitly with `{'unknown': 'reason'}`: the reason is the message.
+    Unknown(String),
+    /// A CEL error or a non-boolean result.
+    Error(String),
+}
+
+impl Undecided {
+    /// The message for an unknown result; `what` names the expression that failed.
+    fn message(self, what: &str) -> String {
+        match self {
+            Undecided::Unknown(reason) => reason,
+            Undecided::Error(e) => format!("could not evaluate {what}: {e}"),
+        }
+    }
+}
+
+/// Evaluates a boolean expression. A check can declare that the data does not allow a verdict
+/// by returning `{'unknown': 'reason'}` (e.g. an agent without a Teams record).
+fn eval_bool(expr: &Expr, ctx: &Context) -> Result<bool, Undecided> {
     match expr.program.execute(ctx) {
         Ok(Value::Bool(b)) => Ok(b),
-        Ok(other) => Err(format!(
+        Ok(Value::Map(m)) if m.map.len() == 1 => {
+            match m.map.get(&cel::objects::Key::String(Arc::new("unknown".to_string()))) {
+                Some(reason) => Err(Undecided::Unknown(celx::display(reason))),
+                None => Err(Undecided::Error(format!(
+                    "`{}` returned a map without `unknown` instead of true/false",
+                    expr.source
+                ))),
+            }
+        }
+        Ok(other) => Err(Undecided::Error(format!(
             "`{}` returned {} instead of true/false",
             expr.source,
             celx::display(&other)
-        )),
-        Err(e) => Err(celx::describe_error(&e)),
+        ))),
+        Err(e) => Err(Undecided::Error(celx::describe_error(&e))),
     }
 }
 

@@ -188,18 +188,23 @@ fn membership(
                     .get(id)
                     .or_else(|| all.get(&id.to_lowercase()))
                     .map(Vec::as_slice)
-                    .ok_or_else(|| "MemberOf: the user's groups were not collected".to_string()),
+                    .ok_or_else(|| {
+                        "MemberOf: graph.memberOf has no entry for this user".to_string()
+                    }),
             };
             let subject = Subject { user, groups };
             let mut entry = SegmentMembership::default();
             for (key, filter) in &filters {
-                match filter.as_ref().map(|f| f.evaluate(&subject)) {
+                match filter
+                    .as_ref()
+                    .map_err(Clone::clone)
+                    .map(|f| f.evaluate(&subject))
+                {
                     Ok(Truth::True) => entry.segments.push((*key).clone()),
                     Ok(Truth::False) => {}
-                    Ok(Truth::Unknown(reason)) => {
+                    Ok(Truth::Unknown(reason)) | Err(reason) => {
                         entry.unevaluable.push(format!("{key}: {reason}"))
                     }
-                    Err(reason) => entry.unevaluable.push(format!("{key}: {reason}")),
                 }
             }
             (id.clone(), entry)

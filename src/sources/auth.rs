@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::endpoints::{Audience, describe, device_code_url, token_url};
-use super::http::{backoff_delay, non_json_reason, parse_retry_after, read_capped, transport_message};
+use super::http::{backoff_delay, json_body, parse_retry_after, read_capped, transport_message};
 
 /// The Azure CLI's public client id, used by `--auth device-code` unless `AZURE_CLIENT_ID` is
 /// set: it is pre-authorised for Graph, ARM and most first-party resources.
@@ -173,7 +173,8 @@ impl Credential {
                     unreachable!("checked by require")
                 };
                 let password = lookup("AZURE_CLIENT_CERTIFICATE_PASSWORD").map(SecretString::from);
-                let certificate = ClientCertificate::from_file(Path::new(&path), password.as_ref())?;
+                let certificate =
+                    ClientCertificate::from_file(Path::new(&path), password.as_ref())?;
                 Ok(Credential::ClientCertificate {
                     tenant,
                     client_id,
@@ -449,9 +450,9 @@ impl AuthError {
     pub fn code(&self) -> Option<String> {
         match self {
             AuthError::Refused { code, .. } => code.clone(),
-            AuthError::AzCliNotFound | AuthError::AzCliFailed { .. } | AuthError::AzCliOutput(_) => {
-                Some("AzureCli".to_string())
-            }
+            AuthError::AzCliNotFound
+            | AuthError::AzCliFailed { .. }
+            | AuthError::AzCliOutput(_) => Some("AzureCli".to_string()),
             AuthError::Certificate { .. } => Some("ClientCertificate".to_string()),
             AuthError::DeviceCode(_) => Some("DeviceCode".to_string()),
             AuthError::Config(_) | AuthError::Transport { .. } => None,
@@ -478,7 +479,9 @@ fn refusal(error: &str, description: &str, codes: Option<u64>, ctx: &Ctx<'_>) ->
         .unwrap_or("")
         .trim();
     let (code, rest) = match line.strip_prefix("AADSTS").and_then(|r| r.split_once(':')) {
-        Some((digits, rest)) if digits.chars().all(|c| c.is_ascii_digit()) && !digits.is_empty() => {
+        Some((digits, rest))
+            if digits.chars().all(|c| c.is_ascii_digit()) && !digits.is_empty() =>
+        {
             (digits.parse::<u64>().ok(), rest.trim())
         }
         _ => (codes, line),
@@ -702,7 +705,8 @@ impl TokenProvider {
                 certificate,
             } => {
                 let url = self.token_url(tenant)?;
-                let assertion = certificate.assertion(client_id, url.as_str(), SystemTime::now())?;
+                let assertion =
+                    certificate.assertion(client_id, url.as_str(), SystemTime::now())?;
                 let scope = audience.scope();
                 let form = [
                     ("grant_type", "client_credentials"),
@@ -813,7 +817,10 @@ impl TokenProvider {
                     .get("verification_uri")
                     .and_then(Value::as_str)
                     .unwrap_or("https://microsoft.com/devicelogin"),
-                start.get("user_code").and_then(Value::as_str).unwrap_or("?")
+                start
+                    .get("user_code")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?")
             ),
         };
         (self.prompt)(&message);
@@ -917,41 +924,40 @@ impl TokenProvider {
                     }));
                 }
             };
-            let parsed: Option<Value> = serde_json::from_slice(&body).ok();
-            let oauth_error = parsed
-                .as_ref()
-                .and_then(|v| v.get("error"))
-                .and_then(Value::as_str)
-                .map(str::to_string);
             if matches!(status, 429 | 500 | 502 | 503 | 504) && attempt < TOKEN_ATTEMPTS {
-                let delay = retry_after.unwrap_or_else(|| backoff_delay(attempt, self.backoff_base));
+                let delay =
+                    retry_after.unwrap_or_else(|| backoff_delay(attempt, self.backoff_base));
                 tokio::time::sleep(delay).await;
                 continue;
             }
-            if let Some(error) = oauth_error {
-                let v = parsed.unwrap_or_default();
+            let parsed = match json_body(status, content_type.as_deref(), &body) {
+                Ok(v) => v,
+                Err(message) => {
+                    return Err(PostError::Other(AuthError::Transport { endpoint, message }));
+                }
+            };
+            if let Some(error) = parsed.get("error").and_then(Value::as_str) {
                 return Err(PostError::OAuth {
-                    error,
-                    description: v
+                    error: error.to_string(),
+                    description: parsed
                         .get("error_description")
                         .and_then(Value::as_str)
                         .unwrap_or("")
                         .to_string(),
-                    code: v
+                    code: parsed
                         .get("error_codes")
                         .and_then(Value::as_array)
                         .and_then(|c| c.first())
                         .and_then(Value::as_u64),
                 });
             }
-            if (200..300).contains(&status)
-                && let Some(v) = parsed
-            {
-                return Ok(v);
+            if (200..300).contains(&status) {
+                return Ok(parsed);
             }
-            let message = non_json_reason(status, content_type.as_deref(), &body)
-                .unwrap_or_else(|| format!("HTTP {status} without an OAuth error"));
-            return Err(PostError::Other(AuthError::Transport { endpoint, message }));
+            return Err(PostError::Other(AuthError::Transport {
+                endpoint,
+                message: format!("HTTP {status} without an OAuth error"),
+            }));
         }
     }
 }
@@ -1034,7 +1040,11 @@ async fn az_token(
     };
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let lines: Vec<&str> = stderr
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
         let detail = lines
             .iter()
             .find_map(|l| l.strip_prefix("ERROR:"))
@@ -1051,8 +1061,8 @@ async fn az_token(
 /// without a time-zone database; when neither of the above exists the token is treated as
 /// short-lived and re-read from az soon (az refreshes tokens with less than 5 minutes left).
 fn parse_az_output(stdout: &[u8], now: SystemTime) -> Result<CachedToken, AuthError> {
-    let v: Value = serde_json::from_slice(stdout)
-        .map_err(|_| AuthError::AzCliOutput("not JSON".into()))?;
+    let v: Value =
+        serde_json::from_slice(stdout).map_err(|_| AuthError::AzCliOutput("not JSON".into()))?;
     let token = v
         .get("accessToken")
         .and_then(Value::as_str)
@@ -1317,11 +1327,17 @@ wQIDAQAB
         let err = Credential::from_lookup(
             Some(AuthMethod::ClientCertificate),
             Some("t"),
-            env(&[("AZURE_CLIENT_ID", "c"), ("AZURE_CLIENT_CERTIFICATE_PATH", "/nonexistent/x.pem")]),
+            env(&[
+                ("AZURE_CLIENT_ID", "c"),
+                ("AZURE_CLIENT_CERTIFICATE_PATH", "/nonexistent/x.pem"),
+            ]),
         )
         .unwrap_err()
         .to_string();
-        assert!(err.starts_with("client certificate /nonexistent/x.pem: cannot read it"), "{err}");
+        assert!(
+            err.starts_with("client certificate /nonexistent/x.pem: cannot read it"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -1356,7 +1372,11 @@ wQIDAQAB
         let c = ClientCertificate::from_pfx(&der, "pfx-pass", "t.pfx").unwrap();
         assert_eq!(c.x5t_s256(), TEST_CERT_S256);
         let err = ClientCertificate::from_pfx(&der, "wrong", "t.pfx").unwrap_err();
-        assert!(err.to_string().contains("AZURE_CLIENT_CERTIFICATE_PASSWORD"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("AZURE_CLIENT_CERTIFICATE_PASSWORD"),
+            "{err}"
+        );
 
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("app.pfx");
@@ -1411,7 +1431,10 @@ wQIDAQAB
             &ctx,
         );
         let msg = e.to_string();
-        assert!(msg.starts_with("AADSTS7000215: invalid client secret for app 11111111-aaaa"), "{msg}");
+        assert!(
+            msg.starts_with("AADSTS7000215: invalid client secret for app 11111111-aaaa"),
+            "{msg}"
+        );
         assert!(!msg.contains("Trace") && !msg.contains('\n'));
         assert_eq!(e.code().as_deref(), Some("AADSTS7000215"));
 
@@ -1424,7 +1447,10 @@ wQIDAQAB
         assert_eq!(e.to_string(), "AADSTS1234567: Something odd happened.");
 
         let e = refusal("invalid_grant", "", None, &ctx);
-        assert_eq!(e.to_string(), "invalid_grant: invalid_grant from the token endpoint");
+        assert_eq!(
+            e.to_string(),
+            "invalid_grant: invalid_grant from the token endpoint"
+        );
         assert_eq!(e.code().as_deref(), Some("invalid_grant"));
 
         let e = refusal(
@@ -1462,9 +1488,8 @@ wQIDAQAB
             token_reply(TOKEN, 3600)
         })
         .await;
-        let provider = Arc::new(
-            TokenProvider::new(secret_credential("tid"), &server.url("/login")).unwrap(),
-        );
+        let provider =
+            Arc::new(TokenProvider::new(secret_credential("tid"), &server.url("/login")).unwrap());
         let mut handles = Vec::new();
         for _ in 0..8 {
             let p = provider.clone();
@@ -1473,7 +1498,11 @@ wQIDAQAB
         for h in handles {
             assert_eq!(h.await.unwrap().unwrap().expose_secret(), TOKEN);
         }
-        assert_eq!(calls.load(Ordering::SeqCst), 1, "one sign-in for 8 concurrent requests");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "one sign-in for 8 concurrent requests"
+        );
         provider.invalidate(&graph()).await;
         provider.token(&graph()).await.unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 2);
@@ -1513,10 +1542,17 @@ wQIDAQAB
         .await;
         let provider = TokenProvider::new(secret_credential("tid"), &server.url("/login")).unwrap();
         let err = provider.token(&graph()).await.unwrap_err();
-        assert!(err.to_string().starts_with("AADSTS7000215: invalid client secret for app app-1"));
+        assert!(
+            err.to_string()
+                .starts_with("AADSTS7000215: invalid client secret for app app-1")
+        );
         let again = provider.token(&graph()).await.unwrap_err();
         assert_eq!(err, again);
-        assert_eq!(calls.load(Ordering::SeqCst), 1, "a refusal is not retried per request");
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "a refusal is not retried per request"
+        );
     }
 
     #[tokio::test]
@@ -1529,7 +1565,10 @@ wQIDAQAB
             TokenProvider::new(secret_credential("tid"), &server.url("/login")).unwrap();
         provider.backoff_base = Duration::from_millis(1);
         let err = provider.token(&graph()).await.unwrap_err().to_string();
-        assert!(err.contains("HTML error page instead of JSON (HTTP 502)"), "{err}");
+        assert!(
+            err.contains("HTML error page instead of JSON (HTTP 502)"),
+            "{err}"
+        );
         assert!(err.starts_with("POST 127.0.0.1:"), "{err}");
     }
 
@@ -1553,7 +1592,10 @@ wQIDAQAB
             certificate: test_cert(),
         };
         let provider = TokenProvider::new(cred, &server.url("/login")).unwrap();
-        assert_eq!(provider.token(&graph()).await.unwrap().expose_secret(), TOKEN);
+        assert_eq!(
+            provider.token(&graph()).await.unwrap().expose_secret(),
+            TOKEN
+        );
     }
 
     #[tokio::test]
@@ -1599,12 +1641,21 @@ wQIDAQAB
             .with_prompt(move |m| pr.lock().unwrap().push(m.to_string()));
         provider.poll_unit = Duration::from_millis(5);
         let started = Instant::now();
-        assert_eq!(provider.token(&graph()).await.unwrap().expose_secret(), TOKEN);
+        assert_eq!(
+            provider.token(&graph()).await.unwrap().expose_secret(),
+            TOKEN
+        );
         // interval 1, then 1, then 6 after slow_down: at least 8 poll units.
         assert!(started.elapsed() >= Duration::from_millis(40));
-        assert_eq!(*prompts.lock().unwrap(), vec!["To sign in, enter ABCD".to_string()]);
+        assert_eq!(
+            *prompts.lock().unwrap(),
+            vec!["To sign in, enter ABCD".to_string()]
+        );
         let teams = Audience::new(crate::sources::endpoints::TEAMS_ADMIN_API_RESOURCE);
-        assert_eq!(provider.token(&teams).await.unwrap().expose_secret(), "teams-token");
+        assert_eq!(
+            provider.token(&teams).await.unwrap().expose_secret(),
+            "teams-token"
+        );
         assert_eq!(polls.load(Ordering::SeqCst), 3);
         assert_eq!(prompts.lock().unwrap().len(), 1, "one prompt per run");
     }
@@ -1664,9 +1715,11 @@ wQIDAQAB
             tenant: Some("contoso.onmicrosoft.com".into()),
             program: az,
         };
-        let provider =
-            TokenProvider::new(cred, &Url::parse("https://login.microsoftonline.com").unwrap())
-                .unwrap();
+        let provider = TokenProvider::new(
+            cred,
+            &Url::parse("https://login.microsoftonline.com").unwrap(),
+        )
+        .unwrap();
         let teams = Audience::new(crate::sources::endpoints::TEAMS_ADMIN_API_RESOURCE);
         assert_eq!(provider.token(&teams).await.unwrap().expose_secret(), TOKEN);
         let args = std::fs::read_to_string(args_file).unwrap();
@@ -1701,20 +1754,29 @@ wQIDAQAB
         };
         let provider = TokenProvider::new(cred, &login).unwrap();
         let err = provider.token(&graph()).await.unwrap_err().to_string();
-        assert_eq!(err, "Azure CLI not found: install it or use --auth client-secret");
+        assert_eq!(
+            err,
+            "Azure CLI not found: install it or use --auth client-secret"
+        );
     }
 
     #[test]
     fn az_output_expiry_forms() {
         let now = SystemTime::now();
         let t = parse_az_output(br#"{"accessToken":"x","expires_on":"1795674123"}"#, now).unwrap();
-        assert_eq!(t.expires_at, UNIX_EPOCH + Duration::from_secs(1_795_674_123));
+        assert_eq!(
+            t.expires_at,
+            UNIX_EPOCH + Duration::from_secs(1_795_674_123)
+        );
         // Old CLI: only the local-time expiresOn; the JWT's exp claim is used.
         let payload = URL_SAFE_NO_PAD.encode(br#"{"exp":1795674000,"aud":"x"}"#);
         let jwt = format!("e30.{payload}.sig");
         let out = format!(r#"{{"accessToken":"{jwt}","expiresOn":"2026-11-27 06:22:03.000000"}}"#);
         let t = parse_az_output(out.as_bytes(), now).unwrap();
-        assert_eq!(t.expires_at, UNIX_EPOCH + Duration::from_secs(1_795_674_000));
+        assert_eq!(
+            t.expires_at,
+            UNIX_EPOCH + Duration::from_secs(1_795_674_000)
+        );
         // Neither: short-lived, re-read soon.
         let t = parse_az_output(br#"{"accessToken":"opaque","expiresOn":"x"}"#, now).unwrap();
         assert!(t.fresh(now) && !t.fresh(now + Duration::from_secs(120)));
@@ -1735,7 +1797,9 @@ wQIDAQAB
             certificate: test_cert(),
         };
         outputs.push(format!("{cert_cred:?}"));
-        let assertion = test_cert().assertion("c", "aud", SystemTime::now()).unwrap();
+        let assertion = test_cert()
+            .assertion("c", "aud", SystemTime::now())
+            .unwrap();
         outputs.push(format!("{assertion:?}"));
         let cached = CachedToken {
             token: SecretString::from(TOKEN),
@@ -1770,7 +1834,10 @@ wQIDAQAB
             assert!(!out.contains(SECRET), "secret in {out}");
             assert!(!out.contains(TOKEN), "token in {out}");
             assert!(!out.contains(&key_body), "private key in {out}");
-            assert!(!out.contains(assertion.expose_secret()), "assertion in {out}");
+            assert!(
+                !out.contains(assertion.expose_secret()),
+                "assertion in {out}"
+            );
         }
     }
 }

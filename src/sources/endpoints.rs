@@ -352,10 +352,7 @@ impl Endpoints {
             value.to_string()
         } else if value.contains('.') || value.contains(':') {
             format!("https://{value}")
-        } else if !value.is_empty()
-            && value
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+        } else if !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
         {
             format!("https://{value}.{}", self.cloud.hosts().dataverse_suffix)
         } else {
@@ -401,7 +398,8 @@ impl Endpoints {
     }
 
     /// The token audience for a service. Overridden hosts keep the real cloud's audience; the
-    /// Dataverse audience is the org's origin (`https://contoso.crm.dynamics.com`).
+    /// Dataverse audience is the org URL as given (`https://contoso.crm.dynamics.com`; for an
+    /// override with a prefix, `http://127.0.0.1:8080/dataverse`, which the fake maps).
     pub fn audience(&self, service: Service) -> Option<Audience> {
         let h = self.cloud.hosts();
         Some(match service {
@@ -409,10 +407,7 @@ impl Endpoints {
             Service::Teams => Audience::new(TEAMS_ADMIN_API_RESOURCE),
             Service::Arm => Audience::new(format!("https://{}", h.arm)),
             Service::Compliance => Audience::new(format!("https://{}", h.compliance)),
-            Service::Dataverse => {
-                let url = self.dataverse.as_ref()?;
-                Audience::new(url.origin().ascii_serialization())
-            }
+            Service::Dataverse => Audience::new(self.dataverse.as_ref()?.as_str()),
         })
     }
 
@@ -552,7 +547,10 @@ mod tests {
     fn join_keeps_override_path_prefix() {
         let base = Url::parse("http://127.0.0.1:8080/graph").unwrap();
         let url = join(&base, "/v1.0/organization").unwrap();
-        assert_eq!(url.as_str(), "http://127.0.0.1:8080/graph/v1.0/organization");
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:8080/graph/v1.0/organization"
+        );
 
         let base = Url::parse("http://127.0.0.1:8080/graph/").unwrap();
         let url = join(&base, "v1.0/organization?$top=1").unwrap();
@@ -633,9 +631,13 @@ mod tests {
     #[test]
     fn audiences_per_service() {
         let mut e = Endpoints::for_cloud(Cloud::Public);
-        e.set_dataverse("https://contoso.crm.dynamics.com/").unwrap();
+        e.set_dataverse("https://contoso.crm.dynamics.com/")
+            .unwrap();
         let scope = |s| e.audience(s).unwrap().scope();
-        assert_eq!(scope(Service::Graph), "https://graph.microsoft.com/.default");
+        assert_eq!(
+            scope(Service::Graph),
+            "https://graph.microsoft.com/.default"
+        );
         assert_eq!(
             scope(Service::Teams),
             "48ac35b8-9aa8-4d74-927d-1f4a14a0b239/.default"
@@ -670,14 +672,19 @@ mod tests {
         let o: EndpointOverride = "graph=http://127.0.0.1:8080/graph".parse().unwrap();
         let e = Endpoints::resolve_with_env(Cloud::Public, &[o], None, no_env).unwrap();
         assert_eq!(
-            e.url(Service::Graph, "/v1.0/organization").unwrap().as_str(),
+            e.url(Service::Graph, "/v1.0/organization")
+                .unwrap()
+                .as_str(),
             "http://127.0.0.1:8080/graph/v1.0/organization"
         );
         assert_eq!(
             e.audience(Service::Graph).unwrap().scope(),
             "https://graph.microsoft.com/.default"
         );
-        assert_eq!(e.base(Service::Arm).unwrap().as_str(), "https://management.azure.com/");
+        assert_eq!(
+            e.base(Service::Arm).unwrap().as_str(),
+            "https://management.azure.com/"
+        );
     }
 
     #[test]
@@ -743,12 +750,14 @@ mod tests {
         );
         e.set_dataverse("http://127.0.0.1:9000/dataverse").unwrap();
         assert_eq!(
-            e.url(Service::Dataverse, "/api/data/v9.2/x").unwrap().as_str(),
+            e.url(Service::Dataverse, "/api/data/v9.2/x")
+                .unwrap()
+                .as_str(),
             "http://127.0.0.1:9000/dataverse/api/data/v9.2/x"
         );
         assert_eq!(
             e.audience(Service::Dataverse).unwrap().scope(),
-            "http://127.0.0.1:9000/.default"
+            "http://127.0.0.1:9000/dataverse/.default"
         );
         let mut gcc = Endpoints::for_cloud(Cloud::Gcc);
         gcc.set_dataverse("contoso").unwrap();
@@ -780,8 +789,7 @@ mod tests {
 
     #[test]
     fn describe_has_no_query() {
-        let url =
-            Url::parse("http://127.0.0.1:8080/graph/v1.0/users?$skiptoken=abc&x=1").unwrap();
+        let url = Url::parse("http://127.0.0.1:8080/graph/v1.0/users?$skiptoken=abc&x=1").unwrap();
         assert_eq!(describe("GET", &url), "GET 127.0.0.1:8080/graph/v1.0/users");
         let url = Url::parse("https://graph.microsoft.com/v1.0/users?$top=1").unwrap();
         assert_eq!(describe("GET", &url), "GET graph.microsoft.com/v1.0/users");

@@ -66,6 +66,9 @@ impl Paging {
 #[error("{0}")]
 pub struct PagingError(pub String);
 
+/// A page's items and the object around them.
+type SplitPage = (Vec<Value>, Option<Map<String, Value>>);
+
 /// Body fields that carry a cursor; removed from the merged value.
 const CURSOR_KEYS: [&str; 4] = ["@odata.nextLink", "odata.nextLink", "nextLink", "skipToken"];
 
@@ -117,7 +120,11 @@ impl Pager {
     }
 
     /// Takes one page fetched from `current`; returns the next URL, or `None` when done.
-    pub(crate) fn accept(&mut self, page: Value, current: &Url) -> Result<Option<Url>, PagingError> {
+    pub(crate) fn accept(
+        &mut self,
+        page: Value,
+        current: &Url,
+    ) -> Result<Option<Url>, PagingError> {
         self.pages += 1;
         if self.paging == Paging::None {
             self.merged = Some(page);
@@ -175,11 +182,7 @@ impl Pager {
     }
 
     /// Splits a page into its items and the object around them (cursors still in it).
-    fn split_items(
-        &mut self,
-        page: Value,
-        current: &Url,
-    ) -> Result<(Vec<Value>, Option<Map<String, Value>>), PagingError> {
+    fn split_items(&mut self, page: Value, current: &Url) -> Result<SplitPage, PagingError> {
         match page {
             Value::Array(items) => Ok((items, None)),
             Value::Object(mut obj) => {
@@ -393,13 +396,22 @@ mod tests {
             ],
         )
         .unwrap_err();
-        assert!(err.0.starts_with("paging loop at GET 127.0.0.1:8080/graph/v1.0/users"), "{err}");
+        assert!(
+            err.0
+                .starts_with("paging loop at GET 127.0.0.1:8080/graph/v1.0/users"),
+            "{err}"
+        );
     }
 
     #[test]
     fn page_cap_stops_an_endless_sequence() {
         let base = url("http://127.0.0.1:8080/arm");
-        let mut pager = Pager::new(Paging::ArmNextLink, &base, url("http://127.0.0.1:8080/arm/s"), 3);
+        let mut pager = Pager::new(
+            Paging::ArmNextLink,
+            &base,
+            url("http://127.0.0.1:8080/arm/s"),
+            3,
+        );
         let mut current = pager.first_url().clone();
         let mut n = 0;
         let err = loop {
@@ -429,14 +441,21 @@ mod tests {
 
     #[test]
     fn teams_skip_token_keeps_wrapper_key() {
-        let p1 = "http://127.0.0.1:8080/graph/Teams.PlatformService/v2/ApplicationInstances?pageSize=1";
+        let p1 =
+            "http://127.0.0.1:8080/graph/Teams.PlatformService/v2/ApplicationInstances?pageSize=1";
         let p2 = "http://127.0.0.1:8080/graph/Teams.PlatformService/v2/ApplicationInstances?pageSize=1&skipToken=t%2B1";
         let merged = run(
             Paging::teams_skip_token(),
             p1,
             &[
-                (p1, json!({"applicationInstances":[{"objectId":"a"}],"skipToken":"t+1"})),
-                (p2, json!({"applicationInstances":[{"objectId":"b"}],"skipToken":null})),
+                (
+                    p1,
+                    json!({"applicationInstances":[{"objectId":"a"}],"skipToken":"t+1"}),
+                ),
+                (
+                    p2,
+                    json!({"applicationInstances":[{"objectId":"b"}],"skipToken":null}),
+                ),
             ],
         )
         .unwrap();
@@ -454,8 +473,14 @@ mod tests {
             Paging::teams_skip_token(),
             p1,
             &[
-                (p1, json!({"applicationInstances":[{"n":1}],"skipToken":"same"})),
-                (p2, json!({"applicationInstances":[{"n":2}],"skipToken":"same"})),
+                (
+                    p1,
+                    json!({"applicationInstances":[{"n":1}],"skipToken":"same"}),
+                ),
+                (
+                    p2,
+                    json!({"applicationInstances":[{"n":2}],"skipToken":"same"}),
+                ),
             ],
         )
         .unwrap_err();
@@ -465,7 +490,9 @@ mod tests {
     #[test]
     fn top_skip_until_short_page() {
         let p = |skip: u32| {
-            format!("http://127.0.0.1:8080/graph/Tenants/t/telephone-numbers?locale=en-US&top=2&skip={skip}")
+            format!(
+                "http://127.0.0.1:8080/graph/Tenants/t/telephone-numbers?locale=en-US&top=2&skip={skip}"
+            )
         };
         let (a, b, c) = (p(0), p(2), p(4));
         let merged = run(
@@ -519,12 +546,19 @@ mod tests {
         let cur = url("https://graph.microsoft.com/v1.0/users");
         assert!(resolve_link(&base, &cur, "https://evil.example/v1.0/users?x").is_err());
         assert!(resolve_link(&base, &cur, "http://graph.microsoft.com/v1.0/users").is_err());
-        let ok = resolve_link(&base, &cur, "https://graph.microsoft.com/v1.0/users?$skiptoken=a")
-            .unwrap();
+        let ok = resolve_link(
+            &base,
+            &cur,
+            "https://graph.microsoft.com/v1.0/users?$skiptoken=a",
+        )
+        .unwrap();
         assert_eq!(ok.query(), Some("$skiptoken=a"));
         let prefixed = url("http://127.0.0.1:1/graph");
         let rel = resolve_link(&prefixed, &cur, "/v1.0/users?$skiptoken=b").unwrap();
-        assert_eq!(rel.as_str(), "http://127.0.0.1:1/graph/v1.0/users?$skiptoken=b");
+        assert_eq!(
+            rel.as_str(),
+            "http://127.0.0.1:1/graph/v1.0/users?$skiptoken=b"
+        );
     }
 
     #[test]

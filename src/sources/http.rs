@@ -1,0 +1,2146 @@
+//! The tenant-facing HTTP client: read-only, bounded, patient with throttling, strict about
+//! what it accepts as a response.
+//!
+//! # Read-only by construction
+//!
+//! [`ReadOnlyClient`] owns its `reqwest::Client` privately and exposes no generic request
+//! method. The only requests it can build are:
+//!
+//! * `GET` ([`ReadOnlyClient::get`], [`ReadOnlyClient::get_paged`]);
+//! * `POST {graph}/v1.0/$batch` whose parts are [`BatchGet`]s — a type with no method field,
+//!   serialised with the literal method `GET` ([`ReadOnlyClient::graph_batch`]);
+//! * `POST {compliance}/adminapi/beta/{tenant}/InvokeCommand` for a cmdlet whose name starts
+//!   with `Get-` ([`ReadOnlyClient::invoke_get_cmdlet`]).
+//!
+//! The token POSTs live in `auth.rs` on a separate client. No code path can send `PUT`,
+//! `PATCH` or `DELETE`, and method-override headers are refused:
+//!
+//! ```compile_fail
+//! # async fn f(client: ccaudit::sources::http::ReadOnlyClient) {
+//! // There is no way to reach the inner reqwest::Client or choose a method.
+//! client.request(reqwest::Method::DELETE, "https://graph.microsoft.com/v1.0/users/x").await;
+//! # }
+//! ```
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::Method;
+use reqwest::header::{
+    ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue, LOCATION, RETRY_AFTER,
+};
+use secrecy::ExposeSecret;
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+use url::Url;
+
+use super::auth::{AuthError, TokenProvider};
+use super::endpoints::{Audience, Endpoints, Service, check_tenant, describe, join};
+use super::paging::{Pager, Paging};
+use crate::snapshot::SourceError;
+
+/// Longest exponential backoff step.
+const BACKOFF_CAP: Duration = Duration::from_secs(30);
+/// Most redirects followed for one request.
+const MAX_REDIRECTS: u32 = 5;
+/// Parts per Graph `$batch` request (the service's limit).
+pub const GRAPH_BATCH_LIMIT: usize = 20;
+/// Service messages are cut to this many characters in errors.
+const MESSAGE_CAP: usize = 400;
+
+/// Why one read failed: the endpoint (`GET host/path`, never a query or token), the HTTP
+/// status when there was a response, the service's error code, and a one-line message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{endpoint}: {}", self.detail())]
+pub struct FetchError {
+    pub endpoint: String,
+    pub status: Option<u16>,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl FetchError {
+    fn new(endpoint: impl Into<String>, message: impl Into<String>) -> FetchError {
+        FetchError {
+            endpoint: endpoint.into(),
+            status: None,
+            code: None,
+            message: message.into(),
+        }
+    }
+
+    fn detail(&self) -> String {
+        match (self.status, &self.code) {
+            (Some(s), Some(c)) => format!("HTTP {s} {c}: {}", self.message),
+            (Some(s), None) if !self.message.contains(&format!("HTTP {s}")) => {
+                format!("HTTP {s}: {}", self.message)
+            }
+            _ => self.message.clone(),
+        }
+    }
+}
+
+impl From<FetchError> for SourceError {
+    fn from(e: FetchError) -> SourceError {
+        SourceError {
+            status: e.status,
+            code: e.code,
+            message: e.message,
+        }
+    }
+}
+
+/// Limits and timeouts of the tenant client.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientSettings {
+    /// Requests in flight per service.
+    pub concurrency: usize,
+    /// Attempts per request on 429/503/504 and connection errors (the first included).
+    pub max_attempts: u32,
+    /// Wall time for one call (`get`, all pages of `get_paged`, one `graph_batch`), retries
+    /// and waits included.
+    pub time_budget: Duration,
+    /// Largest response body read (after decompression); larger is an error.
+    pub max_body_bytes: usize,
+    /// Most pages followed by one `get_paged`.
+    pub max_pages: usize,
+    /// First exponential backoff step (doubles per attempt, with jitter, capped at 30 s).
+    pub backoff_base: Duration,
+    /// Longest `Retry-After` honoured.
+    pub retry_after_cap: Duration,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+impl Default for ClientSettings {
+    fn default() -> ClientSettings {
+        ClientSettings {
+            concurrency: 4,
+            max_attempts: 5,
+            time_budget: Duration::from_secs(300),
+            max_body_bytes: 64 << 20,
+            max_pages: 10_000,
+            backoff_base: Duration::from_millis(500),
+            retry_after_cap: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// One part of a Graph `$batch`: always a GET (the type has no method).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchGet {
+    /// Unique within the call; results carry it back.
+    pub id: String,
+    /// Relative to `/v1.0`, e.g. `/users/{id}/licenseDetails`.
+    pub relative_url: String,
+}
+
+impl BatchGet {
+    pub fn new(id: impl Into<String>, relative_url: impl Into<String>) -> BatchGet {
+        BatchGet {
+            id: id.into(),
+            relative_url: relative_url.into(),
+        }
+    }
+}
+
+/// The outcome of one `$batch` part.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchResult {
+    pub id: String,
+    /// `GET host/v1.0/path` of the part, for facts and errors.
+    pub endpoint: String,
+    pub result: Result<Value, FetchError>,
+}
+
+/// A cmdlet name that starts with `Get-`; the only thing `InvokeCommand` can be sent for.
+#[derive(Debug, Clone)]
+struct GetCmdlet(String);
+
+impl GetCmdlet {
+    fn parse(name: &str) -> Option<GetCmdlet> {
+        let noun = name
+            .get(..4)
+            .filter(|v| v.eq_ignore_ascii_case("get-"))
+            .map(|_| &name[4..])?;
+        let ok = !noun.is_empty()
+            && noun.len() <= 100
+            && noun.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+        ok.then(|| GetCmdlet(name.to_string()))
+    }
+}
+
+/// Everything this client can send. `method()` is GET or POST; nothing else exists.
+enum ReadKind {
+    Get,
+    GraphBatch(Vec<BatchGet>),
+    InvokeGetCmdlet(GetCmdlet),
+}
+
+impl ReadKind {
+    fn method(&self) -> Method {
+        match self {
+            ReadKind::Get => Method::GET,
+            ReadKind::GraphBatch(_) | ReadKind::InvokeGetCmdlet(_) => Method::POST,
+        }
+    }
+
+    fn body(&self) -> Option<Value> {
+        match self {
+            ReadKind::Get => None,
+            ReadKind::GraphBatch(parts) => Some(json!({
+                "requests": parts
+                    .iter()
+                    .map(|p| json!({"id": p.id, "method": "GET", "url": p.relative_url}))
+                    .collect::<Vec<_>>()
+            })),
+            ReadKind::InvokeGetCmdlet(GetCmdlet(name)) => Some(json!({
+                "CmdletInput": {"CmdletName": name, "Parameters": {}}
+            })),
+        }
+    }
+}
+
+/// The read-only tenant client; cheap to clone (one connection pool, shared limits).
+#[derive(Clone)]
+pub struct ReadOnlyClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    tokens: Arc<TokenProvider>,
+    endpoints: Endpoints,
+    limits: HashMap<Service, Arc<Semaphore>>,
+    settings: ClientSettings,
+}
+
+impl fmt::Debug for ReadOnlyClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReadOnlyClient")
+            .field("endpoints", &self.inner.endpoints)
+            .field("settings", &self.inner.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReadOnlyClient {
+    pub fn new(
+        endpoints: Endpoints,
+        tokens: Arc<TokenProvider>,
+        settings: ClientSettings,
+    ) -> Result<ReadOnlyClient, FetchError> {
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(settings.connect_timeout)
+            .timeout(settings.request_timeout)
+            .gzip(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("ccaudit/", env!("CARGO_PKG_VERSION")));
+        if endpoints.is_loopback_only() {
+            builder = builder.no_proxy();
+        }
+        let http = builder.build().map_err(|e| {
+            FetchError::new(
+                "client",
+                format!("cannot build the HTTP client: {}", transport_message(&e)),
+            )
+        })?;
+        let permits = settings.concurrency.max(1);
+        let limits = Service::ALL
+            .into_iter()
+            .map(|s| (s, Arc::new(Semaphore::new(permits))))
+            .collect();
+        Ok(ReadOnlyClient {
+            inner: Arc::new(Inner {
+                http,
+                tokens,
+                endpoints,
+                limits,
+                settings,
+            }),
+        })
+    }
+
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.inner.endpoints
+    }
+
+    pub fn settings(&self) -> &ClientSettings {
+        &self.inner.settings
+    }
+
+    /// One GET. `url` is a path and query relative to the service base
+    /// (`/v1.0/organization`, the override prefix is kept) or an absolute URL on the service's
+    /// own origin (a next link). `extra_headers` add to `Accept: application/json` (and the
+    /// OData version headers for Dataverse); `Authorization` and method overrides are refused.
+    pub async fn get(
+        &self,
+        service: Service,
+        url: &str,
+        extra_headers: &[(&str, &str)],
+    ) -> Result<Value, FetchError> {
+        self.get_paged(service, url, extra_headers, Paging::None)
+            .await
+    }
+
+    /// GETs every page of a collection and merges them (see `paging.rs`).
+    pub async fn get_paged(
+        &self,
+        service: Service,
+        url: &str,
+        extra_headers: &[(&str, &str)],
+        paging: Paging,
+    ) -> Result<Value, FetchError> {
+        let deadline = Instant::now() + self.inner.settings.time_budget;
+        let (first, base) = self.target(service, url)?;
+        let headers = self.headers(service, extra_headers, &first)?;
+        let mut pager = Pager::new(paging, &base, first, self.inner.settings.max_pages);
+        let mut current = pager.first_url().clone();
+        loop {
+            let page = self
+                .execute(service, &ReadKind::Get, &current, &headers, deadline)
+                .await?;
+            match pager.accept(page, &current) {
+                Ok(Some(next)) => current = next,
+                Ok(None) => return Ok(pager.finish()),
+                Err(e) => return Err(FetchError::new(describe("GET", &current), e.0)),
+            }
+        }
+    }
+
+    /// GETs many Graph resources through `POST /v1.0/$batch`, 20 parts per request (chunks run
+    /// concurrently within the Graph limit). Throttled parts are retried in a later batch.
+    /// Results come back in the order of `parts`. An `Err` means the batch itself failed.
+    pub async fn graph_batch(&self, parts: Vec<BatchGet>) -> Result<Vec<BatchResult>, FetchError> {
+        let batch_url = self
+            .inner
+            .endpoints
+            .url(Service::Graph, "/v1.0/$batch")
+            .map_err(|e| FetchError::new("POST graph/v1.0/$batch", e.0))?;
+        let endpoint = describe("POST", &batch_url);
+        let mut ids = std::collections::HashSet::new();
+        for p in &parts {
+            if p.id.is_empty() || !ids.insert(p.id.as_str()) {
+                return Err(FetchError::new(
+                    &endpoint,
+                    format!("$batch part id `{}` is empty or repeated", p.id),
+                ));
+            }
+            if !p.relative_url.starts_with('/') || p.relative_url.contains("://") {
+                return Err(FetchError::new(
+                    &endpoint,
+                    format!("$batch part `{}` must be a path such as /users/ID", p.id),
+                ));
+            }
+        }
+        let deadline = Instant::now() + self.inner.settings.time_budget;
+        let order: Vec<String> = parts.iter().map(|p| p.id.clone()).collect();
+        let mut tasks = tokio::task::JoinSet::new();
+        for chunk in parts.chunks(GRAPH_BATCH_LIMIT) {
+            let client = self.clone();
+            let chunk = chunk.to_vec();
+            let url = batch_url.clone();
+            tasks.spawn(async move { client.batch_chunk(chunk, &url, deadline).await });
+        }
+        let mut results: HashMap<String, BatchResult> = HashMap::new();
+        while let Some(joined) = tasks.join_next().await {
+            let chunk = joined
+                .map_err(|e| FetchError::new(&endpoint, format!("batch task failed: {e}")))??;
+            results.extend(chunk.into_iter().map(|r| (r.id.clone(), r)));
+        }
+        Ok(order
+            .into_iter()
+            .filter_map(|id| results.remove(&id))
+            .collect())
+    }
+
+    /// Runs a `Get-*` Security & Compliance cmdlet through the REST `InvokeCommand` endpoint
+    /// and merges its `value` pages. Anything not starting with `Get-` is refused before a
+    /// request is made. `base` is the compliance endpoint or a regional host under it;
+    /// `anchor` goes into `X-AnchorMailbox`.
+    pub async fn invoke_get_cmdlet(
+        &self,
+        base: &Url,
+        tenant_id: &str,
+        cmdlet: &str,
+        anchor: &str,
+    ) -> Result<Value, FetchError> {
+        let label = |url: &Url| format!("{} {cmdlet}", describe("POST", url));
+        let Some(get) = GetCmdlet::parse(cmdlet) else {
+            return Err(FetchError {
+                endpoint: format!(
+                    "POST {}/adminapi/beta/{tenant_id}/InvokeCommand {cmdlet}",
+                    base.host_str().unwrap_or("")
+                ),
+                status: None,
+                code: Some("NotReadOnly".into()),
+                message: format!(
+                    "refused: `{cmdlet}` is not a Get- cmdlet; only Get-* cmdlets are ever sent"
+                ),
+            });
+        };
+        check_tenant(tenant_id).map_err(|e| FetchError::new(label(base), e.0))?;
+        let compliance = self
+            .inner
+            .endpoints
+            .base(Service::Compliance)
+            .expect("compliance always has a base");
+        if !same_or_subdomain(base, compliance) {
+            return Err(FetchError::new(
+                label(base),
+                format!(
+                    "refused: {} is not the Security & Compliance endpoint",
+                    base.host_str().unwrap_or("?")
+                ),
+            ));
+        }
+        let url = join(base, &format!("/adminapi/beta/{tenant_id}/InvokeCommand"))
+            .map_err(|e| FetchError::new(label(base), e.0))?;
+        let headers = self.headers(Service::Compliance, &[("X-AnchorMailbox", anchor)], &url)?;
+        let kind = ReadKind::InvokeGetCmdlet(get);
+        let deadline = Instant::now() + self.inner.settings.time_budget;
+        // EXO v3 REST pages by `@odata.nextLink`, re-POSTing the same command to it.
+        let mut pager = Pager::new(
+            Paging::ODataNextLink,
+            base,
+            url,
+            self.inner.settings.max_pages,
+        );
+        let mut current = pager.first_url().clone();
+        loop {
+            let page = self
+                .execute(Service::Compliance, &kind, &current, &headers, deadline)
+                .await
+                .map_err(|mut e| {
+                    e.endpoint = format!("{} {cmdlet}", e.endpoint);
+                    e
+                })?;
+            match pager.accept(page, &current) {
+                Ok(Some(next)) => current = next,
+                Ok(None) => return Ok(pager.finish()),
+                Err(e) => return Err(FetchError::new(label(&current), e.0)),
+            }
+        }
+    }
+
+    async fn batch_chunk(
+        &self,
+        parts: Vec<BatchGet>,
+        batch_url: &Url,
+        deadline: Instant,
+    ) -> Result<Vec<BatchResult>, FetchError> {
+        let settings = &self.inner.settings;
+        let headers = self.headers(Service::Graph, &[], batch_url)?;
+        let graph = self
+            .inner
+            .endpoints
+            .base(Service::Graph)
+            .expect("graph always has a base");
+        let part_endpoint = |p: &BatchGet| match join(graph, &format!("/v1.0{}", p.relative_url)) {
+            Ok(u) => describe("GET", &u),
+            Err(_) => format!("GET /v1.0{}", p.relative_url),
+        };
+        let mut done: Vec<BatchResult> = Vec::new();
+        let mut pending = parts;
+        let mut round: u32 = 0;
+        while !pending.is_empty() {
+            round += 1;
+            let kind = ReadKind::GraphBatch(pending.clone());
+            let response = self
+                .execute(Service::Graph, &kind, batch_url, &headers, deadline)
+                .await?;
+            let Some(responses) = response.get("responses").and_then(Value::as_array) else {
+                return Err(FetchError::new(
+                    describe("POST", batch_url),
+                    "the $batch response has no `responses` list",
+                ));
+            };
+            let mut throttled = Vec::new();
+            let mut wait: Option<Duration> = None;
+            for part in std::mem::take(&mut pending) {
+                let endpoint = part_endpoint(&part);
+                let Some(r) = responses
+                    .iter()
+                    .find(|r| r.get("id").and_then(Value::as_str) == Some(part.id.as_str()))
+                else {
+                    done.push(BatchResult {
+                        id: part.id,
+                        result: Err(FetchError::new(
+                            &endpoint,
+                            "missing from the $batch response",
+                        )),
+                        endpoint,
+                    });
+                    continue;
+                };
+                let status = r
+                    .get("status")
+                    .and_then(Value::as_u64)
+                    .and_then(|s| u16::try_from(s).ok())
+                    .unwrap_or(0);
+                let body = r.get("body").cloned().unwrap_or(Value::Null);
+                if matches!(status, 429 | 503 | 504) && round < settings.max_attempts {
+                    let retry_after = r
+                        .get("headers")
+                        .and_then(Value::as_object)
+                        .and_then(|h| {
+                            h.iter()
+                                .find(|(k, _)| k.eq_ignore_ascii_case("retry-after"))
+                                .and_then(|(_, v)| {
+                                    v.as_str()
+                                        .map(str::to_string)
+                                        .or_else(|| v.as_u64().map(|n| n.to_string()))
+                                })
+                        })
+                        .and_then(|v| {
+                            parse_retry_after(&v, SystemTime::now(), settings.retry_after_cap)
+                        });
+                    wait = wait.max(retry_after);
+                    throttled.push(part);
+                    continue;
+                }
+                let result = if (200..300).contains(&status) {
+                    Ok(body)
+                } else {
+                    Err(error_from_json(&endpoint, status, &body))
+                };
+                done.push(BatchResult {
+                    id: part.id,
+                    endpoint,
+                    result,
+                });
+            }
+            if throttled.is_empty() {
+                break;
+            }
+            let delay = wait.unwrap_or_else(|| backoff_delay(round, settings.backoff_base));
+            if Instant::now() + delay >= deadline {
+                for part in throttled {
+                    let endpoint = part_endpoint(&part);
+                    done.push(BatchResult {
+                        id: part.id,
+                        result: Err(FetchError {
+                            endpoint: endpoint.clone(),
+                            status: Some(429),
+                            code: None,
+                            message: "throttled, and the time budget ran out before a retry".into(),
+                        }),
+                        endpoint,
+                    });
+                }
+                break;
+            }
+            tracing::debug!(
+                parts = throttled.len(),
+                wait_ms = delay.as_millis() as u64,
+                "retrying throttled $batch parts"
+            );
+            tokio::time::sleep(delay).await;
+            pending = throttled;
+        }
+        Ok(done)
+    }
+
+    /// Resolves `url` for `service`: returns (target, service base).
+    fn target(&self, service: Service, url: &str) -> Result<(Url, Url), FetchError> {
+        let Some(base) = self.inner.endpoints.base(service) else {
+            return Err(FetchError {
+                endpoint: format!("GET {service}"),
+                status: None,
+                code: Some("NoEndpoint".into()),
+                message: "no Dataverse environment: pass --dataverse-url".into(),
+            });
+        };
+        if url.starts_with("https://") || url.starts_with("http://") {
+            let parsed = Url::parse(url)
+                .map_err(|_| FetchError::new(format!("GET {service}"), "not a valid URL"))?;
+            if parsed.origin() != base.origin() {
+                return Err(FetchError::new(
+                    describe("GET", &parsed),
+                    format!(
+                        "refused: not on the {service} endpoint ({})",
+                        base.host_str().unwrap_or("?")
+                    ),
+                ));
+            }
+            return Ok((parsed, base.clone()));
+        }
+        let joined = join(base, url).map_err(|e| FetchError::new(format!("GET {service}"), e.0))?;
+        Ok((joined, base.clone()))
+    }
+
+    fn headers(
+        &self,
+        service: Service,
+        extra: &[(&str, &str)],
+        url: &Url,
+    ) -> Result<HeaderMap, FetchError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        if service == Service::Dataverse {
+            headers.insert("OData-MaxVersion", HeaderValue::from_static("4.0"));
+            headers.insert("OData-Version", HeaderValue::from_static("4.0"));
+        }
+        for (name, value) in extra {
+            let lower = name.to_ascii_lowercase();
+            let forbidden = matches!(
+                lower.as_str(),
+                "authorization"
+                    | "host"
+                    | "content-length"
+                    | "transfer-encoding"
+                    | "cookie"
+                    | "proxy-authorization"
+            ) || lower.contains("method");
+            if forbidden {
+                return Err(FetchError::new(
+                    describe("GET", url),
+                    format!("refused: header `{name}` cannot be set by a collector"),
+                ));
+            }
+            let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                FetchError::new(
+                    describe("GET", url),
+                    format!("invalid header name `{name}`"),
+                )
+            })?;
+            let v = HeaderValue::from_str(value).map_err(|_| {
+                FetchError::new(
+                    describe("GET", url),
+                    format!("invalid value for header `{name}`"),
+                )
+            })?;
+            headers.insert(n, v);
+        }
+        Ok(headers)
+    }
+
+    fn audience(&self, service: Service, endpoint: &str) -> Result<Audience, FetchError> {
+        self.inner.endpoints.audience(service).ok_or_else(|| {
+            FetchError::new(endpoint, "no Dataverse environment: pass --dataverse-url")
+        })
+    }
+
+    /// Sends one request with retries, token refresh and redirects, and returns its JSON.
+    async fn execute(
+        &self,
+        service: Service,
+        kind: &ReadKind,
+        url: &Url,
+        headers: &HeaderMap,
+        deadline: Instant,
+    ) -> Result<Value, FetchError> {
+        let settings = &self.inner.settings;
+        let method = kind.method();
+        let body = kind.body();
+        let audience = self.audience(service, &describe(method.as_str(), url))?;
+        let limit = self.inner.limits[&service].clone();
+        let mut url = url.clone();
+        let mut attempt: u32 = 0;
+        let mut refreshed = false;
+        let mut redirects = 0;
+        loop {
+            attempt += 1;
+            let endpoint = describe(method.as_str(), &url);
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            if remaining.is_zero() {
+                return Err(FetchError::new(
+                    endpoint,
+                    format!(
+                        "time budget of {} s used up",
+                        settings.time_budget.as_secs()
+                    ),
+                ));
+            }
+            let token = self
+                .inner
+                .tokens
+                .token(&audience)
+                .await
+                .map_err(|e| auth_error(&endpoint, e))?;
+            let permit = limit.acquire().await.expect("semaphores are never closed");
+            let started = Instant::now();
+            let mut request = self
+                .inner
+                .http
+                .request(method.clone(), url.clone())
+                .headers(headers.clone())
+                .bearer_auth(token.expose_secret())
+                .timeout(remaining.min(settings.request_timeout));
+            if let Some(b) = &body {
+                request = request.json(b);
+            }
+            let sent = request.send().await;
+            let outcome = match sent {
+                Ok(mut resp) => {
+                    let status = resp.status().as_u16();
+                    let resp_headers = resp.headers().clone();
+                    let read = read_capped(&mut resp, settings.max_body_bytes).await;
+                    Ok((status, resp_headers, read))
+                }
+                Err(e) => Err(e),
+            };
+            drop(permit);
+            let ms = started.elapsed().as_millis() as u64;
+            let host = url.host_str().unwrap_or("");
+            let path = url.path();
+            let (status, resp_headers, read) = match outcome {
+                Err(e) => {
+                    let message = transport_message(&e);
+                    tracing::debug!(method = method.as_str(), host, path, ms, error = %message, "request failed");
+                    let retryable = e.is_connect() || e.is_timeout() || e.is_request();
+                    let delay = backoff_delay(attempt, settings.backoff_base);
+                    if retryable
+                        && attempt < settings.max_attempts
+                        && Instant::now() + delay < deadline
+                    {
+                        tokio::time::sleep(delay).await;
+                        continue;
+                    }
+                    return Err(FetchError::new(endpoint, gave_up(message, attempt)));
+                }
+                Ok(parts) => parts,
+            };
+            tracing::debug!(method = method.as_str(), host, path, status, ms, "request");
+            let bytes = match read {
+                Ok(b) => b,
+                Err(BodyError::TooLarge(cap)) => {
+                    return Err(FetchError {
+                        endpoint,
+                        status: Some(status),
+                        code: None,
+                        message: format!("response larger than {} MiB, not read", cap >> 20),
+                    });
+                }
+                Err(BodyError::Transport(message)) => {
+                    let delay = backoff_delay(attempt, settings.backoff_base);
+                    if attempt < settings.max_attempts && Instant::now() + delay < deadline {
+                        tokio::time::sleep(delay).await;
+                        continue;
+                    }
+                    return Err(FetchError {
+                        endpoint,
+                        status: Some(status),
+                        code: None,
+                        message: gave_up(message, attempt),
+                    });
+                }
+            };
+            let content_type = resp_headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
+            if matches!(status, 301 | 302 | 303 | 307 | 308) {
+                let base = self.inner.endpoints.base(service).unwrap_or(&url).clone();
+                let next = resp_headers
+                    .get(LOCATION)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|loc| url.join(loc).ok());
+                match next {
+                    Some(next)
+                        if redirects < MAX_REDIRECTS
+                            && (next.origin() == url.origin()
+                                || same_or_subdomain(&next, &base)) =>
+                    {
+                        redirects += 1;
+                        attempt -= 1;
+                        url = next;
+                        continue;
+                    }
+                    Some(next) => {
+                        return Err(FetchError {
+                            endpoint,
+                            status: Some(status),
+                            code: None,
+                            message: format!(
+                                "redirected to {}, not followed",
+                                describe(method.as_str(), &next)
+                            ),
+                        });
+                    }
+                    None => {
+                        return Err(FetchError {
+                            endpoint,
+                            status: Some(status),
+                            code: None,
+                            message: "redirect without a usable Location".into(),
+                        });
+                    }
+                }
+            }
+            if status == 401 && !refreshed {
+                refreshed = true;
+                self.inner
+                    .tokens
+                    .invalidate_if_current(&audience, &token)
+                    .await;
+                continue;
+            }
+            if matches!(status, 429 | 503 | 504) {
+                let retry_after = resp_headers
+                    .get(RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| {
+                        parse_retry_after(v, SystemTime::now(), settings.retry_after_cap)
+                    });
+                let delay =
+                    retry_after.unwrap_or_else(|| backoff_delay(attempt, settings.backoff_base));
+                if attempt < settings.max_attempts {
+                    if Instant::now() + delay < deadline {
+                        tracing::debug!(
+                            method = method.as_str(),
+                            host,
+                            path,
+                            status,
+                            wait_ms = delay.as_millis() as u64,
+                            "retrying"
+                        );
+                        tokio::time::sleep(delay).await;
+                        continue;
+                    }
+                    let mut e = service_error(endpoint, status, content_type, &bytes);
+                    e.message = format!(
+                        "{} (retry in {} s would exceed the time budget)",
+                        e.message,
+                        delay.as_secs()
+                    );
+                    return Err(e);
+                }
+                let mut e = service_error(endpoint, status, content_type, &bytes);
+                e.message = gave_up(e.message, attempt);
+                return Err(e);
+            }
+            if (200..300).contains(&status) {
+                return json_body(status, content_type, &bytes).map_err(|message| FetchError {
+                    endpoint,
+                    status: Some(status),
+                    code: None,
+                    message,
+                });
+            }
+            return Err(service_error(endpoint, status, content_type, &bytes));
+        }
+    }
+}
+
+fn gave_up(message: String, attempts: u32) -> String {
+    if attempts > 1 {
+        format!("{message} (gave up after {attempts} attempts)")
+    } else {
+        message
+    }
+}
+
+/// `url` is on `base`'s host or a subdomain of it, without a scheme downgrade (the S&C front
+/// door redirects to regional hosts such as `nam13b.ps.compliance.protection.outlook.com`).
+fn same_or_subdomain(url: &Url, base: &Url) -> bool {
+    if url.origin() == base.origin() {
+        return true;
+    }
+    let (Some(host), Some(base_host)) = (url.host_str(), base.host_str()) else {
+        return false;
+    };
+    url.scheme() == base.scheme()
+        && url.port_or_known_default() == base.port_or_known_default()
+        && host
+            .to_ascii_lowercase()
+            .ends_with(&format!(".{}", base_host.to_ascii_lowercase()))
+}
+
+fn auth_error(endpoint: &str, e: AuthError) -> FetchError {
+    FetchError {
+        endpoint: endpoint.to_string(),
+        status: None,
+        code: e.code(),
+        message: format!("sign-in failed: {e}"),
+    }
+}
+
+/// A non-2xx response as a [`FetchError`]: the service's code and message when the body has
+/// one of the error shapes of apis.md 0.3, else a description of the body.
+fn service_error(
+    endpoint: String,
+    status: u16,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> FetchError {
+    match json_body(status, content_type, body) {
+        Ok(v) => error_from_json(&endpoint, status, &v),
+        Err(message) if body.iter().all(u8::is_ascii_whitespace) => FetchError {
+            endpoint,
+            status: Some(status),
+            code: None,
+            message: canonical_reason(status)
+                .map(str::to_string)
+                .unwrap_or(message),
+        },
+        Err(message) => FetchError {
+            endpoint,
+            status: Some(status),
+            code: None,
+            message,
+        },
+    }
+}
+
+fn canonical_reason(status: u16) -> Option<&'static str> {
+    reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+}
+
+/// Graph/ARM/Dataverse/Teams `{"error":{"code","message"}}`, OAuth `{"error","error_description"}`,
+/// Teams `{"Message"}`.
+fn error_from_json(endpoint: &str, status: u16, v: &Value) -> FetchError {
+    let str_of = |v: Option<&Value>| {
+        v.and_then(|m| {
+            m.as_str()
+                .or_else(|| m.get("value").and_then(Value::as_str))
+        })
+        .map(str::to_string)
+        .filter(|s| !s.trim().is_empty())
+    };
+    let (code, message) = match v.get("error") {
+        Some(err @ Value::Object(_)) => (str_of(err.get("code")), str_of(err.get("message"))),
+        Some(Value::String(code)) => (Some(code.clone()), str_of(v.get("error_description"))),
+        _ => (
+            str_of(v.get("ErrorCode")).or_else(|| str_of(v.get("code"))),
+            str_of(v.get("Message")).or_else(|| str_of(v.get("message"))),
+        ),
+    };
+    let message = message
+        .map(|m| one_line(&m))
+        .or_else(|| canonical_reason(status).map(str::to_string))
+        .unwrap_or_else(|| format!("HTTP {status}"));
+    FetchError {
+        endpoint: endpoint.to_string(),
+        status: (status != 0).then_some(status),
+        code,
+        message,
+    }
+}
+
+fn one_line(s: &str) -> String {
+    let line = s
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    if line.chars().count() > MESSAGE_CAP {
+        let cut: String = line.chars().take(MESSAGE_CAP).collect();
+        format!("{cut}…")
+    } else {
+        line.to_string()
+    }
+}
+
+/// Parses a body as JSON, or says in one line what it was instead.
+pub(crate) fn json_body(
+    status: u16,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<Value, String> {
+    let trimmed = body.trim_ascii_start();
+    if trimmed.trim_ascii_end().is_empty() {
+        return Err(format!("empty body instead of JSON (HTTP {status})"));
+    }
+    let html = trimmed.first() == Some(&b'<')
+        || content_type.is_some_and(|c| c.to_ascii_lowercase().contains("html"));
+    if html {
+        return Err(if status >= 400 {
+            format!("HTML error page instead of JSON (HTTP {status})")
+        } else {
+            format!("HTML page instead of JSON (HTTP {status})")
+        });
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        if e.classify() == serde_json::error::Category::Eof {
+            format!(
+                "truncated JSON body (HTTP {status}, ends after {} bytes)",
+                body.len()
+            )
+        } else if matches!(trimmed.first(), Some(b'{' | b'[')) {
+            format!("invalid JSON body (HTTP {status}): {e}")
+        } else {
+            let preview: String = String::from_utf8_lossy(trimmed)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(80)
+                .collect();
+            format!("not JSON (HTTP {status}): {preview}")
+        }
+    })
+}
+
+pub(crate) enum BodyError {
+    TooLarge(usize),
+    Transport(String),
+}
+
+impl fmt::Display for BodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BodyError::TooLarge(cap) => write!(f, "response larger than {cap} bytes"),
+            BodyError::Transport(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Reads a body chunk by chunk, stopping at `cap` bytes: memory stays bounded whatever the
+/// server sends (decompressed size counts).
+pub(crate) async fn read_capped(
+    resp: &mut reqwest::Response,
+    cap: usize,
+) -> Result<Vec<u8>, BodyError> {
+    if resp.content_length().is_some_and(|len| len > cap as u64) {
+        return Err(BodyError::TooLarge(cap));
+    }
+    let mut buf = Vec::new();
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                if buf.len() + chunk.len() > cap {
+                    return Err(BodyError::TooLarge(cap));
+                }
+                buf.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(buf),
+            Err(e) => {
+                return Err(BodyError::Transport(format!(
+                    "response body cut off after {} bytes: {}",
+                    buf.len(),
+                    transport_message(&e)
+                )));
+            }
+        }
+    }
+}
+
+/// A reqwest error as one line, without its URL: the kind plus the root cause.
+pub(crate) fn transport_message(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() {
+        "response body error"
+    } else if e.is_decode() {
+        "cannot decode the response"
+    } else if e.is_builder() {
+        "invalid request"
+    } else {
+        "request failed"
+    };
+    let mut root: Option<String> = None;
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        root = Some(s.to_string());
+        source = s.source();
+    }
+    match root {
+        Some(r) if !r.is_empty() => format!("{kind}: {r}"),
+        _ => kind.to_string(),
+    }
+}
+
+/// `Retry-After` as delta-seconds or an HTTP-date, capped.
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime, cap: Duration) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs).min(cap));
+    }
+    if let Ok(secs) = v.parse::<f64>()
+        && secs.is_finite()
+        && secs >= 0.0
+    {
+        return Some(Duration::from_secs_f64(secs.min(cap.as_secs_f64())));
+    }
+    httpdate::parse_http_date(v)
+        .ok()
+        .map(|at| at.duration_since(now).unwrap_or(Duration::ZERO).min(cap))
+}
+
+/// Exponential backoff with jitter: step `base * 2^(attempt-1)` capped at 30 s, and a delay
+/// drawn from the upper half of the step (never zero, never above the cap).
+pub(crate) fn backoff_delay(attempt: u32, base: Duration) -> Duration {
+    let step = base
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+        .min(BACKOFF_CAP);
+    step / 2 + step.mul_f64(random_unit() / 2.0)
+}
+
+/// A uniform number in [0, 1) from the std hasher's per-instance random keys (no RNG crate).
+fn random_unit() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos(),
+    );
+    (h.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// A tiny HTTP/1.1 responder on loopback for unit tests: records every request and answers
+/// from a handler, including broken answers (truncated bodies, hang-ups).
+#[cfg(test)]
+pub(crate) mod loopback {
+    use std::sync::{Arc, Mutex};
+
+    use serde_json::Value;
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::TcpListener;
+    use url::Url;
+
+    #[derive(Debug, Clone)]
+    pub(crate) struct Recorded {
+        pub method: String,
+        /// Path and query as sent.
+        pub path: String,
+        pub headers: Vec<(String, String)>,
+        pub body: Vec<u8>,
+    }
+
+    impl Recorded {
+        pub fn header(&self, name: &str) -> Option<&str> {
+            self.headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        }
+    }
+
+    pub(crate) enum Reply {
+        Full {
+            status: u16,
+            headers: Vec<(String, String)>,
+            body: Vec<u8>,
+        },
+        /// Declares `declared` bytes, sends `body`, closes.
+        Truncated {
+            status: u16,
+            declared: usize,
+            body: Vec<u8>,
+        },
+    }
+
+    impl Reply {
+        pub fn json(status: u16, v: Value) -> Reply {
+            Reply::text(status, "application/json", &v.to_string())
+        }
+
+        pub fn text(status: u16, content_type: &str, body: &str) -> Reply {
+            Reply::Full {
+                status,
+                headers: vec![("Content-Type".into(), content_type.into())],
+                body: body.as_bytes().to_vec(),
+            }
+        }
+
+        pub fn header(mut self, name: &str, value: &str) -> Reply {
+            if let Reply::Full { headers, .. } = &mut self {
+                headers.push((name.into(), value.into()));
+            }
+            self
+        }
+    }
+
+    pub(crate) struct Server {
+        base: Url,
+        log: Arc<Mutex<Vec<Recorded>>>,
+    }
+
+    impl Server {
+        pub fn url(&self, path: &str) -> Url {
+            self.base.join(path.trim_start_matches('/')).unwrap()
+        }
+
+        pub fn requests(&self) -> Vec<Recorded> {
+            self.log.lock().unwrap().clone()
+        }
+    }
+
+    pub(crate) async fn serve<F>(handler: F) -> Server
+    where
+        F: Fn(&Recorded) -> Reply + Send + Sync + 'static,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let handler = Arc::new(handler);
+        let log2 = log.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let handler = handler.clone();
+                let log = log2.clone();
+                tokio::spawn(async move {
+                    let mut reader = BufReader::new(stream);
+                    {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let mut parts = line.split_whitespace();
+                        let method = parts.next().unwrap_or("").to_string();
+                        let path = parts.next().unwrap_or("").to_string();
+                        let mut headers = Vec::new();
+                        loop {
+                            let mut h = String::new();
+                            if reader.read_line(&mut h).await.unwrap_or(0) == 0 {
+                                return;
+                            }
+                            let h = h.trim_end();
+                            if h.is_empty() {
+                                break;
+                            }
+                            if let Some((k, v)) = h.split_once(':') {
+                                headers.push((k.trim().to_string(), v.trim().to_string()));
+                            }
+                        }
+                        let len = headers
+                            .iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                            .and_then(|(_, v)| v.parse::<usize>().ok())
+                            .unwrap_or(0);
+                        let mut body = vec![0; len];
+                        if reader.read_exact(&mut body).await.is_err() {
+                            return;
+                        }
+                        let req = Recorded {
+                            method,
+                            path,
+                            headers,
+                            body,
+                        };
+                        log.lock().unwrap().push(req.clone());
+                        let h = handler.clone();
+                        let reply = tokio::task::spawn_blocking(move || h(&req)).await.unwrap();
+                        let stream = reader.get_mut();
+                        let (status, headers, body, declared) = match reply {
+                            Reply::Full {
+                                status,
+                                headers,
+                                body,
+                            } => {
+                                let n = body.len();
+                                (status, headers, body, n)
+                            }
+                            Reply::Truncated {
+                                status,
+                                declared,
+                                body,
+                            } => (
+                                status,
+                                vec![("Content-Type".into(), "application/json".into())],
+                                body,
+                                declared,
+                            ),
+                        };
+                        let mut head = format!(
+                            "HTTP/1.1 {status} X\r\nContent-Length: {declared}\r\nConnection: close\r\n"
+                        );
+                        for (k, v) in headers {
+                            head.push_str(&format!("{k}: {v}\r\n"));
+                        }
+                        head.push_str("\r\n");
+                        let _ = stream.write_all(head.as_bytes()).await;
+                        let _ = stream.write_all(&body).await;
+                        let _ = stream.shutdown().await;
+                    }
+                });
+            }
+        });
+        Server {
+            base: Url::parse(&format!("http://{addr}/")).unwrap(),
+            log,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loopback::{self, Recorded, Reply};
+    use super::*;
+    use crate::sources::auth::Credential;
+    use crate::sources::endpoints::{Cloud, EndpointOverride};
+    use secrecy::SecretString;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    const SECRET: &str = "s3cr3t-http-7f3a";
+
+    fn fast() -> ClientSettings {
+        ClientSettings {
+            backoff_base: Duration::from_millis(2),
+            time_budget: Duration::from_secs(20),
+            ..ClientSettings::default()
+        }
+    }
+
+    /// A handler for every service under one loopback server: `/login/...` issues tokens
+    /// `tok-1`, `tok-2`, ...; everything else goes to `api`.
+    fn tenant<F>(api: F) -> impl Fn(&Recorded) -> Reply + Send + Sync + 'static
+    where
+        F: Fn(&Recorded) -> Reply + Send + Sync + 'static,
+    {
+        let issued = AtomicUsize::new(0);
+        move |req| {
+            if req.path.starts_with("/login/") {
+                let n = issued.fetch_add(1, Ordering::SeqCst) + 1;
+                Reply::json(
+                    200,
+                    json!({"access_token": format!("tok-{n}"), "expires_in": 3600}),
+                )
+            } else {
+                api(req)
+            }
+        }
+    }
+
+    async fn client_for(server: &loopback::Server, settings: ClientSettings) -> ReadOnlyClient {
+        let overrides: Vec<EndpointOverride> = ["login", "graph", "teams", "arm", "compliance"]
+            .iter()
+            .map(|k| {
+                format!("{k}={}", server.url(&format!("/{k}")))
+                    .parse()
+                    .unwrap()
+            })
+            .collect();
+        let dv = server.url("/dataverse").to_string();
+        let endpoints =
+            Endpoints::resolve_with_env(Cloud::Public, &overrides, Some(&dv), |_| None).unwrap();
+        let cred = Credential::ClientSecret {
+            tenant: "tid".into(),
+            client_id: "app".into(),
+            secret: SecretString::from(SECRET),
+        };
+        let tokens = Arc::new(TokenProvider::new(cred, endpoints.login()).unwrap());
+        ReadOnlyClient::new(endpoints, tokens, settings).unwrap()
+    }
+
+    fn api_requests(server: &loopback::Server) -> Vec<Recorded> {
+        server
+            .requests()
+            .into_iter()
+            .filter(|r| !r.path.starts_with("/login/"))
+            .collect()
+    }
+
+    #[test]
+    fn retry_after_delta_seconds_and_http_date() {
+        let now = SystemTime::now();
+        let cap = Duration::from_secs(60);
+        assert_eq!(
+            parse_retry_after("5", now, cap),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(parse_retry_after(" 0 ", now, cap), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after("3600", now, cap), Some(cap));
+        assert_eq!(
+            parse_retry_after("1.5", now, cap),
+            Some(Duration::from_millis(1500))
+        );
+        let later = httpdate::fmt_http_date(now + Duration::from_secs(10));
+        let d = parse_retry_after(&later, now, cap).unwrap();
+        assert!(
+            d <= Duration::from_secs(10) && d >= Duration::from_secs(9),
+            "{d:?}"
+        );
+        let past = httpdate::fmt_http_date(now - Duration::from_secs(100));
+        assert_eq!(parse_retry_after(&past, now, cap), Some(Duration::ZERO));
+        let far = httpdate::fmt_http_date(now + Duration::from_secs(7200));
+        assert_eq!(parse_retry_after(&far, now, cap), Some(cap));
+        assert_eq!(parse_retry_after("soon", now, cap), None);
+        assert_eq!(parse_retry_after("-3", now, cap), None);
+    }
+
+    #[test]
+    fn backoff_grows_and_stays_bounded() {
+        let base = Duration::from_millis(500);
+        for attempt in 1..=40 {
+            let d = backoff_delay(attempt, base);
+            let step = base
+                .saturating_mul(1 << (attempt - 1).min(16))
+                .min(BACKOFF_CAP);
+            assert!(d >= step / 2 && d <= step, "attempt {attempt}: {d:?}");
+            assert!(d <= BACKOFF_CAP);
+        }
+        assert!(backoff_delay(1, base) <= Duration::from_millis(500));
+        assert!(backoff_delay(4, base) >= Duration::from_secs(2));
+    }
+
+    #[test]
+    fn non_json_bodies_are_described() {
+        let html = b"<!DOCTYPE html><html><body>502 Bad Gateway</body></html>";
+        assert_eq!(
+            json_body(502, Some("text/html"), html).unwrap_err(),
+            "HTML error page instead of JSON (HTTP 502)"
+        );
+        assert_eq!(
+            json_body(200, None, html).unwrap_err(),
+            "HTML page instead of JSON (HTTP 200)"
+        );
+        assert_eq!(
+            json_body(200, None, b"  \n").unwrap_err(),
+            "empty body instead of JSON (HTTP 200)"
+        );
+        assert!(
+            json_body(200, None, br#"{"value":[{"id":"#)
+                .unwrap_err()
+                .starts_with("truncated JSON body (HTTP 200")
+        );
+        assert!(
+            json_body(200, None, br#"{"value":]}"#)
+                .unwrap_err()
+                .starts_with("invalid JSON body")
+        );
+        assert_eq!(
+            json_body(503, Some("text/plain"), b"Service Unavailable\nmore").unwrap_err(),
+            "not JSON (HTTP 503): Service Unavailable"
+        );
+        assert_eq!(json_body(200, None, b"[1]").unwrap(), json!([1]));
+    }
+
+    #[test]
+    fn service_error_shapes() {
+        let graph = br#"{"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation.","innerError":{"request-id":"r"}}}"#;
+        let e = service_error("GET g/v1.0/x".into(), 403, None, graph);
+        assert_eq!(e.code.as_deref(), Some("Authorization_RequestDenied"));
+        assert_eq!(
+            e.message,
+            "Insufficient privileges to complete the operation."
+        );
+        assert_eq!(
+            e.to_string(),
+            "GET g/v1.0/x: HTTP 403 Authorization_RequestDenied: Insufficient privileges to complete the operation."
+        );
+        let teams = br#"{"Message":"Authorization has been denied for this request."}"#;
+        let e = service_error("GET t".into(), 403, None, teams);
+        assert_eq!(
+            (e.code.as_deref(), e.message.as_str()),
+            (None, "Authorization has been denied for this request.")
+        );
+        let dv = br#"{"error":{"code":"0x80040220","message":"Principal user is missing prvReadmsdyn_ocphonenumber privilege"}}"#;
+        assert_eq!(
+            service_error("d".into(), 403, None, dv).code.as_deref(),
+            Some("0x80040220")
+        );
+        let e = service_error("g".into(), 404, None, b"");
+        assert_eq!(e.message, "Not Found");
+        let e = service_error("g".into(), 502, Some("text/html"), b"<html>oops</html>");
+        assert_eq!(
+            e.to_string(),
+            "g: HTML error page instead of JSON (HTTP 502)"
+        );
+        let src: SourceError = e.into();
+        assert_eq!(src.status, Some(502));
+        assert_eq!(src.message, "HTML error page instead of JSON (HTTP 502)");
+    }
+
+    #[tokio::test]
+    async fn get_keeps_prefix_and_sends_bearer_token() {
+        let server = loopback::serve(tenant(|_| {
+            Reply::json(200, json!({"value":[{"id":"org"}]}))
+        }))
+        .await;
+        let client = client_for(&server, fast()).await;
+        let v = client
+            .get(Service::Graph, "/v1.0/organization", &[])
+            .await
+            .unwrap();
+        assert_eq!(v, json!({"value":[{"id":"org"}]}));
+        let reqs = api_requests(&server);
+        assert_eq!(reqs.len(), 1);
+        assert_eq!(reqs[0].method, "GET");
+        assert_eq!(reqs[0].path, "/graph/v1.0/organization");
+        assert_eq!(reqs[0].header("authorization"), Some("Bearer tok-1"));
+        assert_eq!(reqs[0].header("accept"), Some("application/json"));
+        let login = &server.requests()[0];
+        let form = String::from_utf8_lossy(&login.body).to_string();
+        assert!(
+            form.contains("scope=https%3A%2F%2Fgraph.microsoft.com%2F.default"),
+            "{form}"
+        );
+    }
+
+    #[tokio::test]
+    async fn dataverse_gets_odata_headers_and_extra_headers() {
+        let server = loopback::serve(tenant(|_| Reply::json(200, json!({"value":[]})))).await;
+        let client = client_for(&server, fast()).await;
+        client
+            .get_paged(
+                Service::Dataverse,
+                "/api/data/v9.2/msdyn_ocphonenumbers?$select=msdyn_name",
+                &[("Prefer", "odata.maxpagesize=500")],
+                Paging::ODataNextLink,
+            )
+            .await
+            .unwrap();
+        let r = &api_requests(&server)[0];
+        assert_eq!(
+            r.path,
+            "/dataverse/api/data/v9.2/msdyn_ocphonenumbers?$select=msdyn_name"
+        );
+        assert_eq!(r.header("OData-Version"), Some("4.0"));
+        assert_eq!(r.header("Prefer"), Some("odata.maxpagesize=500"));
+        let login = String::from_utf8_lossy(&server.requests()[0].body).to_string();
+        let dv = server.url("/dataverse");
+        let scope: String = url::form_urlencoded::byte_serialize(
+            format!("{}/.default", dv.as_str().trim_end_matches('/')).as_bytes(),
+        )
+        .collect();
+        assert!(login.contains(&scope), "{login}");
+    }
+
+    #[tokio::test]
+    async fn refuses_dangerous_headers_and_foreign_urls() {
+        let server = loopback::serve(tenant(|_| Reply::json(200, json!({})))).await;
+        let client = client_for(&server, fast()).await;
+        for h in ["Authorization", "X-HTTP-Method-Override", "X-HTTP-Method"] {
+            let e = client
+                .get(Service::Graph, "/v1.0/x", &[(h, "DELETE")])
+                .await
+                .unwrap_err();
+            assert!(e.message.starts_with("refused"), "{e}");
+        }
+        let e = client
+            .get(
+                Service::Graph,
+                "https://graph.microsoft.com/v1.0/users",
+                &[],
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            e.message.starts_with("refused: not on the graph endpoint"),
+            "{e}"
+        );
+        assert!(api_requests(&server).is_empty());
+        let abs = server.url("/graph/v1.0/users?$skiptoken=x").to_string();
+        client.get(Service::Graph, &abs, &[]).await.unwrap();
+        assert_eq!(
+            api_requests(&server)[0].path,
+            "/graph/v1.0/users?$skiptoken=x"
+        );
+    }
+
+    #[tokio::test]
+    async fn throttling_honours_retry_after_both_forms() {
+        let n = Arc::new(AtomicUsize::new(0));
+        let n2 = n.clone();
+        let server = loopback::serve(tenant(move |_| match n2.fetch_add(1, Ordering::SeqCst) {
+            0 => Reply::json(
+                429,
+                json!({"error":{"code":"TooManyRequests","message":"slow"}}),
+            )
+            .header("Retry-After", "0"),
+            1 => Reply::json(503, json!({})).header(
+                "Retry-After",
+                &httpdate::fmt_http_date(SystemTime::now() - Duration::from_secs(5)),
+            ),
+            2 => Reply::json(504, json!({})),
+            _ => Reply::json(200, json!({"value":[1]})),
+        }))
+        .await;
+        let client = client_for(&server, fast()).await;
+        let v = client
+            .get(Service::Arm, "/subscriptions?api-version=2022-12-01", &[])
+            .await
+            .unwrap();
+        assert_eq!(v, json!({"value":[1]}));
+        assert_eq!(api_requests(&server).len(), 4);
+    }
+
+    #[tokio::test]
+    async fn persistent_503_gives_up_after_max_attempts() {
+        let server = loopback::serve(tenant(|_| {
+            Reply::json(
+                503,
+                json!({"error":{"code":"ServiceUnavailable","message":"Try later"}}),
+            )
+        }))
+        .await;
+        let client = client_for(
+            &server,
+            ClientSettings {
+                max_attempts: 3,
+                ..fast()
+            },
+        )
+        .await;
+        let e = client
+            .get(Service::Graph, "/v1.0/subscribedSkus", &[])
+            .await
+            .unwrap_err();
+        assert_eq!(e.status, Some(503));
+        assert_eq!(e.code.as_deref(), Some("ServiceUnavailable"));
+        assert_eq!(e.message, "Try later (gave up after 3 attempts)");
+        assert_eq!(api_requests(&server).len(), 3);
+    }
+
+    #[tokio::test]
+    async fn retry_after_beyond_budget_fails_fast() {
+        let server = loopback::serve(tenant(|_| {
+            Reply::json(429, json!({})).header("Retry-After", "30")
+        }))
+        .await;
+        let client = client_for(
+            &server,
+            ClientSettings {
+                time_budget: Duration::from_secs(2),
+                ..fast()
+            },
+        )
+        .await;
+        let started = Instant::now();
+        let e = client
+            .get(
+                Service::Teams,
+                "/Skype.Policy/configurations/ExternalAccessPolicy",
+                &[],
+            )
+            .await
+            .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert_eq!(e.status, Some(429));
+        assert!(e.message.contains("time budget"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn other_4xx_are_not_retried() {
+        let server = loopback::serve(tenant(|_| {
+            Reply::json(403, json!({"error":{"code":"Authorization_RequestDenied","message":"Insufficient privileges to complete the operation."}}))
+        }))
+        .await;
+        let client = client_for(&server, fast()).await;
+        let e = client
+            .get(
+                Service::Graph,
+                "/v1.0/roleManagement/directory/roleAssignments",
+                &[],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.status, Some(403));
+        assert_eq!(
+            e.endpoint,
+            format!(
+                "GET 127.0.0.1:{}/graph/v1.0/roleManagement/directory/roleAssignments",
+                server.url("/").port().unwrap()
+            )
+        );
+        assert_eq!(api_requests(&server).len(), 1);
+    }
+
+    #[tokio::test]
+    async fn unauthorized_refreshes_the_token_once() {
+        let server = loopback::serve(tenant(|req| {
+            if req.header("authorization") == Some("Bearer tok-1") {
+                Reply::json(401, json!({"error":{"code":"InvalidAuthenticationToken","message":"Lifetime validation failed, the token is expired."}}))
+            } else {
+                Reply::json(200, json!({"ok":true}))
+            }
+        }))
+        .await;
+        let client = client_for(&server, fast()).await;
+        assert_eq!(
+            client
+                .get(Service::Graph, "/v1.0/organization", &[])
+                .await
+                .unwrap(),
+            json!({"ok":true})
+        );
+        let logins = server
+            .requests()
+            .iter()
+            .filter(|r| r.path.starts_with("/login/"))
+            .count();
+        assert_eq!(logins, 2);
+
+        // A 401 that survives the refresh is reported, after exactly one refresh.
+        let server = loopback::serve(tenant(|_| {
+            Reply::json(401, json!({"error":{"code":"InvalidAuthenticationToken","message":"Access token is empty."}}))
+        }))
+        .await;
+        let client = client_for(&server, fast()).await;
+        let e = client
+            .get(Service::Graph, "/v1.0/organization", &[])
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (e.status, e.code.as_deref()),
+            (Some(401), Some("InvalidAuthenticationToken"))
+        );
+        assert_eq!(api_requests(&server).len(), 2);
+    }
+
+    #[tokio::test]
+    async fn broken_bodies_become_clear_errors() {
+        let server = loopback::serve(tenant(|req| match req.path.as_str() {
+            "/graph/html502" => Reply::text(
+                502,
+                "text/html",
+                "<html><head><title>502 Bad Gateway</title></head></html>",
+            ),
+            "/graph/html200" => Reply::text(
+                200,
+                "text/html; charset=utf-8",
+                "<!DOCTYPE html><html>login</html>",
+            ),
+            "/graph/empty" => Reply::text(200, "application/json", ""),
+            "/graph/truncated-json" => {
+                Reply::text(200, "application/json", r#"{"value":[{"id":"1"},{"id":"#)
+            }
+            "/graph/cut" => Reply::Truncated {
+                status: 200,
+                declared: 5000,
+                body: br#"{"value":[{"id":"1"}"#.to_vec(),
+            },
+            _ => Reply::json(404, json!({})),
+        }))
+        .await;
+        let client = client_for(
+            &server,
+            ClientSettings {
+                max_attempts: 2,
+                ..fast()
+            },
+        )
+        .await;
+        let msg = |path: &'static str| {
+            let client = client.clone();
+            async move { client.get(Service::Graph, path, &[]).await.unwrap_err() }
+        };
+        let e = msg("/html502").await;
+        assert_eq!(
+            (e.status, e.message.as_str()),
+            (Some(502), "HTML error page instead of JSON (HTTP 502)")
+        );
+        assert!(e.endpoint.ends_with("/graph/html502"));
+        assert_eq!(
+            msg("/html200").await.message,
+            "HTML page instead of JSON (HTTP 200)"
+        );
+        assert_eq!(
+            msg("/empty").await.message,
+            "empty body instead of JSON (HTTP 200)"
+        );
+        assert!(
+            msg("/truncated-json")
+                .await
+                .message
+                .starts_with("truncated JSON body (HTTP 200")
+        );
+        let e = msg("/cut").await;
+        assert!(e.message.starts_with("response body cut off after"), "{e}");
+        assert!(e.message.ends_with("(gave up after 2 attempts)"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn oversized_body_is_refused() {
+        let big = format!(r#"{{"value":["{}"]}}"#, "x".repeat(10_000));
+        let server =
+            loopback::serve(tenant(move |_| Reply::text(200, "application/json", &big))).await;
+        let client = client_for(
+            &server,
+            ClientSettings {
+                max_body_bytes: 4096,
+                ..fast()
+            },
+        )
+        .await;
+        let e = client
+            .get(Service::Graph, "/v1.0/x", &[])
+            .await
+            .unwrap_err();
+        assert!(e.message.starts_with("response larger than"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn connection_refused_is_retried_then_reported() {
+        let server = loopback::serve(tenant(|_| Reply::json(200, json!({})))).await;
+        // A port with nothing listening.
+        let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = dead.local_addr().unwrap().port();
+        drop(dead);
+        let overrides = vec![
+            format!("login={}", server.url("/login"))
+                .parse::<EndpointOverride>()
+                .unwrap(),
+            format!("graph=http://127.0.0.1:{port}/graph")
+                .parse()
+                .unwrap(),
+        ];
+        let endpoints =
+            Endpoints::resolve_with_env(Cloud::Public, &overrides, None, |_| None).unwrap();
+        let cred = Credential::ClientSecret {
+            tenant: "tid".into(),
+            client_id: "app".into(),
+            secret: SecretString::from(SECRET),
+        };
+        let tokens = Arc::new(TokenProvider::new(cred, endpoints.login()).unwrap());
+        let client = ReadOnlyClient::new(
+            endpoints,
+            tokens,
+            ClientSettings {
+                max_attempts: 3,
+                ..fast()
+            },
+        )
+        .unwrap();
+        let e = client
+            .get(Service::Graph, "/v1.0/organization", &[])
+            .await
+            .unwrap_err();
+        assert_eq!(e.status, None);
+        assert!(e.message.starts_with("connection failed"), "{e}");
+        assert!(e.message.ends_with("(gave up after 3 attempts)"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn paging_loop_over_http_is_an_error_not_a_hang() {
+        let server = Arc::new(Mutex::new(None::<Url>));
+        let s2 = server.clone();
+        let srv = loopback::serve(tenant(move |req| {
+            let base = s2.lock().unwrap().clone().unwrap();
+            let self_link = base.join(req.path.trim_start_matches('/')).unwrap();
+            Reply::json(200, json!({"value":[{"p":req.path}], "@odata.nextLink": self_link.to_string().replace("x=1", "x=2")}))
+        }))
+        .await;
+        *server.lock().unwrap() = Some(srv.url("/"));
+        let client = client_for(&srv, fast()).await;
+        let e = client
+            .get_paged(
+                Service::Graph,
+                "/v1.0/users?x=1",
+                &[],
+                Paging::ODataNextLink,
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            e.message.starts_with("paging loop at GET 127.0.0.1:"),
+            "{e}"
+        );
+        assert_eq!(api_requests(&srv).len(), 2);
+    }
+
+    #[tokio::test]
+    async fn next_links_across_pages_are_merged() {
+        let srv_url = Arc::new(Mutex::new(None::<Url>));
+        let s2 = srv_url.clone();
+        let srv = loopback::serve(tenant(move |req| {
+            let base = s2.lock().unwrap().clone().unwrap();
+            if req.path.contains("skiptoken") {
+                Reply::json(200, json!({"value":[{"id":2}],"nextLink":null}))
+            } else {
+                Reply::json(200, json!({"value":[{"id":1}],"nextLink": base.join("arm/subscriptions?api-version=1&$skiptoken=a").unwrap().to_string()}))
+            }
+        }))
+        .await;
+        *srv_url.lock().unwrap() = Some(srv.url("/"));
+        let client = client_for(&srv, fast()).await;
+        let v = client
+            .get_paged(
+                Service::Arm,
+                "/subscriptions?api-version=1",
+                &[],
+                Paging::ArmNextLink,
+            )
+            .await
+            .unwrap();
+        assert_eq!(v, json!({"value":[{"id":1},{"id":2}]}));
+    }
+
+    #[tokio::test]
+    async fn invoke_get_cmdlet_refuses_anything_but_get() {
+        let server = loopback::serve(tenant(|_| Reply::json(200, json!({"value":[]})))).await;
+        let client = client_for(&server, fast()).await;
+        let base = client
+            .endpoints()
+            .base(Service::Compliance)
+            .unwrap()
+            .clone();
+        for bad in [
+            "Set-X",
+            "Remove-InformationBarrierPolicy",
+            "Sync-CsOnlineApplicationInstance",
+            "Get-",
+            "Get-X; Set-Y",
+            "Get-X -Confirm",
+            "GetX",
+        ] {
+            let e = client
+                .invoke_get_cmdlet(&base, "tid", bad, "UPN:x")
+                .await
+                .unwrap_err();
+            assert!(e.message.starts_with("refused"), "{bad}: {e}");
+        }
+        let e = client
+            .invoke_get_cmdlet(&base, "tid", "Set-X", "UPN:x")
+            .await
+            .unwrap_err();
+        assert_eq!(e.code.as_deref(), Some("NotReadOnly"));
+        assert!(
+            server.requests().is_empty(),
+            "nothing sent, not even a token request"
+        );
+        // Another host than the compliance endpoint is refused too.
+        let graph = client.endpoints().base(Service::Graph).unwrap().clone();
+        let other = Url::parse(&format!("http://localhost:{}/", graph.port().unwrap())).unwrap();
+        let e = client
+            .invoke_get_cmdlet(&other, "tid", "Get-OrganizationSegment", "UPN:x")
+            .await
+            .unwrap_err();
+        assert!(e.message.starts_with("refused"), "{e}");
+        assert!(server.requests().is_empty());
+    }
+
+    #[tokio::test]
+    async fn invoke_get_cmdlet_posts_the_command() {
+        let server = loopback::serve(tenant(|req| {
+            let body: Value = serde_json::from_slice(&req.body).unwrap();
+            assert_eq!(body, json!({"CmdletInput":{"CmdletName":"Get-InformationBarrierPolicy","Parameters":{}}}));
+            assert_eq!(req.header("X-AnchorMailbox"), Some("UPN:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@contoso.onmicrosoft.com"));
+            assert_eq!(req.header("content-type"), Some("application/json"));
+            Reply::json(200, json!({"@odata.context":"c","value":[{"Name":"P1","State":"Active"}]}))
+        }))
+        .await;
+        let client = client_for(&server, fast()).await;
+        let base = client
+            .endpoints()
+            .base(Service::Compliance)
+            .unwrap()
+            .clone();
+        let v = client
+            .invoke_get_cmdlet(
+                &base,
+                "tid",
+                "Get-InformationBarrierPolicy",
+                "UPN:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@contoso.onmicrosoft.com",
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            v,
+            json!({"@odata.context":"c","value":[{"Name":"P1","State":"Active"}]})
+        );
+        let r = &api_requests(&server)[0];
+        assert_eq!(
+            (r.method.as_str(), r.path.as_str()),
+            ("POST", "/compliance/adminapi/beta/tid/InvokeCommand")
+        );
+        let login = String::from_utf8_lossy(&server.requests()[0].body).to_string();
+        assert!(
+            login.contains("ps.compliance.protection.outlook.com%2F.default"),
+            "{login}"
+        );
+    }
+
+    #[tokio::test]
+    async fn graph_batch_chunks_retries_throttled_parts_and_keeps_order() {
+        let throttled_once = Arc::new(AtomicUsize::new(0));
+        let t2 = throttled_once.clone();
+        let server = loopback::serve(tenant(move |req| {
+            assert_eq!((req.method.as_str(), req.path.as_str()), ("POST", "/graph/v1.0/$batch"));
+            let body: Value = serde_json::from_slice(&req.body).unwrap();
+            let parts = body["requests"].as_array().unwrap();
+            assert!(parts.len() <= GRAPH_BATCH_LIMIT);
+            let responses: Vec<Value> = parts
+                .iter()
+                .map(|p| {
+                    assert_eq!(p["method"], "GET");
+                    let id = p["id"].as_str().unwrap();
+                    if id == "u7" && t2.fetch_add(1, Ordering::SeqCst) == 0 {
+                        json!({"id":id,"status":429,"headers":{"Retry-After":"0"},"body":{"error":{"code":"TooManyRequests","message":"x"}}})
+                    } else if id == "u3" {
+                        json!({"id":id,"status":404,"body":{"error":{"code":"Request_ResourceNotFound","message":"Resource 'x' does not exist."}}})
+                    } else {
+                        json!({"id":id,"status":200,"body":{"url":p["url"]}})
+                    }
+                })
+                .collect();
+            Reply::json(200, json!({"responses": responses}))
+        }))
+        .await;
+        let client = client_for(&server, fast()).await;
+        let parts: Vec<BatchGet> = (0..25)
+            .map(|i| BatchGet::new(format!("u{i}"), format!("/users/u{i}/licenseDetails")))
+            .collect();
+        let results = client.graph_batch(parts).await.unwrap();
+        assert_eq!(results.len(), 25);
+        for (i, r) in results.iter().enumerate() {
+            assert_eq!(r.id, format!("u{i}"));
+            if i == 3 {
+                let e = r.result.as_ref().unwrap_err();
+                assert_eq!(
+                    (e.status, e.code.as_deref()),
+                    (Some(404), Some("Request_ResourceNotFound"))
+                );
+                assert!(
+                    e.endpoint.ends_with("/graph/v1.0/users/u3/licenseDetails"),
+                    "{}",
+                    e.endpoint
+                );
+            } else {
+                assert_eq!(
+                    r.result.as_ref().unwrap()["url"],
+                    format!("/users/u{i}/licenseDetails")
+                );
+            }
+        }
+        // Two chunks (20 + 5) and one retry batch for the throttled part.
+        assert_eq!(api_requests(&server).len(), 3);
+        let e = client
+            .graph_batch(vec![BatchGet::new("a", "https://evil.example/x")])
+            .await
+            .unwrap_err();
+        assert!(e.message.contains("must be a path"), "{e}");
+        let e = client
+            .graph_batch(vec![BatchGet::new("a", "/x"), BatchGet::new("a", "/y")])
+            .await
+            .unwrap_err();
+        assert!(e.message.contains("repeated"), "{e}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrency_is_bounded_per_service() {
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let (f, p) = (in_flight.clone(), peak.clone());
+        let server = loopback::serve(tenant(move |_| {
+            let now = f.fetch_add(1, Ordering::SeqCst) + 1;
+            p.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(40));
+            f.fetch_sub(1, Ordering::SeqCst);
+            Reply::json(200, json!({}))
+        }))
+        .await;
+        let client = client_for(
+            &server,
+            ClientSettings {
+                concurrency: 2,
+                ..fast()
+            },
+        )
+        .await;
+        let mut set = tokio::task::JoinSet::new();
+        for i in 0..8 {
+            let c = client.clone();
+            set.spawn(async move {
+                c.get(Service::Graph, &format!("/v1.0/users/{i}"), &[])
+                    .await
+            });
+        }
+        while let Some(r) = set.join_next().await {
+            r.unwrap().unwrap();
+        }
+        assert!(
+            peak.load(Ordering::SeqCst) <= 2,
+            "peak {}",
+            peak.load(Ordering::SeqCst)
+        );
+        assert_eq!(api_requests(&server).len(), 8);
+    }
+
+    #[tokio::test]
+    async fn redirect_to_another_host_is_not_followed() {
+        let server = loopback::serve(tenant(|req| {
+            if req.path == "/graph/v1.0/here" {
+                return Reply::json(200, json!({"here":true}));
+            }
+            let port = req
+                .header("host")
+                .unwrap()
+                .rsplit(':')
+                .next()
+                .unwrap()
+                .to_string();
+            let target = if req.path == "/graph/v1.0/same" {
+                format!("http://127.0.0.1:{port}/graph/v1.0/here")
+            } else {
+                format!("http://localhost:{port}/graph/v1.0/here")
+            };
+            Reply::text(307, "text/plain", "").header("Location", &target)
+        }))
+        .await;
+        let client = client_for(&server, fast()).await;
+        assert_eq!(
+            client.get(Service::Graph, "/v1.0/same", &[]).await.unwrap(),
+            json!({"here":true})
+        );
+        let e = client
+            .get(Service::Graph, "/v1.0/away", &[])
+            .await
+            .unwrap_err();
+        assert!(e.message.starts_with("redirected to GET localhost:"), "{e}");
+    }
+
+    /// Everything `-v` (and deeper) logs during a request, and every error, for a known secret
+    /// and token: neither appears.
+    #[tokio::test]
+    async fn tokens_and_secrets_never_logged_or_shown() {
+        #[derive(Clone, Default)]
+        struct Sink(Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Sink::default();
+        let s2 = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || s2.clone())
+            .finish();
+        // tracing-core caches "never" for a callsite first hit on another test's thread while
+        // exactly one (scoped) dispatcher is registered; a second live one avoids that.
+        let _other = tracing::Dispatch::new(tracing_subscriber::registry());
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let server = loopback::serve(tenant(|req| match req.path.as_str() {
+            "/graph/v1.0/ok" => Reply::json(200, json!({"value":[]})),
+            _ => Reply::json(
+                401,
+                json!({"error":{"code":"InvalidAuthenticationToken","message":"bad"}}),
+            ),
+        }))
+        .await;
+        let client = client_for(&server, fast()).await;
+        let mut shown = Vec::new();
+        client.get(Service::Graph, "/v1.0/ok", &[]).await.unwrap();
+        let e = client
+            .get(Service::Graph, "/v1.0/denied", &[])
+            .await
+            .unwrap_err();
+        shown.push(format!("{e} {e:?}"));
+        shown.push(format!("{client:?}"));
+        let src: SourceError = e.into();
+        shown.push(serde_json::to_string(&src).unwrap());
+        let logged = String::from_utf8_lossy(&sink.0.lock().unwrap()).to_string();
+        assert!(
+            logged.contains("request"),
+            "the -v event is there: {logged}"
+        );
+        assert!(logged.contains("status=200"), "{logged}");
+        shown.push(logged);
+        for out in &shown {
+            for token in ["tok-1", "tok-2", "tok-3", SECRET] {
+                assert!(!out.contains(token), "`{token}` in {out}");
+            }
+            assert!(!out.to_ascii_lowercase().contains("bearer"), "{out}");
+        }
+    }
+}
