@@ -206,7 +206,13 @@ async fn reads_every_service_and_merges_pages() {
 
 #[tokio::test]
 async fn graph_batch_reads_users_in_order() {
-    let (fake, client, snap) = start(FakeOptions::default()).await;
+    let (fake, client, snap) = start(FakeOptions {
+        faults: Faults::default()
+            .once("licenseDetails", FaultKind::ExpiredToken)
+            .once("userPrincipalName", FaultKind::Status(429)),
+        ..FakeOptions::default()
+    })
+    .await;
     let users = fact(&snap, "graph.users");
     let ids: Vec<String> = value(&users)
         .as_array()
@@ -242,6 +248,22 @@ async fn graph_batch_reads_users_in_order() {
     }
     let missing = results.last().unwrap().result.as_ref().unwrap_err();
     assert_eq!(missing.status, Some(404));
+    let logins = fake
+        .requests()
+        .iter()
+        .filter(|r| r.service == "login")
+        .count();
+    assert_eq!(logins, 2, "an expired-token part makes one refresh");
+    let faults: Vec<String> = fake
+        .requests()
+        .into_iter()
+        .filter_map(|r| r.fault)
+        .collect();
+    assert!(
+        faults.iter().any(|f| f.contains("expired_token")),
+        "{faults:?}"
+    );
+    assert!(faults.iter().any(|f| f.contains("429")), "{faults:?}");
     for r in fake
         .requests()
         .iter()

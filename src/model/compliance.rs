@@ -195,16 +195,14 @@ fn membership(
             let subject = Subject { user, groups };
             let mut entry = SegmentMembership::default();
             for (key, filter) in &filters {
-                match filter
-                    .as_ref()
-                    .map_err(Clone::clone)
-                    .map(|f| f.evaluate(&subject))
-                {
-                    Ok(Truth::True) => entry.segments.push((*key).clone()),
-                    Ok(Truth::False) => {}
-                    Ok(Truth::Unknown(reason)) | Err(reason) => {
-                        entry.unevaluable.push(format!("{key}: {reason}"))
-                    }
+                let truth = match filter {
+                    Ok(filter) => filter.evaluate(&subject),
+                    Err(unparsed) => Truth::Unknown(unparsed.clone()),
+                };
+                match truth {
+                    Truth::True => entry.segments.push((*key).clone()),
+                    Truth::False => {}
+                    Truth::Unknown(reason) => entry.unevaluable.push(format!("{key}: {reason}")),
                 }
             }
             (id.clone(), entry)

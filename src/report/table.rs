@@ -5,7 +5,8 @@
 use std::fmt::Write as _;
 
 use anstyle::{AnsiColor, Style};
-use tabled::settings::Style as TableStyle;
+use tabled::settings::object::Columns;
+use tabled::settings::{Modify, Style as TableStyle, Width};
 use tabled::{Table, Tabled};
 
 use super::Report;
@@ -23,6 +24,9 @@ pub const AREA_ORDER: &[&str] = &[
     "numbers",
     "acs",
 ];
+
+const SUBJECT_WIDTH: usize = 36;
+const MESSAGE_WIDTH: usize = 60;
 
 #[derive(Tabled)]
 struct Row {
@@ -91,7 +95,12 @@ pub fn render(report: &Report) -> String {
             })
             .collect();
         let mut table = Table::new(rows);
-        table.with(TableStyle::sharp());
+        // Long messages wrap inside their cell so the table stays readable in an 120-column
+        // terminal; the full text is also in the JSON report.
+        table
+            .with(TableStyle::sharp())
+            .with(Modify::new(Columns::one(3)).with(Width::wrap(SUBJECT_WIDTH)))
+            .with(Modify::new(Columns::one(4)).with(Width::wrap(MESSAGE_WIDTH).keep_words(true)));
         let _ = writeln!(out, "{table}");
         for r in results
             .iter()

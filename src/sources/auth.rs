@@ -648,7 +648,11 @@ impl TokenProvider {
             Ok(t) => Ok(t.token.clone()),
             Err(e) => Err(e.clone()),
         };
-        *guard = Some(fetched);
+        // A refusal stays a refusal for the run; a network failure may pass, so it is not kept.
+        *guard = match fetched {
+            Err(AuthError::Transport { .. }) => None,
+            other => Some(other),
+        };
         out
     }
 
@@ -1049,7 +1053,7 @@ async fn az_token(
             .iter()
             .find_map(|l| l.strip_prefix("ERROR:"))
             .or(lines.first().copied())
-            .map(|l| l.trim().to_string())
+            .map(|l| l.trim().trim_end_matches('.').to_string())
             .unwrap_or_else(|| format!("exited with {}", output.status));
         return Err(AuthError::AzCliFailed { detail, login });
     }
@@ -1746,7 +1750,7 @@ wQIDAQAB
         let err = provider.token(&graph()).await.unwrap_err().to_string();
         assert_eq!(
             err,
-            "az: AADSTS70043: The refresh token has expired.; run `az login --tenant t1`"
+            "az: AADSTS70043: The refresh token has expired; run `az login --tenant t1`"
         );
         let cred = Credential::AzureCli {
             tenant: None,

@@ -447,6 +447,7 @@ impl ReadOnlyClient {
         let mut done: Vec<BatchResult> = Vec::new();
         let mut pending = parts;
         let mut round: u32 = 0;
+        let mut refreshed = false;
         while !pending.is_empty() {
             round += 1;
             let kind = ReadKind::GraphBatch(pending.clone());
@@ -460,6 +461,7 @@ impl ReadOnlyClient {
                 ));
             };
             let mut throttled = Vec::new();
+            let mut unauthorized = Vec::new();
             let mut wait: Option<Duration> = None;
             for part in std::mem::take(&mut pending) {
                 let endpoint = part_endpoint(&part);
@@ -483,6 +485,10 @@ impl ReadOnlyClient {
                     .and_then(|s| u16::try_from(s).ok())
                     .unwrap_or(0);
                 let body = r.get("body").cloned().unwrap_or(Value::Null);
+                if status == 401 && !refreshed {
+                    unauthorized.push(part);
+                    continue;
+                }
                 if matches!(status, 429 | 503 | 504) && round < settings.max_attempts {
                     let retry_after = r
                         .get("headers")
@@ -513,6 +519,17 @@ impl ReadOnlyClient {
                     endpoint,
                     result,
                 });
+            }
+            if !unauthorized.is_empty() {
+                // A part refused the token (expired mid-run): sign in again once, retry them.
+                refreshed = true;
+                let audience = self.audience(Service::Graph, &describe("POST", batch_url))?;
+                self.inner.tokens.invalidate(&audience).await;
+                if throttled.is_empty() {
+                    pending = unauthorized;
+                    continue;
+                }
+                throttled.extend(unauthorized);
             }
             if throttled.is_empty() {
                 break;
