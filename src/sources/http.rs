@@ -2027,6 +2027,44 @@ mod tests {
         assert!(e.message.contains("repeated"), "{e}");
     }
 
+    #[tokio::test]
+    async fn graph_batch_part_401_refreshes_the_token_once() {
+        let server = loopback::serve(tenant(|req| {
+            let fresh = req.header("authorization") == Some("Bearer tok-2");
+            let body: Value = serde_json::from_slice(&req.body).unwrap();
+            let responses: Vec<Value> = body["requests"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|p| {
+                    if fresh || p["id"] == "ok" {
+                        json!({"id":p["id"],"status":200,"body":{"id":p["id"]}})
+                    } else {
+                        json!({"id":p["id"],"status":401,"body":{"error":{"code":"InvalidAuthenticationToken","message":"Lifetime validation failed, the token is expired."}}})
+                    }
+                })
+                .collect();
+            Reply::json(200, json!({ "responses": responses }))
+        }))
+        .await;
+        let client = client_for(&server, fast()).await;
+        let results = client
+            .graph_batch(vec![
+                BatchGet::new("ok", "/users/a"),
+                BatchGet::new("stale", "/users/b"),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(results[1].result.as_ref().unwrap()["id"], "stale");
+        let logins = server
+            .requests()
+            .iter()
+            .filter(|r| r.path.starts_with("/login/"))
+            .count();
+        assert_eq!(logins, 2);
+        assert_eq!(api_requests(&server).len(), 2);
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn concurrency_is_bounded_per_service() {
         let in_flight = Arc::new(AtomicUsize::new(0));
