@@ -160,11 +160,7 @@ fn evaluate_check(
                 return;
             }
             Err(e) => {
-                out.push(base(
-                    Status::Unknown,
-                    None,
-                    e.message("`applies`"),
-                ));
+                out.push(base(Status::Unknown, None, e.message("`applies`")));
                 return;
             }
         }
@@ -228,11 +224,7 @@ fn evaluate_subject(
                 return base(Status::Skipped, subject, reason);
             }
             Err(e) => {
-                return base(
-                    Status::Unknown,
-                    subject,
-                    e.message("`subject_applies`"),
-                );
+                return base(Status::Unknown, subject, e.message("`subject_applies`"));
             }
         }
     }
@@ -249,11 +241,7 @@ fn evaluate_subject(
                 return r;
             }
             Err(e) => {
-                return base(
-                    Status::Unknown,
-                    subject,
-                    e.message("`missing`"),
-                );
+                return base(Status::Unknown, subject, e.message("`missing`"));
             }
         }
     }
@@ -264,11 +252,7 @@ fn evaluate_subject(
             r.remediation = Some(check.remediation.render(ctx).0);
             r
         }
-        Err(e) => base(
-            Status::Unknown,
-            subject,
-            e.message("the rule"),
-        ),
+        Err(e) => base(Status::Unknown, subject, e.message("the rule")),
     }
 }
 
@@ -322,7 +306,10 @@ fn eval_bool(expr: &Expr, ctx: &Context) -> Result<bool, Undecided> {
     match expr.program.execute(ctx) {
         Ok(Value::Bool(b)) => Ok(b),
         Ok(Value::Map(m)) if m.map.len() == 1 => {
-            match m.map.get(&cel::objects::Key::String(Arc::new("unknown".to_string()))) {
+            match m
+                .map
+                .get(&cel::objects::Key::String(Arc::new("unknown".to_string())))
+            {
                 Some(reason) => Err(Undecided::Unknown(celx::display(reason))),
                 None => Err(Undecided::Error(format!(
                     "`{}` returned a map without `unknown` instead of true/false",

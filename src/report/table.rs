@@ -127,10 +127,8 @@ pub fn render(report: &Report) -> String {
             if let Some(needs) = &r.needs {
                 let _ = writeln!(out, "    grant: {needs}");
             }
-            if r.status != Status::Unknown {
-                if let Some(doc) = r.docs.first() {
-                    let _ = writeln!(out, "    docs: {doc}");
-                }
+            if let Some(doc) = r.docs.first().filter(|_| r.status != Status::Unknown) {
+                let _ = writeln!(out, "    docs: {doc}");
             }
         }
         out.push('\n');
