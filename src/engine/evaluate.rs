@@ -69,6 +69,18 @@ pub struct CheckResult {
     pub needs: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub error_codes: Vec<String>,
+    /// Set when a configured suppression covers this result; `status` keeps the original verdict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suppressed: Option<Suppressed>,
+}
+
+/// Why a result is suppressed (from the configuration file).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Suppressed {
+    pub reason: String,
+    /// ISO date (YYYY-MM-DD) after which the suppression stops applying.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
 }
 
 /// Evaluates `checks` against `model`, in check-id order.
@@ -118,6 +130,7 @@ fn evaluate_check(
         docs: spec.docs.clone(),
         needs: None,
         error_codes: spec.error_codes.clone(),
+        suppressed: None,
     };
 
     // 1. Needed facts. Not-requested input (e.g. no agents named) skips; anything else is unknown.

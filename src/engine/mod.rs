@@ -8,4 +8,4 @@ pub mod evaluate;
 pub mod template;
 
 pub use check::{Basis, Check, CheckError, CheckSet, Severity};
-pub use evaluate::{CheckResult, Status, Subject, evaluate, evaluate_json};
+pub use evaluate::{CheckResult, Status, Subject, Suppressed, evaluate, evaluate_json};

@@ -21,6 +21,9 @@ pub struct Report {
     pub collected_at: String,
     pub summary: Summary,
     pub results: Vec<CheckResult>,
+    /// Things the user should know about the run itself (expired or unused suppressions, ...).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -78,6 +81,7 @@ impl Report {
             collected_at: model.info.collected_at.clone(),
             summary: Summary::of(&results),
             results,
+            warnings: Vec::new(),
         }
     }
 
@@ -86,10 +90,14 @@ impl Report {
         let finding = self
             .results
             .iter()
-            .any(|r| r.status.is_finding() && r.severity >= fail_on);
+            .any(|r| r.status.is_finding() && r.severity >= fail_on && r.suppressed.is_none());
+        let unknown = self
+            .results
+            .iter()
+            .any(|r| r.status == Status::Unknown && r.suppressed.is_none());
         if finding {
             ExitStatus::Findings
-        } else if self.summary.unknown > 0 {
+        } else if unknown {
             ExitStatus::Incomplete
         } else {
             ExitStatus::Success
