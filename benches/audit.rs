@@ -3,7 +3,7 @@
 //! accounts, 5,000 numbers, 2,000 agents) and 2S.
 //!
 //! Run with `cargo bench --bench audit`, or one group with e.g.
-//! `cargo bench --bench audit -- audit_synthetic`; results are recorded in docs/performance.md.
+//! `cargo bench --bench audit -- audit_without_pairs`; results are recorded in docs/performance.md.
 //! The check catalog is loaded (and its CEL compiled) once, outside the measured code, as the CLI
 //! does once per run. Parsing the snapshot file and normalizing it are also measured alone, to
 //! split the total.
@@ -53,7 +53,9 @@ struct Input {
 
 impl Input {
     fn example(name: &str) -> Input {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples").join(name);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(name);
         let text = std::fs::read_to_string(&path).expect("example readable");
         let snapshot = Snapshot::parse(&text, name).expect("example parses");
         Input { text, snapshot }
@@ -135,7 +137,9 @@ fn bench_audit(bencher: Bencher, name: &str, which: Checks) {
     let input = input(name);
     let (env, set) = checks(which);
     bencher
-        .counter(divan::counter::ItemsCount::new(audit(env, &set, input).len()))
+        .counter(divan::counter::ItemsCount::new(
+            audit(env, &set, input).len(),
+        ))
         .bench(|| audit(env, &set, black_box(input)));
 }
 
@@ -147,19 +151,19 @@ fn audit_example(bencher: Bencher, name: &str) {
 
 /// The whole catalog on a synthetic tenant of size S.
 #[divan::bench(args = ["S"], sample_count = 3, sample_size = 1)]
-fn audit_synthetic(bencher: Bencher, name: &str) {
+fn audit_full_synthetic(bencher: Bencher, name: &str) {
     bench_audit(bencher, name, Checks::All);
 }
 
 /// Every check but the pairwise one, at S and 2S.
 #[divan::bench(args = ["S", "2S"], sample_count = 5, sample_size = 1)]
-fn audit_synthetic_without_pairs(bencher: Bencher, name: &str) {
+fn audit_without_pairs(bencher: Bencher, name: &str) {
     bench_audit(bencher, name, Checks::WithoutPairwise);
 }
 
 /// The pairwise check alone: its subjects grow with agents × resource accounts.
 #[divan::bench(args = ["S/4", "S/2", "S"], sample_count = 3, sample_size = 1)]
-fn audit_synthetic_pairs_only(bencher: Bencher, name: &str) {
+fn audit_pairs_only(bencher: Bencher, name: &str) {
     bench_audit(bencher, name, Checks::OnlyPairwise);
 }
 

@@ -4,7 +4,9 @@
 //! Data flows one way: `snapshot` (raw API JSON) → `model` (typed, variants absorbed) →
 //! `engine` (YAML + CEL checks) → `report` (table, JSON, ...).
 
+pub mod commands;
 pub mod engine;
+pub mod explain;
 pub mod model;
 pub mod report;
 pub mod snapshot;

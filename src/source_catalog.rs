@@ -10,150 +10,475 @@ pub struct SourceSpec {
     pub key: &'static str,
     /// Method and URL template (or cmdlet) it is read from.
     pub endpoint: &'static str,
-    /// What the reading identity needs: application permission, role or RBAC grant.
+    /// What the reading identity needs: application permission, role or RBAC grant. One line
+    /// for users; the fields below split it up for `ccaudit permissions` (a test keeps the two
+    /// in agreement).
     pub needs: &'static str,
+    /// Application permissions (app roles) an app-only audit needs, all of them, least
+    /// privileged choice only.
+    pub application: &'static [Permission],
+    /// Delegated scopes a signed-in auditor (azure-cli, device code) needs.
+    pub delegated: &'static [Permission],
+    /// Entra directory roles for the auditing identity, any one of them (least privileged
+    /// first is not implied: the first is the one the docs name).
+    pub entra_roles: &'static [&'static str],
+    /// Azure RBAC role and where it must be granted.
+    pub azure_rbac: Option<&'static str>,
+    /// Dataverse security role of the application user (or the signed-in user).
+    pub dataverse_role: Option<&'static str>,
 }
+
+/// The resource (API) an OAuth permission is defined on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Api {
+    MicrosoftGraph,
+    /// Office 365 Exchange Online: `Exchange.ManageAsApp` for the compliance (IB) cmdlets.
+    ExchangeOnline,
+    /// Skype and Teams Tenant Admin API (the Teams config API the Cs* cmdlets call).
+    TeamsAdmin,
+    AzureServiceManagement,
+    Dataverse,
+}
+
+impl Api {
+    /// The resource application's appId (what `az ad app permission add --api` takes).
+    pub fn app_id(self) -> &'static str {
+        match self {
+            Api::MicrosoftGraph => "00000003-0000-0000-c000-000000000000",
+            Api::ExchangeOnline => "00000002-0000-0ff1-ce00-000000000000",
+            Api::TeamsAdmin => "48ac35b8-9aa8-4d74-927d-1f4a14a0b239",
+            Api::AzureServiceManagement => "797f4846-ba00-4fd7-ba43-dac1f8f63013",
+            Api::Dataverse => "00000007-0000-0000-c000-000000000000",
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Api::MicrosoftGraph => "Microsoft Graph",
+            Api::ExchangeOnline => "Office 365 Exchange Online",
+            Api::TeamsAdmin => "Skype and Teams Tenant Admin API",
+            Api::AzureServiceManagement => "Azure Service Management",
+            Api::Dataverse => "Dataverse",
+        }
+    }
+}
+
+/// An OAuth permission: an application permission (app role) or a delegated scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Permission {
+    pub api: Api,
+    pub name: &'static str,
+    /// The app role id, for application permissions ccaudit can grant by script.
+    pub id: Option<&'static str>,
+    /// Whether `id` was confirmed by more than one public source; unconfirmed ids are printed
+    /// with `# verify` in `ccaudit permissions --format script`.
+    pub id_confirmed: bool,
+}
+
+/// Permissions the catalog refers to, named once so ids are not repeated per source.
+pub mod permission {
+    use super::{Api, Permission};
+
+    const fn graph_role(name: &'static str, id: &'static str, id_confirmed: bool) -> Permission {
+        Permission {
+            api: Api::MicrosoftGraph,
+            name,
+            id: Some(id),
+            id_confirmed,
+        }
+    }
+
+    const fn graph_scope(name: &'static str) -> Permission {
+        Permission {
+            api: Api::MicrosoftGraph,
+            name,
+            id: None,
+            id_confirmed: false,
+        }
+    }
+
+    pub const ORGANIZATION_READ_ALL: Permission = graph_role(
+        "Organization.Read.All",
+        "498476ce-e0fe-48b0-b801-37ba7e2685c6",
+        true,
+    );
+    pub const LICENSE_ASSIGNMENT_READ_ALL: Permission = graph_role(
+        "LicenseAssignment.Read.All",
+        "e2f98668-2877-4f38-a2f4-8202e0717aa1",
+        true,
+    );
+    pub const USER_READ_ALL: Permission = graph_role(
+        "User.Read.All",
+        "df021288-bdef-4463-88db-98f22de89214",
+        true,
+    );
+    pub const GROUP_MEMBER_READ_ALL: Permission = graph_role(
+        "GroupMember.Read.All",
+        "98830695-27a2-44f7-8c18-0c3ebc9698f6",
+        true,
+    );
+    pub const APPLICATION_READ_ALL: Permission = graph_role(
+        "Application.Read.All",
+        "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30",
+        true,
+    );
+    pub const DELEGATED_PERMISSION_GRANT_READ_ALL: Permission = graph_role(
+        "DelegatedPermissionGrant.Read.All",
+        "81b4724a-58aa-41c1-8a55-84ef97466587",
+        true,
+    );
+    pub const ROLE_MANAGEMENT_READ_DIRECTORY: Permission = graph_role(
+        "RoleManagement.Read.Directory",
+        "483bed4a-2ad3-4361-a73b-c83ccdbdc53c",
+        true,
+    );
+    pub const TEAMS_USER_CONFIGURATION_READ_ALL: Permission = graph_role(
+        "TeamsUserConfiguration.Read.All",
+        "a91eadaf-2c3c-4362-908b-fb172d208fc6",
+        true,
+    );
+    /// Seen in one public permission dump only.
+    pub const TEAMS_TELEPHONE_NUMBER_READ_ALL: Permission = graph_role(
+        "TeamsTelephoneNumber.Read.All",
+        "39b17d18-680c-41f4-b9c2-5f30629e7cb6",
+        false,
+    );
+    /// Whether app-only access to /beta/admin/teams/resourceAccounts works is untested
+    /// (docs/apis: the documented path is delegated).
+    pub const TEAMS_RESOURCE_ACCOUNT_READ_ALL: Permission = graph_role(
+        "TeamsResourceAccount.Read.All",
+        "b55aa226-33a1-4396-bcf4-edce5e7a31c1",
+        true,
+    );
+    pub const EXCHANGE_MANAGE_AS_APP: Permission = Permission {
+        api: Api::ExchangeOnline,
+        name: "Exchange.ManageAsApp",
+        id: Some("dc50a0fb-09a3-484d-be87-e023b12c6440"),
+        id_confirmed: true,
+    };
+
+    pub const USER_READ: Permission = graph_scope("User.Read");
+    pub const SCOPE_LICENSE_ASSIGNMENT_READ_ALL: Permission =
+        graph_scope("LicenseAssignment.Read.All");
+    pub const SCOPE_USER_READ_ALL: Permission = graph_scope("User.Read.All");
+    pub const SCOPE_GROUP_MEMBER_READ_ALL: Permission = graph_scope("GroupMember.Read.All");
+    pub const SCOPE_APPLICATION_READ_ALL: Permission = graph_scope("Application.Read.All");
+    pub const SCOPE_DELEGATED_PERMISSION_GRANT_READ_ALL: Permission =
+        graph_scope("DelegatedPermissionGrant.Read.All");
+    pub const SCOPE_ROLE_MANAGEMENT_READ_DIRECTORY: Permission =
+        graph_scope("RoleManagement.Read.Directory");
+    pub const SCOPE_TEAMS_USER_CONFIGURATION_READ_ALL: Permission =
+        graph_scope("TeamsUserConfiguration.Read.All");
+    pub const SCOPE_TEAMS_TELEPHONE_NUMBER_READ_ALL: Permission =
+        graph_scope("TeamsTelephoneNumber.Read.All");
+    pub const SCOPE_TEAMS_RESOURCE_ACCOUNT_READ_ALL: Permission =
+        graph_scope("TeamsResourceAccount.Read.All");
+
+    const fn impersonation(api: Api) -> Permission {
+        Permission {
+            api,
+            name: "user_impersonation",
+            id: None,
+            id_confirmed: false,
+        }
+    }
+
+    pub const TEAMS_ADMIN_IMPERSONATION: Permission = impersonation(Api::TeamsAdmin);
+    pub const ARM_IMPERSONATION: Permission = impersonation(Api::AzureServiceManagement);
+    pub const DATAVERSE_IMPERSONATION: Permission = impersonation(Api::Dataverse);
+}
+
+use permission as p;
+
+/// Entra roles that can read the Teams admin configuration.
+const TEAMS_CONFIG_READERS: &[&str] = &[
+    "Teams Administrator",
+    "Teams Communications Administrator",
+    "Global Reader",
+];
+const OMNICHANNEL_ADMIN: Option<&str> = Some("Omnichannel administrator");
+const ARM_READER: Option<&str> = Some("Reader on the subscriptions that hold ACS resources");
 
 pub const SOURCES: &[SourceSpec] = &[
     SourceSpec {
         key: "graph.organization",
         endpoint: "GET /v1.0/organization",
         needs: "Graph application permission Organization.Read.All",
+        application: &[p::ORGANIZATION_READ_ALL],
+        delegated: &[p::USER_READ],
+        entra_roles: &[],
+        azure_rbac: None,
+        dataverse_role: None,
     },
     SourceSpec {
         key: "graph.subscribedSkus",
         endpoint: "GET /v1.0/subscribedSkus",
         needs: "Graph application permission LicenseAssignment.Read.All (or Organization.Read.All)",
+        application: &[p::LICENSE_ASSIGNMENT_READ_ALL],
+        delegated: &[p::SCOPE_LICENSE_ASSIGNMENT_READ_ALL],
+        entra_roles: &[],
+        azure_rbac: None,
+        dataverse_role: None,
     },
     SourceSpec {
         key: "graph.users",
         endpoint: "GET /v1.0/users/{id}?$select=id,userPrincipalName,displayName,accountEnabled,userType,usageLocation,assignedLicenses,department,companyName,officeLocation,onPremisesExtensionAttributes",
         needs: "Graph application permission User.Read.All",
+        application: &[p::USER_READ_ALL],
+        delegated: &[p::SCOPE_USER_READ_ALL],
+        entra_roles: &[],
+        azure_rbac: None,
+        dataverse_role: None,
     },
     SourceSpec {
         key: "graph.licenseDetails",
         endpoint: "GET /v1.0/users/{id}/licenseDetails (via $batch)",
         needs: "Graph application permission LicenseAssignment.Read.All (or User.Read.All)",
+        application: &[p::LICENSE_ASSIGNMENT_READ_ALL],
+        delegated: &[p::SCOPE_LICENSE_ASSIGNMENT_READ_ALL],
+        entra_roles: &[],
+        azure_rbac: None,
+        dataverse_role: None,
     },
     SourceSpec {
         key: "graph.memberOf",
         endpoint: "GET /v1.0/users/{id}/transitiveMemberOf/microsoft.graph.group?$select=id,displayName (via $batch)",
         needs: "Graph application permission GroupMember.Read.All (or Directory.Read.All)",
+        application: &[p::GROUP_MEMBER_READ_ALL],
+        delegated: &[p::SCOPE_GROUP_MEMBER_READ_ALL],
+        entra_roles: &[],
+        azure_rbac: None,
+        dataverse_role: None,
     },
     SourceSpec {
         key: "graph.servicePrincipals",
         endpoint: "GET /v1.0/servicePrincipals?$filter=appId in ('1fd5118e-2576-4263-8130-9503064c837a','00000003-0000-0000-c000-000000000000')",
         needs: "Graph application permission Application.Read.All",
+        application: &[p::APPLICATION_READ_ALL],
+        delegated: &[p::SCOPE_APPLICATION_READ_ALL],
+        entra_roles: &[],
+        azure_rbac: None,
+        dataverse_role: None,
     },
     SourceSpec {
         key: "graph.oauth2PermissionGrants",
         endpoint: "GET /v1.0/oauth2PermissionGrants",
         needs: "Graph application permission DelegatedPermissionGrant.Read.All (or Directory.Read.All)",
+        application: &[p::DELEGATED_PERMISSION_GRANT_READ_ALL],
+        delegated: &[p::SCOPE_DELEGATED_PERMISSION_GRANT_READ_ALL],
+        entra_roles: &[],
+        azure_rbac: None,
+        dataverse_role: None,
     },
     SourceSpec {
         key: "graph.roleAssignments",
         endpoint: "GET /v1.0/roleManagement/directory/roleAssignments?$expand=principal",
         needs: "Graph application permission RoleManagement.Read.Directory",
+        application: &[p::ROLE_MANAGEMENT_READ_DIRECTORY],
+        delegated: &[p::SCOPE_ROLE_MANAGEMENT_READ_DIRECTORY],
+        entra_roles: &[],
+        azure_rbac: None,
+        dataverse_role: None,
     },
     SourceSpec {
         key: "graph.userConfigurations",
         endpoint: "GET /v1.0/admin/teams/userConfigurations/{id}",
         needs: "Graph application permission TeamsUserConfiguration.Read.All",
+        application: &[p::TEAMS_USER_CONFIGURATION_READ_ALL],
+        delegated: &[p::SCOPE_TEAMS_USER_CONFIGURATION_READ_ALL],
+        entra_roles: &[],
+        azure_rbac: None,
+        dataverse_role: None,
     },
     SourceSpec {
         key: "graph.numberAssignments",
         endpoint: "GET /v1.0/admin/teams/telephoneNumberManagement/numberAssignments",
         needs: "Graph application permission TeamsTelephoneNumber.Read.All",
+        application: &[p::TEAMS_TELEPHONE_NUMBER_READ_ALL],
+        delegated: &[p::SCOPE_TEAMS_TELEPHONE_NUMBER_READ_ALL],
+        entra_roles: &[],
+        azure_rbac: None,
+        dataverse_role: None,
     },
     SourceSpec {
         key: "graph.resourceAccounts",
         endpoint: "GET /beta/admin/teams/resourceAccounts",
         needs: "Graph delegated permission TeamsResourceAccount.Read.All (admin-consented) and a Teams Administrator caller",
+        application: &[p::TEAMS_RESOURCE_ACCOUNT_READ_ALL],
+        delegated: &[p::SCOPE_TEAMS_RESOURCE_ACCOUNT_READ_ALL],
+        entra_roles: &["Teams Administrator"],
+        azure_rbac: None,
+        dataverse_role: None,
     },
     SourceSpec {
         key: "teams.TeamsAcsFederationConfiguration",
         endpoint: "GET /Skype.Policy/configurations/TeamsAcsFederationConfiguration",
         needs: "Entra role Teams Administrator (or Teams Communications Administrator, Global Reader) for the auditing identity",
+        application: &[],
+        delegated: &[p::TEAMS_ADMIN_IMPERSONATION],
+        entra_roles: TEAMS_CONFIG_READERS,
+        azure_rbac: None,
+        dataverse_role: None,
     },
     SourceSpec {
         key: "teams.ExternalAccessPolicy",
         endpoint: "GET /Skype.Policy/configurations/ExternalAccessPolicy",
         needs: "Entra role Teams Administrator (or Teams Communications Administrator, Global Reader) for the auditing identity",
+        application: &[],
+        delegated: &[p::TEAMS_ADMIN_IMPERSONATION],
+        entra_roles: TEAMS_CONFIG_READERS,
+        azure_rbac: None,
+        dataverse_role: None,
     },
     SourceSpec {
         key: "teams.TenantFederationSettings",
         endpoint: "GET /Skype.Policy/configurations/TenantFederationSettings",
         needs: "Entra role Teams Administrator (or Teams Communications Administrator, Global Reader) for the auditing identity",
+        application: &[],
+        delegated: &[p::TEAMS_ADMIN_IMPERSONATION],
+        entra_roles: TEAMS_CONFIG_READERS,
+        azure_rbac: None,
+        dataverse_role: None,
     },
     SourceSpec {
         key: "teams.applicationInstances",
         endpoint: "GET /Teams.PlatformService/v2/ApplicationInstances?pageSize=100",
         needs: "Entra role Teams Administrator for the auditing identity",
+        application: &[],
+        delegated: &[p::TEAMS_ADMIN_IMPERSONATION],
+        entra_roles: &["Teams Administrator"],
+        azure_rbac: None,
+        dataverse_role: None,
     },
     SourceSpec {
         key: "teams.applicationInstanceAssociations",
         endpoint: "GET /Teams.VoiceApps/applicationinstanceassociations/{id}",
         needs: "Entra role Teams Administrator for the auditing identity",
+        application: &[],
+        delegated: &[p::TEAMS_ADMIN_IMPERSONATION],
+        entra_roles: &["Teams Administrator"],
+        azure_rbac: None,
+        dataverse_role: None,
     },
     SourceSpec {
         key: "teams.telephoneNumbers",
         endpoint: "GET /Skype.TelephoneNumberMgmt/Tenants/{tenantId}/telephone-numbers?skip=0&top=999",
         needs: "Entra role Teams Administrator (or Teams Telephony Administrator) for the auditing identity",
+        application: &[],
+        delegated: &[p::TEAMS_ADMIN_IMPERSONATION],
+        entra_roles: &["Teams Administrator", "Teams Telephony Administrator"],
+        azure_rbac: None,
+        dataverse_role: None,
     },
     SourceSpec {
         key: "teams.onlineUsers",
         endpoint: "GET /Teams.User/users/{id} (Get-CsOnlineUser)",
         needs: "Entra role Teams Administrator (or Global Reader) for the auditing identity",
+        application: &[],
+        delegated: &[p::TEAMS_ADMIN_IMPERSONATION],
+        entra_roles: &["Teams Administrator", "Global Reader"],
+        azure_rbac: None,
+        dataverse_role: None,
     },
     SourceSpec {
         key: "arm.subscriptions",
         endpoint: "GET https://management.azure.com/subscriptions?api-version=2022-12-01",
         needs: "Azure RBAC Reader on the subscriptions that hold ACS resources",
+        application: &[],
+        delegated: &[p::ARM_IMPERSONATION],
+        entra_roles: &[],
+        azure_rbac: ARM_READER,
+        dataverse_role: None,
     },
     SourceSpec {
         key: "arm.communicationServices",
         endpoint: "GET /subscriptions/{sub}/providers/Microsoft.Communication/communicationServices?api-version=2023-04-01",
         needs: "Azure RBAC Reader on the subscriptions that hold ACS resources",
+        application: &[],
+        delegated: &[p::ARM_IMPERSONATION],
+        entra_roles: &[],
+        azure_rbac: ARM_READER,
+        dataverse_role: None,
     },
     SourceSpec {
         key: "arm.eventSubscriptions",
         endpoint: "GET {acsResourceId}/providers/Microsoft.EventGrid/eventSubscriptions?api-version=2025-02-15",
         needs: "Azure RBAC Reader on the ACS resource (Microsoft.EventGrid/eventSubscriptions/read)",
+        application: &[],
+        delegated: &[p::ARM_IMPERSONATION],
+        entra_roles: &[],
+        azure_rbac: Some("Reader on the ACS resource"),
+        dataverse_role: None,
     },
     SourceSpec {
         key: "dataverse.msdyn_occommunicationprovidersettings",
         endpoint: "GET {org}/api/data/v9.2/msdyn_occommunicationprovidersettings",
         needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role; pass --dataverse-url",
+        application: &[],
+        delegated: &[p::DATAVERSE_IMPERSONATION],
+        entra_roles: &[],
+        azure_rbac: None,
+        dataverse_role: OMNICHANNEL_ADMIN,
     },
     SourceSpec {
         key: "dataverse.msdyn_occommunicationprovidersettingentries",
         endpoint: "GET {org}/api/data/v9.2/msdyn_occommunicationprovidersettingentries?$filter=msdyn_key eq 'DynamicsAppId'",
         needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role; pass --dataverse-url",
+        application: &[],
+        delegated: &[p::DATAVERSE_IMPERSONATION],
+        entra_roles: &[],
+        azure_rbac: None,
+        dataverse_role: OMNICHANNEL_ADMIN,
     },
     SourceSpec {
         key: "dataverse.msdyn_ocphonenumbers",
         endpoint: "GET {org}/api/data/v9.2/msdyn_ocphonenumbers",
         needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role; pass --dataverse-url",
+        application: &[],
+        delegated: &[p::DATAVERSE_IMPERSONATION],
+        entra_roles: &[],
+        azure_rbac: None,
+        dataverse_role: OMNICHANNEL_ADMIN,
     },
     SourceSpec {
         key: "dataverse.msdyn_ocvoicechannelsettings",
         endpoint: "GET {org}/api/data/v9.2/msdyn_ocvoicechannelsettings",
         needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role; pass --dataverse-url",
+        application: &[],
+        delegated: &[p::DATAVERSE_IMPERSONATION],
+        entra_roles: &[],
+        azure_rbac: None,
+        dataverse_role: OMNICHANNEL_ADMIN,
     },
     SourceSpec {
         key: "compliance.InformationBarrierPolicy",
         endpoint: "POST /adminapi/beta/{tenantId}/InvokeCommand Get-InformationBarrierPolicy",
         needs: "Exchange.ManageAsApp application permission plus the Compliance Administrator Entra role",
+        application: &[p::EXCHANGE_MANAGE_AS_APP],
+        delegated: &[],
+        entra_roles: &["Compliance Administrator"],
+        azure_rbac: None,
+        dataverse_role: None,
     },
     SourceSpec {
         key: "compliance.OrganizationSegment",
         endpoint: "POST /adminapi/beta/{tenantId}/InvokeCommand Get-OrganizationSegment",
         needs: "Exchange.ManageAsApp application permission plus the Compliance Administrator Entra role",
+        application: &[p::EXCHANGE_MANAGE_AS_APP],
+        delegated: &[],
+        entra_roles: &["Compliance Administrator"],
+        azure_rbac: None,
+        dataverse_role: None,
     },
     SourceSpec {
         key: "compliance.PolicyConfig",
         endpoint: "POST /adminapi/beta/{tenantId}/InvokeCommand Get-PolicyConfig",
         needs: "Exchange.ManageAsApp application permission plus the Compliance Administrator Entra role",
+        application: &[p::EXCHANGE_MANAGE_AS_APP],
+        delegated: &[],
+        entra_roles: &["Compliance Administrator"],
+        azure_rbac: None,
+        dataverse_role: None,
     },
 ];
 
@@ -177,6 +502,57 @@ mod tests {
                 "{}",
                 s.key
             );
+        }
+    }
+
+    /// `needs` is what users read when a fact is unavailable; the split fields drive
+    /// `ccaudit permissions`. Every grant in the split must be named in the sentence.
+    #[test]
+    fn split_grants_agree_with_the_needs_sentence() {
+        for s in SOURCES {
+            let named = s
+                .application
+                .iter()
+                .map(|p| p.name)
+                .chain(s.entra_roles.iter().copied())
+                .chain(s.azure_rbac)
+                .chain(s.dataverse_role);
+            for grant in named {
+                assert!(
+                    s.needs.contains(grant),
+                    "{}: needs `{}` does not mention {grant}",
+                    s.key,
+                    s.needs
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_source_says_how_to_read_it() {
+        for s in SOURCES {
+            assert!(
+                !s.application.is_empty()
+                    || !s.entra_roles.is_empty()
+                    || s.azure_rbac.is_some()
+                    || s.dataverse_role.is_some(),
+                "{} names no application permission, role or RBAC grant",
+                s.key
+            );
+            assert!(
+                s.application.iter().all(|p| p.id.is_some()),
+                "{}: application permissions need their app role id",
+                s.key
+            );
+        }
+    }
+
+    #[test]
+    fn a_read_only_audit_asks_for_no_write_permission() {
+        for s in SOURCES {
+            for p in s.application.iter().chain(s.delegated) {
+                assert!(!p.name.contains("Write"), "{}: {}", s.key, p.name);
+            }
         }
     }
 }

@@ -135,8 +135,15 @@ fn field_case_line_that_never_synced_is_missing_from_d365() {
         .filter(|r| r.check == "NUM-008" && r.status.is_finding())
         .collect();
     assert_eq!(num_008.len(), 1, "{}", describe(&num_008));
-    assert_eq!(num_008[0].status, Status::Missing, "the D365 row does not exist at all");
-    assert_eq!(num_008[0].subject.as_ref().map(|s| s.name.as_str()), Some(unsynced));
+    assert_eq!(
+        num_008[0].status,
+        Status::Missing,
+        "the D365 row does not exist at all"
+    );
+    assert_eq!(
+        num_008[0].subject.as_ref().map(|s| s.name.as_str()),
+        Some(unsynced)
+    );
 }
 
 #[test]

@@ -163,6 +163,7 @@ fn classify(error: &SourceError) -> UnavailableKind {
         Some(_) => UnavailableKind::ServiceError,
         None if code == "NotSupportedInCloud" => UnavailableKind::NotSupportedInCloud,
         None if code == "NotRequested" => UnavailableKind::NotRequested,
+        None if code == "NotCollected" => UnavailableKind::NotCollected,
         None => UnavailableKind::ServiceError,
     }
 }

@@ -863,6 +863,12 @@ fn merge_users(
         (Fact::Unavailable(g), Fact::Unavailable(t)) => {
             return Fact::Unavailable(both_unavailable(g, t, "teams.onlineUsers", "other source "));
         }
+        // Get-CsOnlineUser is the only source covering resource accounts as well as agents: if
+        // it was read and failed, treating its users as absent would turn "could not read" into
+        // a finding, so the whole fact is unavailable. (Graph only adds detail for agents.)
+        (_, Fact::Unavailable(u)) if u.kind != crate::model::fact::UnavailableKind::NotCollected => {
+            return Fact::Unavailable(u);
+        }
         (g, t) => (
             g.value().cloned().unwrap_or_default(),
             t.value().cloned().unwrap_or_default(),

@@ -1,6 +1,9 @@
 //! One `Report` value, rendered by one small module per format.
 
+pub mod html;
 pub mod json;
+pub mod junit;
+pub mod markdown;
 pub mod table;
 
 use serde::Serialize;

@@ -130,6 +130,16 @@ impl Pager {
             self.merged = Some(page);
             return Ok(None);
         }
+        // Some answers are a single object (a cmdlet's one result, e.g. Get-PolicyConfig): a
+        // first page with no item list and no cursor is the whole answer, not a paging error.
+        if self.pages == 1
+            && let Value::Object(obj) = &page
+            && !obj.values().any(Value::is_array)
+            && !obj.keys().any(|k| CURSOR_KEYS.contains(&k.as_str()))
+        {
+            self.merged = Some(page);
+            return Ok(None);
+        }
         let (page_items, wrapper) = self.split_items(page, current)?;
         let page_len = page_items.len();
         // A server that ignores the cursor returns the same full page forever.

@@ -1,0 +1,803 @@
+//! Live collection: reads a tenant over Graph, the Teams admin API, ARM, Dataverse and
+//! Security & Compliance, and produces exactly the [`Snapshot`] an offline audit reads.
+//!
+//! Producing the snapshot (rather than feeding the model directly) is deliberate: a live audit
+//! and `ccaudit audit --snapshot` of the saved file then go through the same normalizers and
+//! checks, so they cannot disagree, and a saved live run is a complete regression case.
+//!
+//! # Shape of a run
+//!
+//! * Sign in to Graph first: a refused credential is one usage error, not thirty unknown facts.
+//! * Independent services run concurrently (`tokio::join!`); the per-service bound on requests
+//!   in flight lives in the [`ReadOnlyClient`].
+//! * Dependent reads start as soon as their input is known: the resource-account list feeds the
+//!   per-user Graph `$batch` and the Teams per-user reads for those accounts, while the agent
+//!   list (from `--agents` / `--agent-group`) feeds the same reads for agents in parallel.
+//! * Every fact ends up as data (all pages merged, raw) or as the error that prevented reading
+//!   it. One fact failing never stops another; only sign-in and bad input end a run.
+//!
+//! Per-user facts are all-or-nothing: the normalizers read "no entry for a user" as "nothing
+//! there" (no licenses, no groups), so a fact with one failed part is recorded as that error
+//! rather than as a map with a silent hole that would turn "could not read" into "fail".
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+use super::auth::{AuthError, TokenProvider};
+use super::endpoints::{Cloud, Service};
+use super::graph::{self, UserPart, UserPartKind};
+use super::http::{FetchError, ReadOnlyClient};
+use super::{arm, compliance, dataverse, teams};
+use crate::model::canonical;
+use crate::model::raw::str_prop;
+use crate::snapshot::{AgentSelection, SCHEMA_VERSION, Snapshot, SourceError, SourceFact};
+
+/// What to read, beyond the endpoints and credential the client already carries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CollectOptions {
+    /// `--tenant`: a tenant id or domain. The snapshot records the organization's id when
+    /// Graph can read it.
+    pub tenant: String,
+    /// `--agents`: UPNs or object ids, as given.
+    pub agents: Vec<String>,
+    /// `--agent-group`: a group whose user members are the agents.
+    pub agent_group: Option<String>,
+    /// `--subscription`: limits ARM to these subscription ids (empty = all visible).
+    pub subscriptions: Vec<String>,
+}
+
+/// Why a run could not produce a snapshot at all. Anything else becomes a fact error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CollectError {
+    /// The credential was refused (or the token endpoint unreachable) for Graph.
+    #[error("sign-in failed: {0}")]
+    SignIn(AuthError),
+    /// `--agent-group` could not be expanded: the audit cannot check the agents it was asked
+    /// to check, so it stops instead of silently skipping them.
+    #[error(
+        "--agent-group {group}: cannot read the group's members ({detail}); check the id, grant GroupMember.Read.All, or name agents with --agents"
+    )]
+    AgentGroup { group: String, detail: String },
+    /// A flag value that cannot be used in a request.
+    #[error("{0}")]
+    Input(String),
+}
+
+/// Receives progress while collecting (the CLI draws bars from it; tests ignore it).
+pub trait Progress: Send + Sync {
+    /// A fact was recorded (`ok` = data, not an error record).
+    fn fact_done(&self, key: &str, ok: bool);
+}
+
+/// Progress that goes nowhere.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn fact_done(&self, _key: &str, _ok: bool) {}
+}
+
+/// What the organization read told the rest of the run.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OrgInfo {
+    pub tenant_id: Option<String>,
+    pub display_name: Option<String>,
+    /// `contoso.onmicrosoft.com`: the S&C `X-AnchorMailbox` needs it.
+    pub initial_domain: Option<String>,
+}
+
+/// State shared by the collectors of one run.
+pub(crate) struct Run<'a> {
+    pub client: &'a ReadOnlyClient,
+    pub options: &'a CollectOptions,
+    facts: Mutex<BTreeMap<String, SourceFact>>,
+    progress: &'a dyn Progress,
+    org: tokio::sync::OnceCell<OrgInfo>,
+}
+
+impl<'a> Run<'a> {
+    fn new(
+        client: &'a ReadOnlyClient,
+        options: &'a CollectOptions,
+        progress: &'a dyn Progress,
+    ) -> Run<'a> {
+        Run {
+            client,
+            options,
+            facts: Mutex::new(BTreeMap::new()),
+            progress,
+            org: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    pub fn cloud(&self) -> Cloud {
+        self.client.endpoints().cloud()
+    }
+
+    /// Records a fact: data under `endpoint`, or the error under the endpoint that failed.
+    pub fn record(&self, key: &str, endpoint: &str, result: Result<Value, FetchError>) {
+        match result {
+            Ok(data) => self.put(
+                key,
+                SourceFact {
+                    endpoint: endpoint.to_string(),
+                    data: Some(data),
+                    error: None,
+                },
+            ),
+            Err(e) => self.record_error(key, &e.endpoint.clone(), e.into()),
+        }
+    }
+
+    pub fn record_error(&self, key: &str, endpoint: &str, error: SourceError) {
+        self.put(
+            key,
+            SourceFact {
+                endpoint: endpoint.to_string(),
+                data: None,
+                error: Some(error),
+            },
+        );
+    }
+
+    fn put(&self, key: &str, fact: SourceFact) {
+        let ok = fact.data.is_some();
+        match &fact.error {
+            Some(e) => {
+                tracing::debug!(key, status = e.status, code = e.code.as_deref(), message = %e.message, "fact unavailable")
+            }
+            None => tracing::debug!(key, "fact read"),
+        }
+        self.facts
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_string(), fact);
+        self.progress.fact_done(key, ok);
+    }
+
+    /// `GET <full url>` for a path on a service: how data facts name their source.
+    /// The query stays as written (`$filter=appId in ('…')`), not percent-encoded, so a user can
+    /// read it and paste it into Graph Explorer.
+    pub fn label(&self, service: Service, path_and_query: &str) -> String {
+        format!("GET {}{path_and_query}", self.base(service))
+    }
+
+    /// The base URL of a service without a trailing slash, for endpoint templates.
+    pub fn base(&self, service: Service) -> String {
+        self.client
+            .endpoints()
+            .base(service)
+            .map(|u| u.as_str().trim_end_matches('/').to_string())
+            .unwrap_or_else(|| format!("{{{service}}}"))
+    }
+
+    /// The organization, read once (graph.organization) however many collectors ask.
+    pub async fn org(&self) -> &OrgInfo {
+        self.org.get_or_init(|| graph::organization(self)).await
+    }
+
+    /// The tenant id for URL paths: the organization's id when known, else `--tenant`.
+    pub async fn tenant_id(&self) -> String {
+        self.org()
+            .await
+            .tenant_id
+            .clone()
+            .unwrap_or_else(|| self.options.tenant.clone())
+    }
+}
+
+/// Reads the tenant and returns its snapshot.
+///
+/// `tokens` is the provider the client signs in with; it is asked for a Graph token up front
+/// so a refused credential ends the run with one clear error.
+pub async fn collect(
+    client: &ReadOnlyClient,
+    tokens: &TokenProvider,
+    options: &CollectOptions,
+    progress: &dyn Progress,
+) -> Result<Snapshot, CollectError> {
+    validate(options)?;
+    if let Some(audience) = client.endpoints().audience(Service::Graph) {
+        tokens
+            .token(&audience)
+            .await
+            .map_err(CollectError::SignIn)?;
+    }
+    let run = Run::new(client, options, progress);
+    let people = People::default();
+    let dataverse = async {
+        if client.endpoints().base(Service::Dataverse).is_some() {
+            dataverse::collect(&run).await;
+        } else {
+            dataverse::not_requested(&run);
+        }
+    };
+    let ((), (), (), (), (), (), agents) = tokio::try_join!(
+        unit(graph::tenant_wide(&run)),
+        unit(numbers(&run)),
+        unit(teams::policies(&run)),
+        unit(arm::collect(&run)),
+        unit(dataverse),
+        unit(compliance::collect(&run)),
+        people_branches(&run, &people),
+    )?;
+    people.record(&run, agents.is_some());
+    let org = run.org().await.clone();
+    let facts = run.facts.into_inner().unwrap_or_else(|p| p.into_inner());
+    Ok(Snapshot {
+        schema_version: SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        collected_at: rfc3339(SystemTime::now()),
+        tenant_id: org
+            .tenant_id
+            .unwrap_or_else(|| options.tenant.to_ascii_lowercase()),
+        tenant_name: org.display_name,
+        cloud: client.endpoints().cloud().as_str().to_string(),
+        agents,
+        facts,
+    })
+}
+
+async fn unit(f: impl Future<Output = ()>) -> Result<(), CollectError> {
+    f.await;
+    Ok(())
+}
+
+/// Refuses flag values that cannot go into a URL path before anything is sent.
+fn validate(options: &CollectOptions) -> Result<(), CollectError> {
+    if let Some(group) = &options.agent_group
+        && !canonical::is_guid(group.trim())
+    {
+        return Err(CollectError::Input(format!(
+            "--agent-group `{group}` is not a group object id (a GUID)"
+        )));
+    }
+    for sub in &options.subscriptions {
+        if !canonical::is_guid(sub.trim()) {
+            return Err(CollectError::Input(format!(
+                "--subscription `{sub}` is not a subscription id (a GUID)"
+            )));
+        }
+    }
+    for agent in &options.agents {
+        let a = agent.trim();
+        if a.is_empty() || a.len() > 256 || a.chars().any(|c| c.is_control() || c == '/') {
+            return Err(CollectError::Input(format!(
+                "--agents `{agent}` is not a UPN or object id"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Numbers: Graph numberAssignments, or the Teams telephone-number API where Graph's does not
+/// exist (national clouds) or refuses (403/404/400), as apis.md B.6 recommends.
+async fn numbers(run: &Run<'_>) {
+    let graph_available = matches!(run.cloud(), Cloud::Public | Cloud::Gcc);
+    let fall_back = if graph_available {
+        match graph::number_assignments(run).await {
+            Ok(()) => false,
+            Err(status) => matches!(status, Some(400 | 401 | 403 | 404)),
+        }
+    } else {
+        run.record_error(
+            "graph.numberAssignments",
+            &run.label(
+                Service::Graph,
+                graph::NUMBER_ASSIGNMENTS_PATH,
+            ),
+            SourceError {
+                status: None,
+                code: Some("NotSupportedInCloud".into()),
+                message: format!(
+                    "Graph numberAssignments is not available in the {} cloud; numbers are read from the Teams telephone-number API",
+                    run.cloud()
+                ),
+            },
+        );
+        true
+    };
+    if fall_back {
+        teams::telephone_numbers(run).await;
+    }
+}
+
+/// The resource-account branch and the agent branch, side by side; returns the agent selection.
+async fn people_branches(
+    run: &Run<'_>,
+    people: &People,
+) -> Result<Option<AgentSelection>, CollectError> {
+    let ((), agents) = tokio::join!(
+        resource_account_branch(run, people),
+        agent_branch(run, people)
+    );
+    agents
+}
+
+/// Resource accounts (Graph, else Teams application instances), then their per-user data.
+async fn resource_account_branch(run: &Run<'_>, people: &People) {
+    let ids = match graph::resource_accounts(run).await {
+        Some(ids) => Some(ids),
+        None => teams::application_instances(run).await,
+    };
+    let Some(ids) = ids else {
+        people.lock().ra_list_unavailable = true;
+        return;
+    };
+    let graph_parts = people.claim(
+        &ids,
+        &[
+            UserPartKind::User,
+            UserPartKind::LicenseDetails,
+            UserPartKind::MemberOf,
+        ],
+    );
+    let online = people.claim_teams(&ids, TeamsPart::OnlineUser);
+    let assoc = people.claim_teams(&ids, TeamsPart::Association);
+    tokio::join!(
+        graph_user_parts(run, people, graph_parts),
+        teams_user_parts(run, people, TeamsPart::OnlineUser, online),
+        teams_user_parts(run, people, TeamsPart::Association, assoc),
+    );
+}
+
+/// Agents: named (`--agents`) and/or group members (`--agent-group`), resolved to ids, then
+/// their per-user data. `None` when no agents were asked for.
+async fn agent_branch(
+    run: &Run<'_>,
+    people: &People,
+) -> Result<Option<AgentSelection>, CollectError> {
+    let options = run.options;
+    let mut keys: Vec<String> = Vec::new();
+    let mut seen = HashSet::new();
+    let mut add = |k: &str, keys: &mut Vec<String>| {
+        let k = k.trim();
+        if !k.is_empty() && seen.insert(k.to_ascii_lowercase()) {
+            keys.push(k.to_string());
+        }
+    };
+    for a in &options.agents {
+        add(a, &mut keys);
+    }
+    if let Some(group) = &options.agent_group {
+        let members = graph::group_members(run, group.trim()).await.map_err(|e| {
+            CollectError::AgentGroup {
+                group: group.clone(),
+                detail: e.to_string(),
+            }
+        })?;
+        for m in members {
+            add(&m, &mut keys);
+        }
+    }
+    let selection = match (options.agents.is_empty(), options.agent_group.is_none()) {
+        (true, true) => return Ok(None),
+        (false, true) => "cli",
+        (true, false) => "group",
+        (false, false) => "cli+group",
+    };
+    let selection = AgentSelection {
+        source: selection.to_string(),
+        users: keys.clone(),
+    };
+
+    // Phase 1: the user objects (a UPN resolves to its id here).
+    let mut ids: Vec<String> = Vec::new();
+    let mut lookups = Vec::new();
+    for key in &keys {
+        match canonical::guid(key) {
+            Some(id) => {
+                let id = id.to_ascii_lowercase();
+                lookups.extend(people.claim(std::slice::from_ref(&id), &[UserPartKind::User]));
+                ids.push(id);
+            }
+            None => lookups.push(UserPart {
+                kind: UserPartKind::User,
+                key: key.clone(),
+            }),
+        }
+    }
+    for id in graph_user_parts(run, people, lookups).await {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+
+    // Phase 2: everything keyed by id.
+    let graph_parts = people.claim(
+        &ids,
+        &[
+            UserPartKind::LicenseDetails,
+            UserPartKind::MemberOf,
+            UserPartKind::UserConfiguration,
+        ],
+    );
+    let online = people.claim_teams(&ids, TeamsPart::OnlineUser);
+    tokio::join!(
+        graph_user_parts(run, people, graph_parts),
+        teams_user_parts(run, people, TeamsPart::OnlineUser, online),
+    );
+    Ok(Some(selection))
+}
+
+/// Runs per-user Graph parts through `$batch` and stores the results; returns the ids of the
+/// user objects read (how a UPN becomes an id).
+async fn graph_user_parts(run: &Run<'_>, people: &People, parts: Vec<UserPart>) -> Vec<String> {
+    if parts.is_empty() {
+        return Vec::new();
+    }
+    let results = graph::user_parts(run, parts).await;
+    let mut state = people.lock();
+    let mut resolved = Vec::new();
+    for (part, result) in results {
+        let slot = state.graph_slot(part.kind);
+        match result {
+            Ok(body) => {
+                let id = if part.kind == UserPartKind::User {
+                    match str_prop(&body, &["id"]) {
+                        Some(id) => id.to_ascii_lowercase(),
+                        None => {
+                            slot.fail(FetchError {
+                                endpoint: format!("GET /users/{}", part.key),
+                                status: None,
+                                code: None,
+                                message: "the user object has no `id`".into(),
+                            });
+                            continue;
+                        }
+                    }
+                } else {
+                    part.key.to_ascii_lowercase()
+                };
+                if part.kind == UserPartKind::User {
+                    resolved.push(id.clone());
+                }
+                slot.entries.insert(id, body);
+            }
+            // The user (or its Teams configuration) does not exist: nothing to record; the
+            // model reports a named agent that is not found.
+            Err(e) if e.status == Some(404) => {}
+            Err(e) => slot.fail(e),
+        }
+    }
+    resolved
+}
+
+/// Per-user reads on the Teams API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TeamsPart {
+    /// `Teams.User/users/{id}` (Get-CsOnlineUser).
+    OnlineUser,
+    /// `Teams.VoiceApps/applicationinstanceassociations/{id}`.
+    Association,
+}
+
+async fn teams_user_parts(run: &Run<'_>, people: &People, part: TeamsPart, ids: Vec<String>) {
+    if ids.is_empty() {
+        return;
+    }
+    let path = |id: &str| match part {
+        TeamsPart::OnlineUser => format!("/Teams.User/users/{id}"),
+        TeamsPart::Association => format!("/Teams.VoiceApps/applicationinstanceassociations/{id}"),
+    };
+    let results = teams::get_each(run, ids.iter().map(|id| (id.clone(), path(id))).collect()).await;
+    let mut state = people.lock();
+    let slot = match part {
+        TeamsPart::OnlineUser => &mut state.online,
+        TeamsPart::Association => &mut state.associations,
+    };
+    for (id, result) in results {
+        match result {
+            Ok(v) => {
+                slot.entries.insert(id, v);
+            }
+            Err(e) if e.status == Some(404) => {
+                // No associations is a 404; an online user that does not exist is absent.
+                if part == TeamsPart::Association {
+                    slot.entries.insert(id, json!([]));
+                }
+            }
+            Err(e) => slot.fail(e),
+        }
+    }
+}
+
+/// Results of one per-user fact while it is being read.
+#[derive(Default)]
+struct Keyed {
+    entries: BTreeMap<String, Value>,
+    error: Option<FetchError>,
+    claimed: HashSet<String>,
+}
+
+impl Keyed {
+    fn fail(&mut self, e: FetchError) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+    }
+}
+
+#[derive(Default)]
+struct PeopleState {
+    users: Keyed,
+    licenses: Keyed,
+    member_of: Keyed,
+    configs: Keyed,
+    online: Keyed,
+    associations: Keyed,
+    ra_list_unavailable: bool,
+}
+
+impl PeopleState {
+    fn graph_slot(&mut self, kind: UserPartKind) -> &mut Keyed {
+        match kind {
+            UserPartKind::User => &mut self.users,
+            UserPartKind::LicenseDetails => &mut self.licenses,
+            UserPartKind::MemberOf => &mut self.member_of,
+            UserPartKind::UserConfiguration => &mut self.configs,
+        }
+    }
+}
+
+/// Per-user facts of resource accounts and agents, filled by both branches. Claims make sure a
+/// user who is both (or named twice) is read once.
+#[derive(Default)]
+struct People(Mutex<PeopleState>);
+
+impl People {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PeopleState> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The parts of `kinds` for `ids` not already claimed by the other branch.
+    fn claim(&self, ids: &[String], kinds: &[UserPartKind]) -> Vec<UserPart> {
+        let mut state = self.lock();
+        let mut parts = Vec::new();
+        for id in ids {
+            for &kind in kinds {
+                if state.graph_slot(kind).claimed.insert(id.clone()) {
+                    parts.push(UserPart {
+                        kind,
+                        key: id.clone(),
+                    });
+                }
+            }
+        }
+        parts
+    }
+
+    fn claim_teams(&self, ids: &[String], part: TeamsPart) -> Vec<String> {
+        let mut state = self.lock();
+        let slot = match part {
+            TeamsPart::OnlineUser => &mut state.online,
+            TeamsPart::Association => &mut state.associations,
+        };
+        ids.iter()
+            .filter(|id| slot.claimed.insert((*id).clone()))
+            .cloned()
+            .collect()
+    }
+
+    /// Writes the six per-user facts.
+    fn record(self, run: &Run<'_>, agents_requested: bool) {
+        let state = self.0.into_inner().unwrap_or_else(|p| p.into_inner());
+        let graph = run.base(Service::Graph);
+        let teams = run.base(Service::Teams);
+        let put = |key: &str,
+                   endpoint: String,
+                   slot: Keyed,
+                   data: fn(BTreeMap<String, Value>) -> Value| {
+            match slot.error {
+                Some(e) => run.record(key, &endpoint, Err(e)),
+                None => run.record(key, &endpoint, Ok(data(slot.entries))),
+            }
+        };
+        let keyed = |m: BTreeMap<String, Value>| Value::Object(m.into_iter().collect());
+        let list =
+            |m: BTreeMap<String, Value>| json!({ "value": m.into_values().collect::<Vec<_>>() });
+        put(
+            "graph.users",
+            format!(
+                "GET {graph}/v1.0/users/{{id}}?$select={} (via $batch)",
+                graph::USER_SELECT
+            ),
+            state.users,
+            list,
+        );
+        put(
+            "graph.licenseDetails",
+            format!("GET {graph}/v1.0/users/{{id}}/licenseDetails (via $batch)"),
+            state.licenses,
+            keyed,
+        );
+        put(
+            "graph.memberOf",
+            format!(
+                "GET {graph}/v1.0/users/{{id}}/transitiveMemberOf/microsoft.graph.group?$select={} (via $batch)",
+                graph::GROUP_SELECT
+            ),
+            state.member_of,
+            keyed,
+        );
+        let configs_endpoint =
+            format!("GET {graph}/v1.0/admin/teams/userConfigurations/{{id}} (via $batch)");
+        if agents_requested {
+            put(
+                "graph.userConfigurations",
+                configs_endpoint,
+                state.configs,
+                list,
+            );
+        } else {
+            // Read for agents only (resource accounts are not returned there); none named.
+            run.record(
+                "graph.userConfigurations",
+                &configs_endpoint,
+                Ok(json!({"value": []})),
+            );
+        }
+        put(
+            "teams.onlineUsers",
+            format!("GET {teams}/Teams.User/users/{{id}}"),
+            state.online,
+            keyed,
+        );
+        let assoc_endpoint =
+            format!("GET {teams}/Teams.VoiceApps/applicationinstanceassociations/{{id}}");
+        if state.ra_list_unavailable {
+            run.record_error(
+                "teams.applicationInstanceAssociations",
+                &assoc_endpoint,
+                SourceError {
+                    status: None,
+                    code: Some("DependencyUnavailable".into()),
+                    message: "not read: the resource-account list (graph.resourceAccounts and teams.applicationInstances) is unavailable".into(),
+                },
+            );
+        } else {
+            put(
+                "teams.applicationInstanceAssociations",
+                assoc_endpoint,
+                state.associations,
+                keyed,
+            );
+        }
+    }
+}
+
+/// Writes a snapshot for its owner only: a temp file in the same directory (so the rename is
+/// atomic), mode 0600 on unix, synced, then renamed over `path`. A reader never sees a
+/// half-written snapshot, and tenant data is never world-readable, even briefly.
+pub fn write_snapshot(path: &Path, snapshot: &Snapshot) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "snapshot.json".into());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let _ = fs::remove_file(&tmp);
+    let written = (|| {
+        let mut file = options.open(&tmp)?;
+        file.write_all(snapshot.to_json_pretty().as_bytes())?;
+        file.sync_all()?;
+        drop(file);
+        fs::rename(&tmp, path)
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// RFC 3339 UTC time with second precision (`2026-11-27T05:00:00Z`), without a date crate.
+pub fn rfc3339(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3_600,
+        (rem % 3_600) / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn rfc3339_known_instants() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_755_600);
+        assert_eq!(rfc3339(t), "2026-11-27T05:00:00Z");
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00Z");
+    }
+
+    #[test]
+    fn bad_flag_values_are_refused_before_any_request() {
+        let bad = |o: CollectOptions| validate(&o).unwrap_err().to_string();
+        let base = CollectOptions {
+            tenant: "contoso.onmicrosoft.com".into(),
+            ..CollectOptions::default()
+        };
+        assert!(
+            bad(CollectOptions {
+                agent_group: Some("../x".into()),
+                ..base.clone()
+            })
+            .contains("--agent-group")
+        );
+        assert!(
+            bad(CollectOptions {
+                subscriptions: vec!["nope".into()],
+                ..base.clone()
+            })
+            .contains("--subscription")
+        );
+        assert!(
+            bad(CollectOptions {
+                agents: vec!["a/b@contoso.com".into()],
+                ..base.clone()
+            })
+            .contains("--agents")
+        );
+        assert!(validate(&base).is_ok());
+    }
+
+    #[test]
+    fn snapshot_file_is_owner_only_and_replaced_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.snapshot.json");
+        let snapshot = Snapshot {
+            schema_version: SCHEMA_VERSION,
+            tool_version: "0".into(),
+            collected_at: rfc3339(SystemTime::now()),
+            tenant_id: "t".into(),
+            tenant_name: None,
+            cloud: "public".into(),
+            agents: None,
+            facts: BTreeMap::new(),
+        };
+        std::fs::write(&path, "old").unwrap();
+        write_snapshot(&path, &snapshot).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(Snapshot::parse(&text, "t").unwrap(), snapshot);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(leftovers.len(), 1, "no temp file left behind");
+    }
+}

@@ -1,0 +1,116 @@
+//! Teams tenant admin API collectors (docs/live-requests.md rows 12-18): what the `Get-Cs*`
+//! cmdlets read, called directly so no PowerShell module is needed.
+
+use serde_json::Value;
+
+use super::collect::Run;
+use super::endpoints::Service;
+use super::graph::object_ids;
+use super::http::FetchError;
+use super::paging::Paging;
+
+/// The Teams admin centre's application id, which the telephone-number API requires.
+const TNM_APPLICATION_ID: &str = "045268c0-445e-4ac1-9157-d58f67b167d9";
+/// The telephone-number API allows at most 999 rows per page.
+const NUMBER_PAGE: u32 = 999;
+
+/// The three tenant policies (rows 12-14), concurrently.
+pub(crate) async fn policies(run: &Run<'_>) {
+    let one = |name: &'static str| async move {
+        let path = format!("/Skype.Policy/configurations/{name}");
+        let result = run.client.get(Service::Teams, &path, &[]).await;
+        run.record(
+            &format!("teams.{name}"),
+            &run.label(Service::Teams, &path),
+            result,
+        );
+    };
+    tokio::join!(
+        one("TeamsAcsFederationConfiguration"),
+        one("ExternalAccessPolicy"),
+        one("TenantFederationSettings"),
+    );
+}
+
+/// teams.applicationInstances (row 15), the fallback resource-account list. Returns the
+/// accounts' lower-case object ids, or `None` when it could not be read either.
+pub(crate) async fn application_instances(run: &Run<'_>) -> Option<Vec<String>> {
+    let path = "/Teams.PlatformService/v2/ApplicationInstances?pageSize=100";
+    let result = run
+        .client
+        .get_paged(Service::Teams, path, &[], Paging::teams_skip_token())
+        .await;
+    let ids = result
+        .as_ref()
+        .ok()
+        .map(|v| object_ids(v, "applicationInstances"));
+    run.record(
+        "teams.applicationInstances",
+        &run.label(Service::Teams, path),
+        result,
+    );
+    ids
+}
+
+/// teams.telephoneNumbers (row 17), the fallback for Graph numberAssignments.
+pub(crate) async fn telephone_numbers(run: &Run<'_>) {
+    let tenant = run.tenant_id().await;
+    let path =
+        format!("/Skype.TelephoneNumberMgmt/Tenants/{tenant}/telephone-numbers?locale=en-US");
+    let result = run
+        .client
+        .get_paged(
+            Service::Teams,
+            &path,
+            &[("x-ms-tnm-applicationid", TNM_APPLICATION_ID)],
+            Paging::teams_top_skip(NUMBER_PAGE),
+        )
+        .await;
+    run.record(
+        "teams.telephoneNumbers",
+        &run.label(Service::Teams, &format!("{path}&skip=0&top={NUMBER_PAGE}")),
+        result,
+    );
+}
+
+/// One GET per `(id, path)` on the Teams API, all in flight at once; the client bounds how
+/// many actually run. Results come back in input order.
+pub(crate) async fn get_each(
+    run: &Run<'_>,
+    requests: Vec<(String, String)>,
+) -> Vec<(String, Result<Value, FetchError>)> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, (id, path)) in requests.iter().enumerate() {
+        let client = run.client.clone();
+        let (id, path) = (id.clone(), path.clone());
+        tasks.spawn(async move { (i, id, client.get(Service::Teams, &path, &[]).await) });
+    }
+    let mut out: Vec<Option<(String, Result<Value, FetchError>)>> =
+        (0..requests.len()).map(|_| None).collect();
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok((i, id, result)) => {
+                if let Some(slot) = out.get_mut(i) {
+                    *slot = Some((id, result));
+                }
+            }
+            Err(e) => tracing::debug!(error = %e, "a Teams per-user task failed"),
+        }
+    }
+    out.into_iter()
+        .zip(requests)
+        .map(|(done, (id, path))| {
+            done.unwrap_or_else(|| {
+                (
+                    id,
+                    Err(FetchError {
+                        endpoint: format!("GET {}{path}", run.base(Service::Teams)),
+                        status: None,
+                        code: None,
+                        message: "the request task ended without a result".into(),
+                    }),
+                )
+            })
+        })
+        .collect()
+}

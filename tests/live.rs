@@ -1,0 +1,851 @@
+//! Live collection end to end: the `ccaudit` binary reads the fake tenant (loopback only) and
+//! must reach exactly the verdicts of the offline audit of the snapshot the fake serves.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use fake_tenant::{FakeOptions, FakeTenant, FaultKind, Faults, LoggedRequest};
+use serde_json::Value;
+
+/// No single ccaudit run in these tests may take longer (a hang fails instead of blocking).
+const RUN_TIMEOUT: Duration = Duration::from_secs(40);
+/// A distinctive client secret, grepped for in every output.
+const CANARY_SECRET: &str = "canary-S3cr3t~do-not-print-7f3a9b2c";
+
+fn example_path(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name)
+}
+
+fn example(name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(example_path(name)).unwrap()).unwrap()
+}
+
+/// The agents named in an example snapshot, as `--agents` takes them.
+fn agents_flag(snapshot: &Value) -> Vec<String> {
+    let users: Vec<&str> = snapshot["agents"]["users"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if users.is_empty() {
+        Vec::new()
+    } else {
+        vec!["--agents".into(), users.join(",")]
+    }
+}
+
+async fn fake(name: &str, options: FakeOptions) -> (FakeTenant, Value) {
+    let snapshot = example(name);
+    let fake = FakeTenant::start(snapshot.clone(), options).await.unwrap();
+    (fake, snapshot)
+}
+
+/// `ccaudit <command> --tenant T <fake endpoints> <args>` with the fake's client-secret
+/// environment (plus `env` overrides), run off the async runtime so the fake keeps serving.
+async fn ccaudit(
+    fake: &FakeTenant,
+    command: &str,
+    args: Vec<String>,
+    env: Vec<(&str, &str)>,
+) -> Output {
+    let mut cmd = Command::cargo_bin("ccaudit").unwrap();
+    cmd.arg(command)
+        .arg("--tenant")
+        .arg(fake.tenant_id())
+        .args(fake.endpoint_args())
+        .args(&args)
+        .timeout(RUN_TIMEOUT);
+    for var in [
+        "CCAUDIT_SNAPSHOT",
+        "CCAUDIT_CC_SKUS",
+        "CCAUDIT_ENDPOINT_LOGIN",
+        "CCAUDIT_ENDPOINT_GRAPH",
+        "CCAUDIT_ENDPOINT_TEAMS",
+        "CCAUDIT_ENDPOINT_ARM",
+        "CCAUDIT_ENDPOINT_COMPLIANCE",
+        "AZURE_CLIENT_CERTIFICATE_PATH",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in fake.env_vars() {
+        cmd.env(k, v);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn offline(snapshot: &Path, extra: &[&str]) -> Output {
+    Command::cargo_bin("ccaudit")
+        .unwrap()
+        .env_remove("CCAUDIT_SNAPSHOT")
+        .env_remove("CCAUDIT_CC_SKUS")
+        .arg("audit")
+        .arg("--snapshot")
+        .arg(snapshot)
+        .args(["--format", "json"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn report(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not a JSON report ({e}); exit {:?}, stderr: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// (check, subject id, status) of every result, sorted.
+fn verdicts(report: &Value) -> Vec<(String, String, String)> {
+    let mut v: Vec<_> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["check"].as_str().unwrap_or("").to_string(),
+                r["subject"]["id"].as_str().unwrap_or("").to_string(),
+                r["status"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The live audit of an example (agents as the example names them), JSON on stdout.
+async fn live_audit(fake: &FakeTenant, snapshot: &Value, extra: &[&str]) -> Output {
+    let mut args = agents_flag(snapshot);
+    args.extend(["--format", "json", "--quiet"].map(String::from));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    ccaudit(fake, "audit", args, vec![]).await
+}
+
+/// What the fake logged, checked for read-only-ness and repeats.
+fn assert_read_only_and_no_repeats(log: &[LoggedRequest]) {
+    assert_read_only(log);
+    assert_no_repeats(log, false);
+}
+
+/// Only GETs and the allow-listed read POSTs; `$batch` parts all GET; cmdlets all `Get-*`.
+fn assert_read_only(log: &[LoggedRequest]) {
+    assert!(!log.is_empty());
+    for r in log {
+        let allowed = match r.method.as_str() {
+            "GET" => r.service != "login",
+            "POST" => match r.service.as_str() {
+                "login" => r.path.ends_with("/oauth2/v2.0/token"),
+                "graph" => r.path == "/v1.0/$batch",
+                "compliance" => r.path.ends_with("/InvokeCommand"),
+                _ => false,
+            },
+            _ => false,
+        };
+        assert!(allowed, "not an allow-listed read: {r:?}");
+        assert_ne!(r.fault.as_deref(), Some("method_not_allowed"), "{r:?}");
+        if r.path == "/v1.0/$batch" && r.fault.is_none() {
+            assert!(!r.detail.is_empty() && r.detail.len() <= 20, "{r:?}");
+            assert!(r.detail.iter().all(|d| d.starts_with("GET /")), "{r:?}");
+        }
+        if r.path.ends_with("/InvokeCommand") {
+            assert!(r.detail.iter().all(|d| d.starts_with("Get-")), "{r:?}");
+        }
+    }
+}
+
+type RequestKey = (String, String, String, String, Vec<String>);
+
+/// A request may only be sent again after a throttled or failed attempt (a retry). With
+/// `batch_retries`, `$batch` requests are not counted: a part throttled inside a 200 batch
+/// answer is retried in a new batch, and part statuses are not in the fake's log.
+fn assert_no_repeats(log: &[LoggedRequest], batch_retries: bool) {
+    // (method, service, path, query, detail) -> (times sent, times faulted)
+    let mut seen: BTreeMap<RequestKey, (usize, usize)> = BTreeMap::new();
+    for r in log {
+        let key = (
+            r.method.clone(),
+            r.service.clone(),
+            r.path.clone(),
+            r.query.clone(),
+            r.detail.clone(),
+        );
+        let e = seen.entry(key).or_default();
+        e.0 += 1;
+        if r.fault.is_some() || r.status == 429 || r.status >= 500 {
+            e.1 += 1;
+        }
+    }
+    for ((method, service, path, query, _), (n, retried)) in &seen {
+        if batch_retries && path == "/v1.0/$batch" {
+            continue;
+        }
+        if service == "login" {
+            // One token per audience: graph, teams, arm, dataverse, compliance.
+            assert!(*n <= 5, "{n} token requests");
+            continue;
+        }
+        assert!(
+            n - retried <= 1,
+            "{method} {service}{path}?{query} sent {n} times, {retried} of them faulted"
+        );
+    }
+}
+
+// (a) + (b) ------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn live_audit_matches_offline_audit_and_reads_only() {
+    for name in ["healthy.snapshot.json", "field-case.snapshot.json"] {
+        let (fake, snapshot) = fake(name, FakeOptions::default()).await;
+        let expected_out = offline(&example_path(name), &[]);
+        let expected = verdicts(&report(&expected_out));
+
+        let live = live_audit(&fake, &snapshot, &[]).await;
+        let live_report = report(&live);
+        assert_eq!(live_report["source"], "live", "{name}");
+        assert_eq!(verdicts(&live_report), expected, "{name}: live vs offline");
+        assert_eq!(
+            live.status.code(),
+            expected_out.status.code(),
+            "{name}: exit code; stderr: {}",
+            stderr(&live)
+        );
+        assert_read_only_and_no_repeats(&fake.requests());
+
+        // collect, then audit the saved snapshot offline: the same verdicts again.
+        let dir = tempfile::tempdir().unwrap();
+        let saved = dir.path().join("tenant.snapshot.json");
+        let mut args = agents_flag(&snapshot);
+        args.extend([
+            "--quiet".into(),
+            "--output".into(),
+            saved.display().to_string(),
+        ]);
+        fake.clear_requests();
+        let collected = ccaudit(&fake, "collect", args, vec![]).await;
+        assert_eq!(collected.status.code(), Some(0), "{}", stderr(&collected));
+        assert_read_only_and_no_repeats(&fake.requests());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&saved).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "snapshot must be owner-only");
+        }
+        let again = offline(&saved, &[]);
+        assert_eq!(
+            verdicts(&report(&again)),
+            expected,
+            "{name}: collect + offline"
+        );
+        let saved_json: Value =
+            serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+        assert_eq!(saved_json["tenant_id"], fake.tenant_id());
+        assert_eq!(saved_json["agents"], snapshot["agents"]);
+        // Every fact is readable from a fault-free fake, except one known gap of the HTTP
+        // layer: `invoke_get_cmdlet` pages every cmdlet answer as a `value` list, so a cmdlet
+        // that answers with one bare object (Get-PolicyConfig in healthy) is refused with "no
+        // item list" (fix belongs in paging.rs; reported). Anything else failing is a bug here.
+        for (key, fact) in saved_json["facts"].as_object().unwrap() {
+            if let Some(error) = fact.get("error") {
+                assert!(
+                    key == "compliance.PolicyConfig"
+                        && snapshot["facts"][key]["data"].get("value").is_none()
+                        && error.to_string().contains("no item list"),
+                    "{name}: {key} unreadable from a fault-free fake: {error}"
+                );
+            }
+        }
+    }
+}
+
+// (c) ------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn teams_forbidden_makes_only_teams_checks_unknown_naming_the_role() {
+    let name = "healthy.snapshot.json";
+    let options = FakeOptions {
+        faults: Faults::default().service_status("teams", 403),
+        ..FakeOptions::default()
+    };
+    let (fake, snapshot) = fake(name, options).await;
+    // resource-accounts and agents are left out: with teams.onlineUsers unreadable the model
+    // (model/teams.rs merge_users) still builds teams.users from graph.userConfigurations
+    // alone, so RA-008/RA-009 report "missing" and AGT-003 "skipped" instead of unknown. That
+    // is a normalizer bug, pinned by the ignored test below.
+    let only = "acs-federation,external-access,licensing,numbers,d365,acs,information-barriers";
+    let offline_report = report(&offline(&example_path(name), &["--only", only]));
+    let out = live_audit(&fake, &snapshot, &["--only", only]).await;
+    let live = report(&out);
+
+    let status_of = |r: &Value, check: &str| -> Vec<String> {
+        r["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["check"] == check)
+            .map(|x| x["status"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut newly_unknown = 0;
+    for r in live["results"].as_array().unwrap() {
+        let check = r["check"].as_str().unwrap();
+        if r["status"] == "unknown"
+            && !status_of(&offline_report, check).contains(&"unknown".to_string())
+        {
+            newly_unknown += 1;
+            let needs = r["needs"].as_str().unwrap_or("");
+            assert!(
+                needs.contains("Teams Administrator"),
+                "{check} is unknown without naming the Teams Administrator role: {r}"
+            );
+        }
+        assert_ne!(
+            r["status"], "fail",
+            "a read failure must never become a fail: {r}"
+        );
+    }
+    assert!(newly_unknown > 0, "the Teams checks must be unknown");
+    // Graph- and Dataverse-based checks are still evaluated.
+    for check in ["LIC-001", "D365-001"] {
+        let statuses = status_of(&live, check);
+        assert!(!statuses.is_empty(), "{check} ran");
+        assert_eq!(statuses, status_of(&offline_report, check), "{check}");
+    }
+    assert_eq!(out.status.code(), Some(3), "incomplete, nothing failed");
+    assert!(
+        fake.requests()
+            .iter()
+            .any(|r| r.fault.as_deref() == Some("service_status_403")),
+        "the fault was exercised"
+    );
+}
+
+/// Known bug in the normalizer (not the collector): an unreadable teams.onlineUsers must make
+/// RA-008/RA-009/AGT-003 unknown, never missing or skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn teams_forbidden_never_becomes_missing() {
+    let options = FakeOptions {
+        faults: Faults::default().service_status("teams", 403),
+        ..FakeOptions::default()
+    };
+    let (fake, snapshot) = fake("healthy.snapshot.json", options).await;
+    let out = live_audit(&fake, &snapshot, &["--only", "resource-accounts,agents"]).await;
+    for r in report(&out)["results"].as_array().unwrap() {
+        assert!(
+            !matches!(r["status"].as_str(), Some("fail" | "missing")),
+            "a read failure became a finding: {r}"
+        );
+    }
+}
+
+// (d) ------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn throttling_and_transient_errors_do_not_change_verdicts() {
+    let name = "field-case.snapshot.json";
+    let expected_out = offline(&example_path(name), &[]);
+    let expected = verdicts(&report(&expected_out));
+    let options = FakeOptions {
+        // Random 429s (both Retry-After forms) and 503s, plus one of each for certain.
+        faults: Faults::default()
+            .random(0.2, 0.08, 7)
+            .once("subscribedSkus", FaultKind::Status(503))
+            .once("organization", FaultKind::Status(429)),
+        ..FakeOptions::default()
+    };
+    let (fake, snapshot) = fake(name, options).await;
+    let started = Instant::now();
+    let out = live_audit(&fake, &snapshot, &[]).await;
+    assert_eq!(verdicts(&report(&out)), expected, "{}", stderr(&out));
+    assert_eq!(out.status.code(), expected_out.status.code());
+    let log = fake.requests();
+    let faults: Vec<&str> = log.iter().filter_map(|r| r.fault.as_deref()).collect();
+    for kinds in [
+        ["throttle_429_seconds", "status_429"],
+        ["throttle_429_http_date", "throttle_429_http_date"],
+        ["unavailable_503", "status_503"],
+    ] {
+        assert!(
+            kinds.iter().any(|k| faults.contains(k)),
+            "{kinds:?} not exercised: {faults:?}"
+        );
+    }
+    assert_read_only(&log);
+    assert_no_repeats(&log, true);
+    eprintln!(
+        "throttled run: {} requests, {} faults, {:?}",
+        log.len(),
+        faults.len(),
+        started.elapsed()
+    );
+}
+
+// (e) ------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn broken_responses_make_one_fact_unavailable_each() {
+    let options = FakeOptions {
+        faults: Faults::default()
+            .next_link_cycle("oauth2PermissionGrants")
+            .once("subscribedSkus", FaultKind::Html502)
+            .once("roleAssignments", FaultKind::TruncatedJson),
+        ..FakeOptions::default()
+    };
+    let (fake, snapshot) = fake("field-case.snapshot.json", options).await;
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("broken.snapshot.json");
+    let mut args = agents_flag(&snapshot);
+    args.extend(
+        [
+            "--format",
+            "json",
+            "--quiet",
+            "--save-snapshot",
+            saved.to_str().unwrap(),
+        ]
+        .map(String::from),
+    );
+    let out = tokio::time::timeout(RUN_TIMEOUT, ccaudit(&fake, "audit", args, vec![]))
+        .await
+        .expect("no hang");
+    assert!(
+        matches!(out.status.code(), Some(0 | 1 | 3)),
+        "no panic, no usage error: {:?} {}",
+        out.status.code(),
+        stderr(&out)
+    );
+    report(&out);
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    let facts = saved["facts"].as_object().unwrap();
+    let expect = [
+        ("graph.oauth2PermissionGrants", "paging loop"),
+        (
+            "graph.subscribedSkus",
+            "HTML error page instead of JSON (HTTP 502)",
+        ),
+        ("graph.roleAssignments", "truncated JSON body"),
+    ];
+    for (key, reason) in expect {
+        let message = facts[key]["error"]["message"].as_str().unwrap_or("");
+        assert!(
+            message.contains(reason),
+            "{key}: `{message}` should say `{reason}`"
+        );
+    }
+    for (key, fact) in facts {
+        if !expect.iter().any(|(k, _)| k == key) {
+            assert!(fact.get("data").is_some(), "{key} unaffected: {fact}");
+        }
+    }
+}
+
+// (f) ------------------------------------------------------------------------------------------
+
+/// Runs of 64 hex digits: the shape of the fake's access tokens.
+fn has_token_shape(text: &str) -> bool {
+    let mut run = 0;
+    for c in text.chars() {
+        if c.is_ascii_hexdigit() {
+            run += 1;
+            if run >= 64 {
+                return true;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn no_secret_or_token_in_any_output() {
+    let options = FakeOptions {
+        client_secret: CANARY_SECRET.to_string(),
+        ..FakeOptions::default()
+    };
+    let (fake, snapshot) = fake("field-case.snapshot.json", options).await;
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("s.snapshot.json");
+    let table = dir.path().join("report.txt");
+    let mut outputs: Vec<(String, String)> = Vec::new();
+
+    let mut args = agents_flag(&snapshot);
+    args.extend(
+        [
+            "-v",
+            "--format",
+            "json",
+            "--save-snapshot",
+            saved.to_str().unwrap(),
+        ]
+        .map(String::from),
+    );
+    let json_run = ccaudit(&fake, "audit", args, vec![]).await;
+    report(&json_run);
+    let mut args = agents_flag(&snapshot);
+    args.extend(["-v", "--output", table.to_str().unwrap()].map(String::from));
+    let table_run = ccaudit(&fake, "audit", args, vec![]).await;
+    for (label, out) in [("json run", &json_run), ("table run", &table_run)] {
+        outputs.push((
+            format!("{label} stdout"),
+            String::from_utf8_lossy(&out.stdout).into(),
+        ));
+        outputs.push((format!("{label} stderr"), stderr(out)));
+    }
+    assert!(
+        outputs[1].1.contains("request"),
+        "-v logged the requests: {}",
+        outputs[1].1
+    );
+    outputs.push(("snapshot".into(), std::fs::read_to_string(&saved).unwrap()));
+    outputs.push((
+        "table report".into(),
+        std::fs::read_to_string(&table).unwrap(),
+    ));
+    for (label, text) in &outputs {
+        assert!(!text.contains(CANARY_SECRET), "secret in {label}");
+        assert!(!has_token_shape(text), "a token-shaped string in {label}");
+        assert!(!text.contains("eyJ"), "a JWT in {label}");
+        assert!(
+            !text.to_ascii_lowercase().contains("bearer "),
+            "a bearer value in {label}"
+        );
+    }
+}
+
+// (g) ------------------------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn wrong_client_secret_is_one_line_and_exit_2() {
+    let (fake, _) = fake("healthy.snapshot.json", FakeOptions::default()).await;
+    let out = ccaudit(
+        &fake,
+        "audit",
+        vec!["--quiet".into()],
+        vec![("AZURE_CLIENT_SECRET", "not-the-secret")],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = stderr(&out);
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    assert!(err.contains("AADSTS7000215"), "{err}");
+    assert!(
+        err.contains(&fake.options().client_id),
+        "names the app: {err}"
+    );
+    assert!(!err.contains("not-the-secret"), "{err}");
+    // Nothing but the token request was sent.
+    assert!(fake.requests().iter().all(|r| r.service == "login"));
+}
+
+// Fallbacks and agent groups ---------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fallbacks_national_cloud_and_agent_group() {
+    let options = FakeOptions {
+        faults: Faults::default().once("resourceAccounts", FaultKind::Status(403)),
+        ..FakeOptions::default()
+    };
+    let (fake, snapshot) = fake("field-case.snapshot.json", options).await;
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("gov.snapshot.json");
+    let args = [
+        "--cloud",
+        "gcc-high",
+        "--agent-group",
+        "C0FFEE01-AAAA-4BBB-8CCC-0123456789AB",
+        "--quiet",
+        "--output",
+        saved.to_str().unwrap(),
+    ]
+    .map(String::from)
+    .to_vec();
+    let out = ccaudit(&fake, "collect", args, vec![]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    let f = &s["facts"];
+    assert_eq!(s["cloud"], "gcc-high");
+    // Numbers: Graph's API does not exist there; the Teams API was read instead.
+    assert_eq!(
+        f["graph.numberAssignments"]["error"]["code"],
+        "NotSupportedInCloud"
+    );
+    assert_eq!(
+        f["teams.telephoneNumbers"]["data"]["TelephoneNumbers"],
+        snapshot["facts"]["teams.telephoneNumbers"]["data"]["TelephoneNumbers"]
+    );
+    // Resource accounts: Graph refused, Teams application instances were read and used.
+    assert_eq!(f["graph.resourceAccounts"]["error"]["status"], 403);
+    let instances = f["teams.applicationInstances"]["data"]["applicationInstances"]
+        .as_array()
+        .unwrap();
+    assert_eq!(instances.len(), 4);
+    assert_eq!(
+        f["teams.applicationInstanceAssociations"]["data"]
+            .as_object()
+            .unwrap()
+            .len(),
+        4
+    );
+    // Agents: the group's user members, by id.
+    assert_eq!(s["agents"]["source"], "group");
+    let agents = s["agents"]["users"].as_array().unwrap();
+    assert!(!agents.is_empty());
+    let configs = f["graph.userConfigurations"]["data"]["value"]
+        .as_array()
+        .unwrap();
+    assert_eq!(configs.len(), agents.len());
+    let users = f["graph.users"]["data"]["value"].as_array().unwrap();
+    assert_eq!(users.len(), 4 + agents.len());
+    assert_read_only_and_no_repeats(&fake.requests());
+
+    // A group that does not exist is a usage error naming the flag.
+    let out = ccaudit(
+        &fake,
+        "audit",
+        [
+            "--agent-group",
+            "00000000-0000-4000-8000-000000000bad",
+            "--quiet",
+        ]
+        .map(String::from)
+        .to_vec(),
+        vec![],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("--agent-group"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_dataverse_url_d365_checks_are_unknown_with_the_flag_to_pass() {
+    let (fake, snapshot) = fake("healthy.snapshot.json", FakeOptions::default()).await;
+    // endpoint_args() carries --dataverse-url; drop it.
+    let mut cmd = Command::cargo_bin("ccaudit").unwrap();
+    let mut endpoint_args = fake.endpoint_args();
+    let at = endpoint_args
+        .iter()
+        .position(|a| a == "--dataverse-url")
+        .unwrap();
+    endpoint_args.drain(at..at + 2);
+    cmd.env_remove("CCAUDIT_SNAPSHOT")
+        .args([
+            "audit",
+            "--tenant",
+            fake.tenant_id(),
+            "--format",
+            "json",
+            "--quiet",
+        ])
+        .args(&endpoint_args)
+        .args(agents_flag(&snapshot))
+        .args(["--only", "d365"])
+        .timeout(RUN_TIMEOUT);
+    for (k, v) in fake.env_vars() {
+        cmd.env(k, v);
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let r = report(&out);
+    let results = r["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for x in results {
+        assert_eq!(x["status"], "unknown", "{x}");
+        assert!(
+            x.to_string().contains("--dataverse-url"),
+            "says what to pass: {x}"
+        );
+    }
+    assert_eq!(out.status.code(), Some(3));
+    assert!(fake.requests().iter().all(|r| r.service != "dataverse"));
+}
+
+// ARM: ACS resources and Event Grid subscriptions (the examples have none) ---------------------
+
+const SUB_A: &str = "11112222-3333-4444-5555-666677778888";
+const SUB_B: &str = "aaaabbbb-3333-4444-5555-666677778888";
+
+/// healthy, replayed with two subscriptions, an ACS resource in each, and an IncomingCall
+/// subscription on the D365 one.
+fn with_acs_resources() -> Value {
+    let mut snapshot = example("healthy.snapshot.json");
+    let acs_id = |sub: &str, name: &str| {
+        format!(
+            "/subscriptions/{sub}/resourceGroups/rg-contact-center/providers/Microsoft.Communication/CommunicationServices/{name}"
+        )
+    };
+    let acs = |sub: &str, name: &str, immutable: &str| {
+        serde_json::json!({"id": acs_id(sub, name), "name": name,
+            "type": "Microsoft.Communication/CommunicationServices", "location": "global",
+            "properties": {"provisioningState": "Succeeded", "dataLocation": "United States",
+                "hostName": format!("{name}.unitedstates.communication.azure.com"),
+                "immutableResourceId": immutable, "linkedDomains": []}})
+    };
+    let d365 = acs_id(SUB_A, "acs-cc-prod");
+    let facts = snapshot["facts"].as_object_mut().unwrap();
+    let subs = facts["arm.subscriptions"]["data"]["value"]
+        .as_array_mut()
+        .unwrap();
+    let mut second = subs[0].clone();
+    second["id"] = format!("/subscriptions/{SUB_B}").into();
+    second["subscriptionId"] = SUB_B.into();
+    second["displayName"] = "Other".into();
+    subs.push(second);
+    facts["arm.subscriptions"]["data"]["count"]["value"] = 2.into();
+    facts["arm.communicationServices"]["data"]["value"] = serde_json::json!([
+        acs(SUB_A, "acs-cc-prod", "bb567890-1234-1234-1234-bbb123456789"),
+        acs(SUB_B, "acs-other", "cccc0000-1234-1234-1234-bbb123456789"),
+    ]);
+    facts["arm.eventSubscriptions"]["data"] = serde_json::json!({
+        d365.to_ascii_lowercase(): {"value": [{
+            "id": format!("{d365}/providers/Microsoft.EventGrid/eventSubscriptions/tpe-incoming-call"),
+            "name": "tpe-incoming-call", "type": "Microsoft.EventGrid/eventSubscriptions",
+            "properties": {"provisioningState": "Succeeded",
+                "destination": {"endpointType": "WebHook", "properties": {"endpointBaseUrl": "https://cc.contoso.com/api/incomingCall"}},
+                "filter": {"includedEventTypes": ["Microsoft.Communication.IncomingCall"]}}}]}
+    });
+    snapshot
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn acs_resources_and_event_grid_replay_equals_offline() {
+    let snapshot = with_acs_resources();
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("acs.snapshot.json");
+    std::fs::write(&source, serde_json::to_string(&snapshot).unwrap()).unwrap();
+    let expected_out = offline(&source, &[]);
+    let expected = verdicts(&report(&expected_out));
+    let fake = FakeTenant::start(snapshot.clone(), FakeOptions::default())
+        .await
+        .unwrap();
+    let live = live_audit(&fake, &snapshot, &[]).await;
+    assert_eq!(verdicts(&report(&live)), expected);
+    assert_eq!(live.status.code(), expected_out.status.code());
+    let log = fake.requests();
+    assert_read_only_and_no_repeats(&log);
+    let event_reads = log
+        .iter()
+        .filter(|r| {
+            r.path
+                .ends_with("/providers/Microsoft.EventGrid/eventSubscriptions")
+        })
+        .count();
+    assert_eq!(event_reads, 2, "one Event Grid read per ACS resource");
+
+    // --subscription limits ARM to that subscription.
+    fake.clear_requests();
+    let saved = dir.path().join("limited.snapshot.json");
+    let args = [
+        "--subscription",
+        SUB_A,
+        "--quiet",
+        "--output",
+        saved.to_str().unwrap(),
+    ]
+    .map(String::from)
+    .to_vec();
+    let out = ccaudit(&fake, "collect", args, vec![]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    let f = &s["facts"];
+    assert_eq!(
+        f["arm.subscriptions"]["data"]["value"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let acs = f["arm.communicationServices"]["data"]["value"]
+        .as_array()
+        .unwrap();
+    assert_eq!(acs.len(), 1);
+    assert_eq!(acs[0]["name"], "acs-cc-prod");
+    let events = f["arm.eventSubscriptions"]["data"].as_object().unwrap();
+    assert_eq!(events.len(), 1);
+    assert!(events.keys().all(|k| k == &k.to_ascii_lowercase()));
+    assert!(
+        fake.requests().iter().all(|r| !r.path.contains(SUB_B)),
+        "nothing read from the other subscription"
+    );
+}
+
+// Measurement (not a test): `cargo test --test live -- --ignored --nocapture measure`.
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "a measurement, not a test"]
+async fn measure_concurrency_speedup_with_50ms_latency() {
+    let latency = FakeOptions {
+        latency: Duration::from_millis(50),
+        page_size: 100,
+        ..FakeOptions::default()
+    };
+    let (fake, snapshot) = fake("field-case.snapshot.json", latency.clone()).await;
+    let mut times = Vec::new();
+    for concurrency in ["4", "1"] {
+        fake.clear_requests();
+        let started = Instant::now();
+        let out = live_audit(&fake, &snapshot, &["--concurrency", concurrency]).await;
+        let took = started.elapsed();
+        report(&out);
+        eprintln!(
+            "field-case, 50 ms latency, --concurrency {concurrency}: {took:?} ({} requests)",
+            fake.requests().len()
+        );
+        times.push(took);
+    }
+    eprintln!(
+        "field-case ratio (concurrency 1 / 4): {:.2}",
+        times[1].as_secs_f64() / times[0].as_secs_f64()
+    );
+
+    // A large generated tenant.
+    let params = ccaudit::synth::SynthParams::healthy(40, 1500, 400);
+    let big = ccaudit::synth::generate(&params);
+    let big_json = serde_json::to_value(&big).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("synthetic.snapshot.json");
+    std::fs::write(&source, big.to_json_pretty()).unwrap();
+    let expected = verdicts(&report(&offline(&source, &[])));
+    let fake = FakeTenant::start(big_json.clone(), latency).await.unwrap();
+    let mut times = Vec::new();
+    for concurrency in ["4", "1"] {
+        fake.clear_requests();
+        let started = Instant::now();
+        let out = live_audit(&fake, &big_json, &["--concurrency", concurrency]).await;
+        let took = started.elapsed();
+        assert_eq!(
+            verdicts(&report(&out)),
+            expected,
+            "synthetic: live vs offline"
+        );
+        eprintln!(
+            "synthetic 40 RAs / 1500 numbers / 400 agents, 50 ms latency, --concurrency {concurrency}: {took:?} ({} requests)",
+            fake.requests().len()
+        );
+        times.push(took);
+    }
+    eprintln!(
+        "synthetic ratio (concurrency 1 / 4): {:.2}",
+        times[1].as_secs_f64() / times[0].as_secs_f64()
+    );
+}
