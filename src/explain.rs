@@ -253,7 +253,10 @@ impl KnowledgeBase {
                     return Err(bad(format!("generic code `{g}` is not in `codes`")));
                 }
             }
-            if e.messages.iter().any(|m| Phrase::new(m).segments.is_empty()) {
+            if e.messages
+                .iter()
+                .any(|m| Phrase::new(m).segments.is_empty())
+            {
                 return Err(bad("a message phrase is empty".into()));
             }
             let mut ids = BTreeSet::new();
@@ -345,13 +348,21 @@ impl KnowledgeBase {
             }
             matched.sort();
             let position = matched[0].0;
-            let label = compiled
+            // A message identifies the entry as well as its code does, so name it by its code.
+            let primary = compiled
                 .codes
                 .iter()
                 .map(|(w, _)| w)
-                .find(|w| !compiled.generic.contains(*w) && matched.iter().any(|(_, m)| m == *w))
-                .cloned()
-                .unwrap_or_else(|| matched[0].1.clone());
+                .find(|w| !compiled.generic.contains(*w));
+            let label = match (specific, primary) {
+                (true, Some(code)) => code.clone(),
+                (true, None) => matched
+                    .iter()
+                    .find(|(_, m)| m.starts_with('"'))
+                    .map(|(_, m)| m.clone())
+                    .unwrap_or_else(|| matched[0].1.clone()),
+                (false, _) => matched[0].1.clone(),
+            };
             let mut matched: Vec<String> = matched.into_iter().map(|(_, m)| m).collect();
             matched.dedup();
             notes.dedup();
@@ -386,13 +397,14 @@ impl KnowledgeBase {
                 let w = written.to_ascii_lowercase();
                 let mut distance = levenshtein(&q, &w);
                 // A bare status (`403`) is closest to the entries with that status.
-                if let (Some(Code::Number(s)), Code::Pair(status, _)) = (&q_code, code) {
-                    if s == status {
-                        distance = 0;
-                    }
+                if let (Some(Code::Number(s)), Code::Pair(status, _)) = (&q_code, code)
+                    && s == status
+                {
+                    distance = 0;
                 }
                 // `403/9999` vs `403/2203`, or `10125` vs `403/10124`: compare the subcodes too.
-                if let (Some(qs), Some(cs)) = (q_code.as_ref().and_then(Code::subcode), code.subcode())
+                if let (Some(qs), Some(cs)) =
+                    (q_code.as_ref().and_then(Code::subcode), code.subcode())
                 {
                     distance = distance.min(levenshtein(&qs.to_string(), &cs.to_string()));
                 }
@@ -407,7 +419,7 @@ impl KnowledgeBase {
                 ));
             }
         }
-        scored.sort_by(|a, b| a.0.cmp(&b.0));
+        scored.sort_by_key(|a| a.0);
         let mut out: Vec<Near> = Vec::new();
         for (_, near) in scored {
             if out.len() == n {
@@ -507,7 +519,10 @@ impl Scan {
         // groups must not pass for subcodes.
         let is_token_char = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '.');
         let mut start = None;
-        for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+        for (i, c) in text
+            .char_indices()
+            .chain(std::iter::once((text.len(), ' ')))
+        {
             match (start, is_token_char(c)) {
                 (None, true) => start = Some(i),
                 (Some(s), false) => {
@@ -818,7 +833,10 @@ fn summarize(label: &str, verdicts: &[CheckVerdict]) -> String {
     parts.push(if findings.is_empty() {
         format!("No check linked to {label} fails in this tenant")
     } else {
-        format!("{label} is most likely caused here by {}", join_and(&findings))
+        format!(
+            "{label} is most likely caused here by {}",
+            join_and(&findings)
+        )
     });
     if !unknown.is_empty() {
         parts.push(format!(
@@ -883,11 +901,12 @@ pub fn area_name(area: &str) -> &str {
     }
 }
 
-fn plural(kind: &str) -> String {
-    if let Some(stem) = kind.strip_suffix('y') {
-        if !stem.ends_with(['a', 'e', 'i', 'o', 'u']) {
-            return format!("{stem}ies");
-        }
+/// `agent` → `agents`, `external access policy` → `external access policies`.
+pub fn plural(kind: &str) -> String {
+    if let Some(stem) = kind.strip_suffix('y')
+        && !stem.ends_with(['a', 'e', 'i', 'o', 'u'])
+    {
+        return format!("{stem}ies");
     }
     format!("{kind}s")
 }
@@ -899,7 +918,10 @@ pub fn join_and<S: AsRef<str>>(items: &[S]) -> String {
         [one] => one.as_ref().to_string(),
         [init @ .., last] => format!(
             "{} and {}",
-            init.iter().map(|s| s.as_ref()).collect::<Vec<_>>().join(", "),
+            init.iter()
+                .map(|s| s.as_ref())
+                .collect::<Vec<_>>()
+                .join(", "),
             last.as_ref()
         ),
     }
@@ -922,8 +944,11 @@ pub fn all_linked(kb: &KnowledgeBase, found: &[Found<'_>], checks: &CheckSet) ->
 mod tests {
     use super::*;
 
-    fn kb() -> KnowledgeBase {
-        KnowledgeBase::builtin().expect("the built-in knowledge base parses")
+    fn kb() -> &'static KnowledgeBase {
+        static KB: std::sync::LazyLock<KnowledgeBase> = std::sync::LazyLock::new(|| {
+            KnowledgeBase::builtin().expect("the built-in knowledge base parses")
+        });
+        &KB
     }
 
     fn ids(lookup: &Lookup<'_>) -> Vec<String> {
@@ -933,7 +958,13 @@ mod tests {
     #[test]
     fn bare_code_pair_and_subcode_phrasing_find_the_same_entry() {
         let kb = kb();
-        for input in ["403/2203", "403 subcode 2203", "2203", "403, subcode 2203", "403 / 2203"] {
+        for input in [
+            "403/2203",
+            "403 subcode 2203",
+            "2203",
+            "403, subcode 2203",
+            "403 / 2203",
+        ] {
             assert_eq!(ids(&kb.lookup(input)), ["acs-403-2203"], "{input}");
         }
     }
@@ -945,7 +976,10 @@ mod tests {
         let l = kb.lookup(body);
         assert_eq!(ids(&l), ["accept-open-state"]);
         assert!(!l.found[0].generic_only);
-        assert_eq!(l.found[0].label, "400801");
+        assert_eq!(
+            l.found[0].label, "400801",
+            "a message names the entry by its code"
+        );
         assert!(l.unknown.is_empty());
     }
 
@@ -974,12 +1008,18 @@ mod tests {
     fn status_mismatch_is_noted_not_hidden() {
         let l = kb().lookup("403/10004");
         assert_eq!(ids(&l), ["acs-487-10004"]);
-        assert!(l.found[0].notes[0].contains("487"), "{:?}", l.found[0].notes);
+        assert!(
+            l.found[0].notes[0].contains("487"),
+            "{:?}",
+            l.found[0].notes
+        );
     }
 
     #[test]
     fn names_match_case_insensitively_and_inside_hyphenated_log_tokens() {
-        let l = kb().lookup("scenario SCENARIO_INBOUND_ACCEPT2CONNECTED-failed reason=takingtoolongtoconnecttocall");
+        let l = kb().lookup(
+            "scenario SCENARIO_INBOUND_ACCEPT2CONNECTED-failed reason=takingtoolongtoconnecttocall",
+        );
         assert_eq!(ids(&l), ["accept-to-connected-timeout"]);
     }
 
@@ -1005,8 +1045,15 @@ mod tests {
     fn a_bare_status_is_closest_to_the_entries_with_that_status() {
         let l = kb().lookup("487");
         assert!(l.found.is_empty());
-        let codes: Vec<&str> = l.unknown[0].closest.iter().map(|n| n.code.as_str()).collect();
-        assert!(codes[..2].iter().all(|c| c.starts_with("487/")), "{codes:?}");
+        let codes: Vec<&str> = l.unknown[0]
+            .closest
+            .iter()
+            .map(|n| n.code.as_str())
+            .collect();
+        assert!(
+            codes[..2].iter().all(|c| c.starts_with("487/")),
+            "{codes:?}"
+        );
     }
 
     #[test]
@@ -1019,7 +1066,8 @@ mod tests {
 
     #[test]
     fn pasted_text_with_a_known_code_does_not_report_its_other_numbers() {
-        let l = kb().lookup("at 2026-11-27 05:22:03 the call 55123 failed with 403/10391 after 3000 ms");
+        let l = kb()
+            .lookup("at 2026-11-27 05:22:03 the call 55123 failed with 403/10391 after 3000 ms");
         assert_eq!(ids(&l), ["acs-403-10391"]);
         assert!(l.unknown.is_empty(), "{:?}", l.unknown);
     }
@@ -1035,7 +1083,12 @@ mod tests {
 
     #[test]
     fn a_phrase_written_as_a_code_is_rejected_with_its_line() {
-        let text = format!("{ENTRY}{}", ENTRY.replace("id: a", "id: b").replace("'123'", "'not a code!'"));
+        let text = format!(
+            "{ENTRY}{}",
+            ENTRY
+                .replace("id: a", "id: b")
+                .replace("'123'", "'not a code!'")
+        );
         let err = KnowledgeBase::parse("kb.yaml", &text).unwrap_err();
         assert_eq!(err.line, 8, "{err}");
         assert!(err.message.contains("not a code!"), "{err}");

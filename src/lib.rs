@@ -5,9 +5,11 @@
 //! `engine` (YAML + CEL checks) → `report` (table, JSON, ...).
 
 pub mod commands;
+pub mod diff;
 pub mod engine;
 pub mod explain;
 pub mod model;
+pub mod redact;
 pub mod report;
 pub mod snapshot;
 pub mod source_catalog;

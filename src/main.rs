@@ -40,12 +40,42 @@ enum Command {
     Checks(ChecksArgs),
     /// Print the normalized tenant model (what checks see as `tenant`) as JSON.
     Model(ModelArgs),
+    /// Write a generated tenant snapshot of a given size (for benchmarks, demos and the fake
+    /// tenant server).
+    Synth(SynthArgs),
+    /// Explain an error code or a pasted error/log line: what it means, how sure we are, and
+    /// (with --snapshot) which checks fail in this tenant.
+    Explain(ccaudit::commands::explain::ExplainArgs),
+    /// Compare two snapshots: prerequisite settings and verdicts side by side.
+    Diff(ccaudit::commands::diff::DiffArgs),
+    /// Pseudonymize a snapshot for sharing (deterministic with a key).
+    Redact(ccaudit::commands::redact::RedactArgs),
+    /// The permissions and roles a read-only audit needs, and what each one unlocks.
+    Permissions(ccaudit::commands::permissions::PermissionsArgs),
+}
+
+#[derive(Args)]
+struct SynthArgs {
+    #[arg(long, default_value_t = 500)]
+    resource_accounts: usize,
+    #[arg(long, default_value_t = 5000)]
+    numbers: usize,
+    #[arg(long, default_value_t = 2000)]
+    agents: usize,
+    /// Share of agents, resource accounts and numbers given a misconfiguration, per thousand.
+    #[arg(long, default_value_t = 0)]
+    faults_per_mille: u32,
+    #[arg(long)]
+    output: PathBuf,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Table,
     Json,
+    Markdown,
+    Junit,
+    Html,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -243,6 +273,11 @@ fn main() -> ExitCode {
         Command::Collect(args) => collect_command(args).map(|()| ExitStatus::Success),
         Command::Checks(args) => checks(args).map(|()| ExitStatus::Success),
         Command::Model(args) => model(args).map(|()| ExitStatus::Success),
+        Command::Synth(args) => synth(args).map(|()| ExitStatus::Success),
+        Command::Explain(args) => ccaudit::commands::explain::run(args).map_err(Failure),
+        Command::Diff(args) => ccaudit::commands::diff::run(args).map_err(Failure),
+        Command::Redact(args) => ccaudit::commands::redact::run(args).map_err(Failure),
+        Command::Permissions(args) => ccaudit::commands::permissions::run(args).map_err(Failure),
     };
     match result {
         Ok(status) => ExitCode::from(status as u8),
@@ -310,6 +345,9 @@ fn audit(args: AuditArgs) -> Result<ExitStatus, Failure> {
     let text = match args.format {
         Format::Table => report::table::render(&report),
         Format::Json => report::json::render(&report),
+        Format::Markdown => report::markdown::render(&report),
+        Format::Junit => report::junit::render(&report),
+        Format::Html => report::html::render(&report),
     };
     match &args.output {
         Some(path) => {
@@ -526,6 +564,20 @@ fn checks(args: ChecksArgs) -> Result<(), Failure> {
             let _ = writeln!(out, "# {}\n{yaml}", check.origin);
         }
     }
+    Ok(())
+}
+
+fn synth(args: SynthArgs) -> Result<(), Failure> {
+    let mut params =
+        ccaudit::synth::SynthParams::healthy(args.resource_accounts, args.numbers, args.agents);
+    params.faults_per_mille = args.faults_per_mille;
+    let snapshot = ccaudit::synth::generate(&params);
+    std::fs::write(&args.output, snapshot.to_json_pretty()).map_err(|e| {
+        Failure(format!(
+            "{}: cannot write snapshot: {e}",
+            args.output.display()
+        ))
+    })?;
     Ok(())
 }
 

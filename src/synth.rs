@@ -61,23 +61,26 @@ const AUTO_ATTENDANT_APP_ID: &str = "ce933385-9390-45d1-9512-c8d228074e07";
 const WORKSTREAM_ID: &str = "8e9fa0b1-c2d3-ef11-8409-000d3a5b1234";
 const SUBSCRIPTION_ID: &str = "11112222-3333-4444-5555-666677778888";
 
-const RA_SKU: (&str, &str) = (
+/// A well-known (id, name) pair: a SKU's skuId and part number, or a service plan's id and name.
+type IdName = (&'static str, &'static str);
+
+const RA_SKU: IdName = (
     "440eaaa8-b3e0-484b-a8be-62870b9ba70a",
     "PHONESYSTEM_VIRTUALUSER",
 );
-const E5_SKU: (&str, &str) = ("06ebc4ee-1bb5-47dd-8120-11324bc54e06", "SPE_E5");
-const E3_SKU: (&str, &str) = ("6fd2c87f-b296-42f0-b197-1e91e994b900", "ENTERPRISEPACK");
-const MCOEV_SKU: (&str, &str) = ("e43b5b99-8dfb-405f-9987-dc307f34bcbd", "MCOEV");
-const CC_SKU: (&str, &str) = ("2f9a8e7d-6c5b-4a49-9382-71605f4e3d2c", CONTACT_CENTER_SKU);
+const E5_SKU: IdName = ("06ebc4ee-1bb5-47dd-8120-11324bc54e06", "SPE_E5");
+const E3_SKU: IdName = ("6fd2c87f-b296-42f0-b197-1e91e994b900", "ENTERPRISEPACK");
+const MCOEV_SKU: IdName = ("e43b5b99-8dfb-405f-9987-dc307f34bcbd", "MCOEV");
+const CC_SKU: IdName = ("2f9a8e7d-6c5b-4a49-9382-71605f4e3d2c", CONTACT_CENTER_SKU);
 
-const PLAN_RA: (&str, &str) = ("f47330e9-c134-43b3-9993-e7f004506889", "MCOEV_VIRTUALUSER");
-const PLAN_TEAMS: (&str, &str) = ("57ff2da0-773e-42df-b2af-ffb7a2317929", "TEAMS1");
-const PLAN_MCOEV: (&str, &str) = ("4828c8ec-dc2e-4779-b502-87ac9ce28ab7", "MCOEV");
-const PLAN_EXO: (&str, &str) = (
+const PLAN_RA: IdName = ("f47330e9-c134-43b3-9993-e7f004506889", "MCOEV_VIRTUALUSER");
+const PLAN_TEAMS: IdName = ("57ff2da0-773e-42df-b2af-ffb7a2317929", "TEAMS1");
+const PLAN_MCOEV: IdName = ("4828c8ec-dc2e-4779-b502-87ac9ce28ab7", "MCOEV");
+const PLAN_EXO: IdName = (
     "efb87545-963c-4e0d-99df-69c6916d9eb0",
     "EXCHANGE_S_ENTERPRISE",
 );
-const PLAN_CC: (&str, &str) = ("3a0b9f8e-7d6c-4b5a-8493-827160a5f4e3", CONTACT_CENTER_SKU);
+const PLAN_CC: IdName = ("3a0b9f8e-7d6c-4b5a-8493-827160a5f4e3", CONTACT_CENTER_SKU);
 
 const GRAPH_SP_ID: &str = "3c2a1f5e-9d4b-4b5a-9c4f-2c1d0e9f8a77";
 const ACS_SP_ID: &str = "8a99e14e-1fbb-45d1-8475-29dddcdc409f";
@@ -180,7 +183,7 @@ fn plan(tenant: &SynthParams) -> Tenant {
 
     let mut resource_accounts = Vec::with_capacity(tenant.resource_accounts + 1);
     for i in 0..tenant.resource_accounts {
-        let direct_routing = rng.next() % 2 == 0;
+        let direct_routing = rng.next().is_multiple_of(2);
         resource_accounts.push(ResourceAccount {
             id: rng.guid(),
             upn: format!("ra_cc_{i:05}@contoso.com"),
@@ -213,7 +216,7 @@ fn plan(tenant: &SynthParams) -> Tenant {
     let mut agents = Vec::with_capacity(tenant.agents);
     for i in 0..tenant.agents {
         // Most agents have no explicit policy (Global applies); some name Global explicitly.
-        let explicit_global = rng.next() % 3 == 0;
+        let explicit_global = rng.next().is_multiple_of(3);
         let external_access_policy = if rng.chance(faults) {
             Some("FederationOnly")
         } else {
@@ -224,7 +227,7 @@ fn plan(tenant: &SynthParams) -> Tenant {
             upn: format!("agent{i:05}@contoso.com"),
             name: format!("Agent {i}"),
             number: (i < remaining).then(&mut take_number),
-            e5: rng.next() % 4 != 0,
+            e5: !rng.next().is_multiple_of(4),
             external_access_policy,
             voice_disabled: rng.chance(faults),
         });
@@ -254,12 +257,7 @@ fn plans(list: &[(&str, &str)]) -> Value {
         .collect()
 }
 
-fn agent_skus(
-    agent: &Agent,
-) -> Vec<(
-    (&'static str, &'static str),
-    Vec<(&'static str, &'static str)>,
-)> {
+fn agent_skus(agent: &Agent) -> Vec<(IdName, Vec<IdName>)> {
     let mut skus = if agent.e5 {
         vec![(E5_SKU, vec![PLAN_TEAMS, PLAN_MCOEV, PLAN_EXO])]
     } else {
@@ -870,5 +868,44 @@ mod tests {
                 .iter()
                 .any(|u| u["ExternalAccessPolicy"] == "FederationOnly")
         );
+    }
+
+    fn audit(params: &SynthParams) -> Vec<crate::engine::CheckResult> {
+        use crate::model::{AuditConfig, TenantModel};
+        let snapshot = generate(params);
+        let config = AuditConfig {
+            contact_center_skus: vec![CONTACT_CENTER_SKU.into()],
+        };
+        let model = TenantModel::from_snapshot(&snapshot, config);
+        let env = crate::engine::cel::environment();
+        let checks = crate::engine::catalog::load(&env, None).expect("built-in checks load");
+        crate::engine::evaluate(&env, &checks, &model)
+    }
+
+    #[test]
+    fn healthy_synthetic_tenant_passes_every_applicable_check() {
+        let results = audit(&SynthParams::healthy(6, 30, 10));
+        let bad: Vec<String> = results
+            .iter()
+            .filter(|r| r.status.is_finding() || r.status == crate::engine::Status::Unknown)
+            .map(|r| format!("{} {}: {}", r.status.as_str(), r.check, r.message))
+            .collect();
+        assert!(bad.is_empty(), "{bad:#?}");
+    }
+
+    #[test]
+    fn injected_faults_fail_exactly_the_checks_that_detect_them() {
+        let results = audit(&SynthParams {
+            faults_per_mille: 300,
+            ..SynthParams::healthy(30, 80, 30)
+        });
+        let failing: std::collections::BTreeSet<&str> = results
+            .iter()
+            .filter(|r| r.status.is_finding())
+            .map(|r| r.check.as_str())
+            .collect();
+        let expected: std::collections::BTreeSet<&str> =
+            ["AGT-001", "EXT-001", "EXT-002", "NUM-002", "NUM-008"].into();
+        assert_eq!(failing, expected);
     }
 }

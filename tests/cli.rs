@@ -154,6 +154,7 @@ fn snapshot_and_skus_can_come_from_the_environment() {
         .arg("audit")
         .output()
         .expect("ccaudit runs");
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"));
     assert_eq!(
         output.status.code(),
         Some(0),

@@ -1,5 +1,52 @@
 //! Subcommands that live in the library: each module holds its clap `Args` and a
 //! `run(args) -> Result<ExitStatus, String>` that `main.rs` dispatches to.
 
+pub mod diff;
 pub mod explain;
 pub mod permissions;
+pub mod redact;
+
+/// Word-wraps `text` to `width` columns; continuation lines start with `indent` spaces. A word
+/// longer than a line (a long URL or key) is split.
+pub(crate) fn wrap(text: &str, width: usize, indent: usize) -> String {
+    let room = width.saturating_sub(indent).max(8);
+    let mut pieces: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        let chars: Vec<char> = word.chars().collect();
+        pieces.extend(chars.chunks(room).map(|c| c.iter().collect::<String>()));
+    }
+    let mut out = String::new();
+    let mut col = indent;
+    for (i, piece) in pieces.iter().enumerate() {
+        let len = piece.chars().count();
+        if i > 0 {
+            if col + 1 + len > width {
+                out.push('\n');
+                out.push_str(&" ".repeat(indent));
+                col = indent;
+            } else {
+                out.push(' ');
+                col += 1;
+            }
+        }
+        out.push_str(piece);
+        col += len;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wraps_on_words_and_indents_continuations() {
+        assert_eq!(wrap("aa bb cc", 5, 0), "aa bb\ncc");
+        assert_eq!(wrap("aa bb cc", 7, 2), "aa bb\n  cc");
+    }
+
+    #[test]
+    fn splits_a_word_longer_than_the_line() {
+        assert_eq!(wrap("abcdefghijkl", 8, 0), "abcdefgh\nijkl");
+    }
+}

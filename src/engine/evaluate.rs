@@ -215,11 +215,21 @@ fn evaluate_check(
         out.push(base(Status::Skipped, None, reason));
         return;
     }
-    for item in subjects.iter() {
-        let mut child = ctx.new_inner_scope();
-        child.add_variable_from_value("subject", item.clone());
-        out.push(evaluate_subject(check, &child, Some(item), &base));
-    }
+    let mut results: Vec<CheckResult> = subjects
+        .iter()
+        .map(|item| {
+            let mut child = ctx.new_inner_scope();
+            child.add_variable_from_value("subject", item.clone());
+            evaluate_subject(check, &child, Some(item), &base)
+        })
+        .collect();
+    // CEL maps iterate in hash order, so a subject list built from a map comes out shuffled;
+    // sorting makes every report byte-for-byte reproducible.
+    results.sort_by(|a, b| {
+        let key = |r: &CheckResult| r.subject.as_ref().map(|s| (s.name.clone(), s.id.clone()));
+        key(a).cmp(&key(b))
+    });
+    out.extend(results);
 }
 
 fn evaluate_subject(

@@ -87,9 +87,26 @@ impl TenantModel {
         let teams = teams::normalize(snapshot);
         let azure = azure::normalize(snapshot);
         let d365 = d365::normalize(snapshot);
-        let compliance = compliance::normalize(snapshot, &directory);
+        let mut compliance = compliance::normalize(snapshot, &directory);
         let agents = agents::normalize(snapshot, &directory);
         let scope = scope::derive(&teams, &d365);
+        compliance.agent_segment_groups = compliance::group_by_membership(
+            agents.clone().map(|list| {
+                list.into_iter()
+                    .filter_map(|a| {
+                        Some(compliance::GroupMember {
+                            id: a.id?,
+                            upn: a.upn.unwrap_or(a.key),
+                        })
+                    })
+                    .collect()
+            }),
+            &compliance.ib_membership,
+        );
+        compliance.resource_account_segment_groups = compliance::group_by_membership(
+            scoped_resource_accounts(&scope, &teams),
+            &compliance.ib_membership,
+        );
         let name = snapshot.tenant_name.clone().or_else(|| {
             directory
                 .organization
@@ -145,6 +162,26 @@ impl TenantModel {
     /// The model as the JSON that checks see as `tenant`.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).expect("the model serialises")
+    }
+}
+
+/// The contact-center resource accounts with their UPNs.
+fn scoped_resource_accounts(
+    scope: &scope::Scope,
+    teams: &teams::Teams,
+) -> Fact<Vec<compliance::GroupMember>> {
+    match (&scope.resource_accounts, &teams.resource_accounts) {
+        (Fact::Available(scoped), Fact::Available(ras)) => Fact::Available(
+            scoped
+                .iter()
+                .filter_map(|s| ras.get(&s.id))
+                .map(|ra| compliance::GroupMember {
+                    id: ra.id.clone(),
+                    upn: ra.upn.clone(),
+                })
+                .collect(),
+        ),
+        (Fact::Unavailable(u), _) | (_, Fact::Unavailable(u)) => Fact::dependency(u),
     }
 }
 

@@ -866,7 +866,9 @@ fn merge_users(
         // Get-CsOnlineUser is the only source covering resource accounts as well as agents: if
         // it was read and failed, treating its users as absent would turn "could not read" into
         // a finding, so the whole fact is unavailable. (Graph only adds detail for agents.)
-        (_, Fact::Unavailable(u)) if u.kind != crate::model::fact::UnavailableKind::NotCollected => {
+        (_, Fact::Unavailable(u))
+            if u.kind != crate::model::fact::UnavailableKind::NotCollected =>
+        {
             return Fact::Unavailable(u);
         }
         (g, t) => (

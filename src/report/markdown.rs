@@ -66,23 +66,14 @@ fn header(out: &mut String, report: &Report) {
     let tenant = &report.tenant;
     let name = tenant.name.as_deref().unwrap_or(&tenant.id);
     let _ = writeln!(out, "# ccaudit report: {}\n", inline(name));
-    let _ = writeln!(out, "| | |\n|---|---|");
     let _ = writeln!(
         out,
-        "| tenant | {} ({}), {} cloud |",
+        "**Tenant** {} ({}), {} cloud · **Source** {}, collected {} · **Tool** {} {}\n",
         inline(name),
         code(&tenant.id),
-        inline(&tenant.cloud)
-    );
-    let _ = writeln!(
-        out,
-        "| source | {}, collected {} |",
+        inline(&tenant.cloud),
         inline(&report.source),
-        inline(&report.collected_at)
-    );
-    let _ = writeln!(
-        out,
-        "| tool | {} {} |\n",
+        inline(&report.collected_at),
         inline(&report.tool.name),
         inline(&report.tool.version)
     );

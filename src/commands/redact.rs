@@ -1,0 +1,60 @@
+//! `ccaudit redact --snapshot IN --output OUT [--redact-key FILE]`: pseudonymizes a saved
+//! snapshot so that it can be shared (with a partner, in a ticket) and still be audited, diffed
+//! and explained. What is replaced and what is kept: `crate::redact`.
+
+use std::path::PathBuf;
+
+use crate::redact::{self, KeyOrigin};
+use crate::report::ExitStatus;
+use crate::snapshot::Snapshot;
+use crate::sources::collect;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct RedactArgs {
+    /// The snapshot to redact (from `ccaudit collect`).
+    #[arg(long, value_name = "FILE")]
+    pub snapshot: PathBuf,
+    /// Where to write the redacted snapshot (owner-only permissions, replaced atomically).
+    #[arg(long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// The pseudonymization key (hex, as ccaudit writes it). Default: OUTPUT.redact-key, reused
+    /// when it exists, otherwise created with a random key. Redact snapshots of one tenant with
+    /// the same key so they still diff against each other. Keep the key to yourself: with it,
+    /// pseudonyms can be checked against guessed names.
+    #[arg(long, value_name = "FILE")]
+    pub redact_key: Option<PathBuf>,
+}
+
+pub fn run(args: RedactArgs) -> Result<ExitStatus, String> {
+    if same_file(&args.snapshot, &args.output) {
+        return Err(format!(
+            "{}: --output must differ from --snapshot (the original would be overwritten)",
+            args.output.display()
+        ));
+    }
+    let original = Snapshot::load(&args.snapshot).map_err(|e| e.to_string())?;
+    let key = redact::load_or_create_key(&args.output, args.redact_key.as_deref())
+        .map_err(|e| e.to_string())?;
+    let redacted = redact::redact(&original, &key.bytes);
+    collect::write_snapshot(&args.output, &redacted)
+        .map_err(|e| format!("{}: cannot write snapshot: {e}", args.output.display()))?;
+    let how = match key.origin {
+        KeyOrigin::Given => "with the key",
+        KeyOrigin::Reused => "with the existing key",
+        KeyOrigin::Created => "with a new key in",
+    };
+    eprintln!(
+        "wrote {} (redacted {how} {}; keep the key private and reuse it for other snapshots of this tenant)",
+        args.output.display(),
+        key.path.display()
+    );
+    Ok(ExitStatus::Success)
+}
+
+/// True when both paths name the same existing file (or are spelled the same).
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}

@@ -1,0 +1,243 @@
+//! `ccaudit permissions`: what a read-only audit needs, derived from the source catalog, and
+//! which checks each grant unlocks.
+//!
+//! Driven through the command's library entry point, so these tests do not depend on how
+//! `main.rs` dispatches.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use ccaudit::commands::permissions::{PermissionsArgs, PermissionsFormat, render};
+use ccaudit::engine;
+use ccaudit::source_catalog::{Api, SOURCES};
+
+fn permissions(format: PermissionsFormat) -> String {
+    let text = render(&PermissionsArgs { format }).expect("permissions renders");
+    anstream::adapter::strip_str(&text).to_string()
+}
+
+fn json() -> Value {
+    serde_json::from_str(&permissions(PermissionsFormat::Json)).expect("JSON")
+}
+
+fn check_ids() -> BTreeSet<String> {
+    let env = engine::cel::environment();
+    engine::catalog::load(&env, None)
+        .expect("built-in checks load")
+        .into_keys()
+        .collect()
+}
+
+#[test]
+fn the_table_lists_every_source_of_the_catalog() {
+    let table = permissions(PermissionsFormat::Table);
+    for s in SOURCES {
+        assert!(
+            table.lines().any(|l| l == s.key),
+            "{} is missing:\n{table}",
+            s.key
+        );
+    }
+}
+
+#[test]
+fn every_check_is_unlocked_by_some_source() {
+    let json = json();
+    let unlocked: BTreeSet<String> = json["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["checks"].as_array().unwrap())
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(unlocked, check_ids());
+    assert_eq!(json["checks_without_source"], serde_json::json!([]));
+
+    let table = permissions(PermissionsFormat::Table);
+    for id in check_ids() {
+        assert!(table.contains(&id), "{id} is missing from the table");
+    }
+}
+
+#[test]
+fn grants_are_the_catalog_s_own() {
+    let json = json();
+    let sources = json["sources"].as_array().unwrap();
+    assert_eq!(sources.len(), SOURCES.len());
+    for (spec, s) in SOURCES.iter().zip(sources) {
+        assert_eq!(s["key"], spec.key);
+        assert_eq!(
+            s["needs"], spec.needs,
+            "the sentence users see when it fails"
+        );
+        let roles: Vec<&str> = s["entra_roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap())
+            .collect();
+        assert_eq!(roles, spec.entra_roles);
+    }
+}
+
+#[test]
+fn a_source_unlocks_the_checks_that_need_its_facts() {
+    let json = json();
+    let checks_of = |key: &str| -> Vec<String> {
+        json["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["key"] == key)
+            .unwrap()["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(
+        checks_of("teams.TeamsAcsFederationConfiguration"),
+        ["ACSFED-001", "ACSFED-002", "ACSFED-003"]
+    );
+    let ib = checks_of("compliance.InformationBarrierPolicy");
+    for id in ["IB-001", "IB-002", "IB-003"] {
+        assert!(ib.iter().any(|c| c == id), "{ib:?}");
+    }
+}
+
+#[test]
+fn a_fact_with_a_fallback_source_names_the_alternative() {
+    let json = json();
+    let user_configs = json["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "graph.userConfigurations")
+        .unwrap();
+    let teams_users = user_configs["facts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["fact"] == "teams.users")
+        .unwrap();
+    assert_eq!(
+        teams_users["alternatives"],
+        serde_json::json!(["teams.onlineUsers"])
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// --format script
+
+fn permission_lines(script: &str) -> Vec<&str> {
+    script
+        .lines()
+        .filter(|l| l.starts_with("az ad app permission add"))
+        .collect()
+}
+
+#[test]
+fn the_script_grants_only_read_permissions() {
+    let script = permissions(PermissionsFormat::Script);
+    assert!(!script.contains("ReadWrite"), "{script}");
+    assert!(!script.contains("=Scope"), "application permissions only");
+    for line in permission_lines(&script) {
+        let name = line.split("# ").nth(1).unwrap_or("");
+        assert!(
+            name.contains(".Read") || name.starts_with("Exchange.ManageAsApp"),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn the_script_grants_exactly_the_catalog_s_application_permissions() {
+    let script = permissions(PermissionsFormat::Script);
+    let expected: BTreeSet<(String, String)> = SOURCES
+        .iter()
+        .flat_map(|s| s.application)
+        .map(|p| {
+            (
+                p.api.app_id().to_string(),
+                format!("{}=Role", p.id.expect("app role id")),
+            )
+        })
+        .collect();
+    let granted: BTreeSet<(String, String)> = permission_lines(&script)
+        .iter()
+        .map(|l| {
+            let words: Vec<&str> = l.split_whitespace().collect();
+            let after = |flag: &str| {
+                let i = words.iter().position(|w| *w == flag).unwrap();
+                words[i + 1].to_string()
+            };
+            (after("--api"), after("--api-permissions"))
+        })
+        .collect();
+    assert_eq!(granted, expected);
+    assert!(
+        granted
+            .iter()
+            .any(|(api, _)| api == Api::MicrosoftGraph.app_id())
+    );
+    assert!(script.contains("az ad app create"), "{script}");
+    assert!(
+        script.contains("az ad app permission admin-consent"),
+        "{script}"
+    );
+}
+
+#[test]
+fn the_script_marks_ids_from_a_single_source_for_verification() {
+    let script = permissions(PermissionsFormat::Script);
+    for s in SOURCES {
+        for p in s.application {
+            let line = permission_lines(&script)
+                .into_iter()
+                .find(|l| l.contains(p.id.unwrap()))
+                .unwrap();
+            assert_eq!(line.ends_with("# verify"), !p.id_confirmed, "{line}");
+        }
+    }
+}
+
+#[test]
+fn the_script_tells_how_to_grant_roles_rbac_and_dataverse() {
+    let script = permissions(PermissionsFormat::Script);
+    for needle in [
+        "Teams Administrator",
+        "Global Reader",
+        "Compliance Administrator",
+        "Exchange.ManageAsApp",
+        "--role Reader",
+        "Omnichannel administrator",
+    ] {
+        assert!(script.contains(needle), "{needle} missing:\n{script}");
+    }
+}
+
+#[test]
+fn the_script_is_valid_bash() {
+    let script = permissions(PermissionsFormat::Script);
+    let Ok(mut child) = std::process::Command::new("bash")
+        .arg("-n")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+    else {
+        eprintln!("bash not found; syntax not checked");
+        return;
+    };
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    assert!(
+        child.wait().unwrap().success(),
+        "bash -n rejects:\n{script}"
+    );
+}
