@@ -11,7 +11,8 @@
 //! What is replaced (HMAC-SHA256 with the key, hex-truncated):
 //! * UPNs and mail addresses: `user-<hash8>@domain-<hash6>.example`.
 //! * Display names (people, resource accounts, groups, subscriptions, service principals,
-//!   Dataverse rows): `name-<hash8>` (`group-…` for groups); the tenant's name: `tenant-<hash6>`.
+//!   Dataverse rows other than setting entries, which are named after their key): `name-<hash8>`
+//!   (`group-…` for groups); the tenant's name: `tenant-<hash6>`.
 //! * Department, company, office, on-premises extension attributes, city and address:
 //!   `dept-…`, `company-…`, `office-…`, `attr-…`, `place-…`, also inside IB `UserGroupFilter`
 //!   values, so segment membership evaluates identically.
@@ -36,9 +37,10 @@
 //! and usage-location codes, data locations, operator names, timestamps.
 //!
 //! Every string that no rule above names is still scanned, so nothing slips through: emails, host
-//! names (with a known top-level domain), `+`-prefixed phone numbers, ARM ids, the tenant id, the
-//! digits of every phone number seen elsewhere, and the tenant's name are replaced wherever they
-//! occur. Error messages and other prose also have every known name replaced.
+//! names (with a known top-level domain), `+`-prefixed phone numbers, ARM ids, the tenant id and
+//! the digits of every phone number seen elsewhere are replaced wherever they occur, and the
+//! tenant's name wherever it stands as a word. Error messages and other prose also have every
+//! name learnt from the fields above replaced.
 //!
 //! Limit: an IB filter value compared with `-like` and a `*` wildcard is hashed as a whole, so a
 //! segment defined by a wildcard can lose members in the redacted snapshot.
@@ -1002,7 +1004,7 @@ impl<'k> Redactor<'k> {
             }
             if c.is_alphanumeric()
                 && !prev.is_some_and(char::is_alphanumeric)
-                && let Some((len, pseudo)) = self.known_word(rest, prose)
+                && let Some((len, pseudo)) = self.known_word(rest, prev, prose)
             {
                 out.push_str(&pseudo);
                 i += len;
@@ -1025,7 +1027,16 @@ impl<'k> Redactor<'k> {
     }
 
     /// The longest known name starting at the beginning of `text` and ending at a word boundary.
-    fn known_word(&self, text: &str, prose: bool) -> Option<(usize, String)> {
+    /// Outside prose only the tenant's name is replaced, and only where it stands as a word of
+    /// text: not inside identifiers (`A.B`, `A_B`, `A-B`, paths), where a short or common tenant
+    /// name could otherwise rewrite a configuration value the checks read.
+    fn known_word(&self, text: &str, prev: Option<char>, prose: bool) -> Option<(usize, String)> {
+        let glued = |c: Option<char>| {
+            c.is_some_and(|c| matches!(c, '.' | '_' | '-' | '/' | '\\' | '@' | ':' | '#' | '$'))
+        };
+        if !prose && glued(prev) {
+            return None;
+        }
         let limit = self.longest_word.min(text.len());
         let mut best = None;
         for (end, _) in text
@@ -1036,18 +1047,20 @@ impl<'k> Redactor<'k> {
             if end > limit {
                 break;
             }
-            let boundary = !text[end..]
-                .chars()
-                .next()
-                .is_some_and(char::is_alphanumeric);
-            if !boundary {
+            let next = text[end..].chars().next();
+            if next.is_some_and(char::is_alphanumeric) {
                 continue;
             }
             let candidate = text[..end].to_lowercase();
-            let hit = self
-                .strong_words
-                .get(&candidate)
-                .or_else(|| prose.then(|| self.words.get(&candidate)).flatten());
+            let hit = if prose {
+                self.strong_words
+                    .get(&candidate)
+                    .or_else(|| self.words.get(&candidate))
+            } else if !glued(next) {
+                self.strong_words.get(&candidate)
+            } else {
+                None
+            };
             if let Some(pseudo) = hit {
                 best = Some((end, pseudo.clone()));
             }
@@ -1306,6 +1319,18 @@ mod tests {
         assert_eq!(
             r.scan("Avery Agent at Contoso", false),
             format!("Avery Agent at {tenant}")
+        );
+    }
+
+    #[test]
+    fn a_tenant_name_inside_an_identifier_is_left_alone_outside_prose() {
+        let mut r = redactor();
+        let tenant = r.tenant_name("Microsoft");
+        let arm_type = "Microsoft.Communication/CommunicationServices";
+        assert_eq!(r.scan(arm_type, false), arm_type);
+        assert_eq!(
+            r.scan("owned by Microsoft", false),
+            format!("owned by {tenant}")
         );
     }
 

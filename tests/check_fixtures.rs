@@ -174,10 +174,10 @@ fn run_case(
     if e.status.is_none() && e.subjects.is_empty() {
         return Err("expect needs `status` or `subjects`".into());
     }
-    if let Some(want) = &e.status {
-        if results.iter().any(|r| r.status.as_str() != want) {
-            return Err(format!("expected every result {want}, got: {}", shown()));
-        }
+    if let Some(want) = &e.status
+        && results.iter().any(|r| r.status.as_str() != want)
+    {
+        return Err(format!("expected every result {want}, got: {}", shown()));
     }
     for (name, want) in &e.subjects {
         let found: Vec<_> = results

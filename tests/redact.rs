@@ -402,3 +402,26 @@ fn redaction_keeps_the_verdicts_of_synthetic_tenants_with_faults() {
         assert_eq!(d.totals.settings_differ, 0, "seed {seed}");
     }
 }
+
+#[test]
+fn command_line_takes_snapshot_output_and_an_optional_key() {
+    use clap::{CommandFactory, Parser};
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: RedactArgs,
+    }
+    Cli::command().debug_assert();
+    let cli = Cli::try_parse_from([
+        "redact",
+        "--snapshot",
+        "in.json",
+        "--output",
+        "out.json",
+        "--redact-key",
+        "k",
+    ])
+    .expect("parses");
+    assert_eq!(cli.args.redact_key, Some(PathBuf::from("k")));
+    assert!(Cli::try_parse_from(["redact", "--snapshot", "in.json"]).is_err());
+}
