@@ -356,3 +356,26 @@ fn catalog_has_every_check_other_tools_rely_on() {
         .collect();
     assert!(absent.is_empty(), "missing checks: {absent:?}");
 }
+
+/// CEL maps iterate in hash order and every conversion reseeds them, so repeating the audit in one
+/// process catches a check whose output depends on map order.
+#[test]
+fn audits_are_reproducible_byte_for_byte() {
+    let env = engine::cel::environment();
+    let set = engine::catalog::load(&env, None).expect("built-in checks load");
+    for path in [
+        "examples/healthy.snapshot.json",
+        "examples/field-case.snapshot.json",
+    ] {
+        let snapshot = Snapshot::load(Path::new(path)).expect("example loads");
+        let render = || {
+            let model = TenantModel::from_snapshot(&snapshot, AuditConfig::default());
+            let results = engine::evaluate(&env, &set, &model);
+            serde_json::to_string(&results).expect("results serialise")
+        };
+        let first = render();
+        for _ in 0..6 {
+            assert!(render() == first, "{path}: the audit output changed between runs");
+        }
+    }
+}
