@@ -375,7 +375,10 @@ fn audits_are_reproducible_byte_for_byte() {
         };
         let first = render();
         for _ in 0..6 {
-            assert!(render() == first, "{path}: the audit output changed between runs");
+            assert!(
+                render() == first,
+                "{path}: the audit output changed between runs"
+            );
         }
     }
 }

@@ -1,0 +1,323 @@
+//! Suppressions: results an organisation has decided to accept for now (an operator ticket, a
+//! policy exception), applied after evaluation.
+//!
+//! A suppressed result keeps the status the audit reached and gains a `suppressed` note; the
+//! exit status ignores it (`Report::exit_status`). Like cargo-deny's allow-lists, suppressions
+//! must not rot silently: one that has expired stops applying and one that covers nothing is
+//! reported, each naming the line of the configuration file that defines it.
+
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::engine::{CheckResult, Status, Suppressed};
+
+/// One accepted result, as the configuration file defines it (validated by `config`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppression {
+    /// Canonical check id (`EXT-001`).
+    pub check: String,
+    /// A subject name or id (UPN, number, object id); `None` covers every subject of the check.
+    pub subject: Option<String>,
+    pub reason: String,
+    /// Last day (UTC) the suppression applies.
+    pub expires: Option<Date>,
+    /// Where it is defined (`ccaudit.yaml:12`), for warnings.
+    pub origin: String,
+}
+
+impl Suppression {
+    /// `EXT-001` or `EXT-001 [agent2@contoso.com]`, as reports name results.
+    pub fn label(&self) -> String {
+        match &self.subject {
+            Some(subject) => format!("{} [{subject}]", self.check),
+            None => self.check.clone(),
+        }
+    }
+
+    fn covers(&self, result: &CheckResult) -> bool {
+        if !result.check.eq_ignore_ascii_case(&self.check) {
+            return false;
+        }
+        match (&self.subject, &result.subject) {
+            (None, _) => true,
+            (Some(wanted), Some(s)) => {
+                wanted.eq_ignore_ascii_case(&s.name) || wanted.eq_ignore_ascii_case(&s.id)
+            }
+            (Some(_), None) => false,
+        }
+    }
+}
+
+/// Marks the results the suppressions cover and returns the run warnings (expired suppressions,
+/// suppressions that covered nothing), in the order the suppressions are defined.
+///
+/// Only fail, missing and unknown results are suppressed: pass and skipped ones need no
+/// exception, so a suppression that finds only those is stale and reported as such. A
+/// suppression for a check that did not run (`--only`, `--skip`) is neither applied nor reported.
+pub fn apply(suppressions: &[Suppression], results: &mut [CheckResult], today: Date) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for s in suppressions {
+        if let Some(expires) = s.expires.filter(|e| *e < today) {
+            warnings.push(format!(
+                "suppression for {} ({}) expired on {expires}; it no longer applies",
+                s.label(),
+                s.origin
+            ));
+            continue;
+        }
+        let mut ran = false;
+        let mut matched = 0;
+        for r in results.iter_mut() {
+            if !r.check.eq_ignore_ascii_case(&s.check) {
+                continue;
+            }
+            ran = true;
+            let needs_exception = matches!(r.status, Status::Fail | Status::Missing | Status::Unknown);
+            if needs_exception && s.covers(r) {
+                matched += 1;
+                if r.suppressed.is_none() {
+                    r.suppressed = Some(Suppressed {
+                        reason: s.reason.clone(),
+                        expires: s.expires.map(|d| d.to_string()),
+                    });
+                }
+            }
+        }
+        if ran && matched == 0 {
+            warnings.push(format!(
+                "suppression for {} ({}) matched no result",
+                s.label(),
+                s.origin
+            ));
+        }
+    }
+    warnings
+}
+
+/// A calendar date (proleptic Gregorian), enough for `expires:` without a date-time crate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date {
+    year: i32,
+    month: u8,
+    day: u8,
+}
+
+impl Date {
+    /// A valid date, or `None` (`2026-02-30` is `None`).
+    pub fn new(year: i32, month: u8, day: u8) -> Option<Date> {
+        let valid = (1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month);
+        valid.then_some(Date { year, month, day })
+    }
+
+    /// Parses exactly `YYYY-MM-DD`.
+    pub fn parse(text: &str) -> Option<Date> {
+        let bytes = text.as_bytes();
+        let shape = bytes.len() == 10
+            && bytes[4] == b'-'
+            && bytes[7] == b'-'
+            && bytes
+                .iter()
+                .enumerate()
+                .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
+        if !shape {
+            return None;
+        }
+        Date::new(
+            text[0..4].parse().ok()?,
+            text[5..7].parse().ok()?,
+            text[8..10].parse().ok()?,
+        )
+    }
+
+    /// Today in UTC, from the system clock.
+    pub fn today_utc() -> Date {
+        let secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        Date::from_unix_days((secs / 86_400) as i64)
+    }
+
+    /// The date `days` days after 1970-01-01 (Howard Hinnant's `civil_from_days`).
+    pub fn from_unix_days(days: i64) -> Date {
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+        let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
+        Date { year, month, day }
+    }
+}
+
+fn days_in_month(year: i32, month: u8) -> u8 {
+    match month {
+        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+impl fmt::Display for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Basis, Severity, Subject};
+
+    fn result(check: &str, status: Status, subject: Option<(&str, &str)>) -> CheckResult {
+        CheckResult {
+            check: check.into(),
+            title: String::new(),
+            area: String::new(),
+            severity: Severity::High,
+            basis: Basis::Documented,
+            status,
+            subject: subject.map(|(id, name)| Subject {
+                kind: "agent".into(),
+                id: id.into(),
+                name: name.into(),
+            }),
+            message: String::new(),
+            remediation: None,
+            docs: Vec::new(),
+            needs: None,
+            error_codes: Vec::new(),
+            suppressed: None,
+        }
+    }
+
+    fn suppression(check: &str, subject: Option<&str>, expires: Option<&str>) -> Suppression {
+        Suppression {
+            check: check.into(),
+            subject: subject.map(Into::into),
+            reason: "ticket 42".into(),
+            expires: expires.map(|e| Date::parse(e).expect("test date")),
+            origin: "ccaudit.yaml:3".into(),
+        }
+    }
+
+    fn today() -> Date {
+        Date::parse("2026-06-15").unwrap()
+    }
+
+    #[test]
+    fn dates_parse_only_as_real_iso_days() {
+        assert_eq!(Date::parse("2024-02-29").map(|d| d.to_string()).as_deref(), Some("2024-02-29"));
+        for bad in ["2026-02-29", "2026-13-01", "2026-00-10", "2026-04-31", "26-01-01", "2026-1-01", "2026/01/01", "2026-01-01T00:00:00Z", ""] {
+            assert_eq!(Date::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn unix_days_convert_to_civil_dates() {
+        assert_eq!(Date::from_unix_days(0).to_string(), "1970-01-01");
+        assert_eq!(Date::from_unix_days(11_016).to_string(), "2000-02-29");
+        assert_eq!(Date::from_unix_days(20_618).to_string(), "2026-06-14");
+        assert_eq!(Date::from_unix_days(-1).to_string(), "1969-12-31");
+    }
+
+    #[test]
+    fn a_suppression_without_subject_covers_every_finding_of_its_check_and_keeps_the_status() {
+        let mut results = vec![
+            result("EXT-001", Status::Fail, Some(("a2", "agent2@contoso.com"))),
+            result("EXT-001", Status::Fail, Some(("a3", "agent3@contoso.com"))),
+            result("EXT-001", Status::Pass, Some(("a1", "agent1@contoso.com"))),
+            result("ACSFED-002", Status::Fail, None),
+        ];
+        let warnings = apply(&[suppression("EXT-001", None, None)], &mut results, today());
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert!(results[0].suppressed.is_some() && results[1].suppressed.is_some());
+        assert_eq!(results[0].status, Status::Fail);
+        assert!(results[2].suppressed.is_none(), "a pass needs no exception");
+        assert!(results[3].suppressed.is_none(), "other checks are untouched");
+    }
+
+    #[test]
+    fn a_subject_matches_by_name_or_id_case_insensitively() {
+        let mut results = vec![
+            result("EXT-001", Status::Fail, Some(("a2", "agent2@contoso.com"))),
+            result("EXT-001", Status::Fail, Some(("A3-ID", "agent3@contoso.com"))),
+        ];
+        apply(
+            &[suppression("EXT-001", Some("Agent2@Contoso.com"), None)],
+            &mut results,
+            today(),
+        );
+        assert!(results[0].suppressed.is_some());
+        assert!(results[1].suppressed.is_none());
+        apply(&[suppression("EXT-001", Some("a3-id"), None)], &mut results, today());
+        assert!(results[1].suppressed.is_some());
+    }
+
+    #[test]
+    fn the_suppression_records_its_reason_and_expiry_on_the_result() {
+        let mut results = vec![result("NUM-002", Status::Fail, Some(("+1", "+1")))];
+        apply(&[suppression("NUM-002", None, Some("2026-06-15"))], &mut results, today());
+        assert_eq!(
+            results[0].suppressed,
+            Some(Suppressed {
+                reason: "ticket 42".into(),
+                expires: Some("2026-06-15".into())
+            }),
+            "a suppression applies through its expiry day"
+        );
+    }
+
+    #[test]
+    fn an_expired_suppression_stops_applying_and_is_reported() {
+        let mut results = vec![result("NUM-002", Status::Fail, None)];
+        let warnings = apply(&[suppression("NUM-002", None, Some("2026-06-14"))], &mut results, today());
+        assert!(results[0].suppressed.is_none());
+        assert_eq!(
+            warnings,
+            ["suppression for NUM-002 (ccaudit.yaml:3) expired on 2026-06-14; it no longer applies"]
+        );
+    }
+
+    #[test]
+    fn a_suppression_that_covers_nothing_is_reported() {
+        let mut results = vec![
+            result("EXT-001", Status::Pass, Some(("a1", "agent1@contoso.com"))),
+            result("EXT-001", Status::Fail, Some(("a2", "agent2@contoso.com"))),
+        ];
+        let warnings = apply(
+            &[
+                suppression("EXT-001", Some("agent1@contoso.com"), None),
+                suppression("EXT-001", Some("agent9@contoso.com"), None),
+            ],
+            &mut results,
+            today(),
+        );
+        assert_eq!(
+            warnings,
+            [
+                "suppression for EXT-001 [agent1@contoso.com] (ccaudit.yaml:3) matched no result",
+                "suppression for EXT-001 [agent9@contoso.com] (ccaudit.yaml:3) matched no result",
+            ]
+        );
+        assert!(results.iter().all(|r| r.suppressed.is_none()));
+    }
+
+    #[test]
+    fn a_suppression_for_a_check_that_did_not_run_is_silent() {
+        let mut results = vec![result("EXT-001", Status::Fail, None)];
+        let warnings = apply(&[suppression("NUM-002", None, None)], &mut results, today());
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn unknown_results_can_be_suppressed() {
+        let mut results = vec![result("LIC-005", Status::Unknown, None)];
+        apply(&[suppression("LIC-005", None, None)], &mut results, today());
+        assert!(results[0].suppressed.is_some());
+    }
+}
