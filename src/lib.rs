@@ -5,13 +5,16 @@
 //! `engine` (YAML + CEL checks) → `report` (table, JSON, ...).
 
 pub mod commands;
+pub mod config;
 pub mod diff;
 pub mod engine;
 pub mod explain;
 pub mod model;
 pub mod redact;
+pub mod remediation_script;
 pub mod report;
 pub mod snapshot;
 pub mod source_catalog;
 pub mod sources;
+pub mod suppress;
 pub mod synth;

@@ -21,11 +21,17 @@ pub struct Suppression {
     pub reason: String,
     /// Last day (UTC) the suppression applies.
     pub expires: Option<Date>,
-    /// Where it is defined (`ccaudit.yaml:12`), for warnings.
-    pub origin: String,
+    /// The configuration file that defines it, and the line.
+    pub file: String,
+    pub line: usize,
 }
 
 impl Suppression {
+    /// `ccaudit.yaml:12`.
+    pub fn origin(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
+
     /// `EXT-001` or `EXT-001 [agent2@contoso.com]`, as reports name results.
     pub fn label(&self) -> String {
         match &self.subject {
@@ -61,7 +67,7 @@ pub fn apply(suppressions: &[Suppression], results: &mut [CheckResult], today: D
             warnings.push(format!(
                 "suppression for {} ({}) expired on {expires}; it no longer applies",
                 s.label(),
-                s.origin
+                s.origin()
             ));
             continue;
         }
@@ -87,7 +93,7 @@ pub fn apply(suppressions: &[Suppression], results: &mut [CheckResult], today: D
             warnings.push(format!(
                 "suppression for {} ({}) matched no result",
                 s.label(),
-                s.origin
+                s.origin()
             ));
         }
     }
@@ -201,7 +207,8 @@ mod tests {
             subject: subject.map(Into::into),
             reason: "ticket 42".into(),
             expires: expires.map(|e| Date::parse(e).expect("test date")),
-            origin: "ccaudit.yaml:3".into(),
+            file: "ccaudit.yaml".into(),
+            line: 3,
         }
     }
 

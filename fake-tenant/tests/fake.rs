@@ -113,7 +113,12 @@ impl T {
             .expect("fake starts");
         T {
             fake,
-            http: reqwest::Client::new(),
+            // Feature unification in a workspace build turns on gzip; the fake's gzip faults
+            // must reach the test as sent.
+            http: reqwest::Client::builder()
+                .no_gzip()
+                .build()
+                .expect("client"),
         }
     }
 
@@ -1721,7 +1726,12 @@ async fn serves_the_example_snapshots() {
             .unwrap();
         let t = T {
             fake,
-            http: reqwest::Client::new(),
+            // Feature unification in a workspace build turns on gzip; the fake's gzip faults
+            // must reach the test as sent.
+            http: reqwest::Client::builder()
+                .no_gzip()
+                .build()
+                .expect("client"),
         };
         let graph = t.token("graph").await;
         let (orgs, _) = t

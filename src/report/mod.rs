@@ -49,6 +49,14 @@ pub struct Summary {
     pub missing: usize,
     pub unknown: usize,
     pub skipped: usize,
+    /// Results covered by a suppression; they are also counted under their own status above.
+    /// Absent from JSON when zero.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub suppressed: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl Summary {
@@ -61,6 +69,9 @@ impl Summary {
                 Status::Missing => s.missing += 1,
                 Status::Unknown => s.unknown += 1,
                 Status::Skipped => s.skipped += 1,
+            }
+            if r.suppressed.is_some() {
+                s.suppressed += 1;
             }
         }
         s

@@ -1,0 +1,332 @@
+//! The configuration file (`ccaudit.yaml`, `--config FILE`): who the agents are, which licenses
+//! count as Contact Center licenses, the `--fail-on` threshold, and suppressions.
+//!
+//! Parse → validate → typed `Config`; nothing downstream sees raw YAML. Unknown keys are errors
+//! (`deny_unknown_fields`), and every error is one line naming the file and line, like check
+//! files: `ccaudit.yaml:7: suppressions[1].check: unknown check `EXT-010``. Command-line flags
+//! override what the file says (the merge is in `main.rs`).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Deserializer};
+
+use crate::engine::Severity;
+use crate::suppress::{Date, Suppression};
+
+/// Read from the working directory when no `--config` is given and the file exists.
+pub const DEFAULT_FILE: &str = "ccaudit.yaml";
+
+/// A validated configuration file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Config {
+    /// The file it was read from, as given.
+    pub origin: String,
+    /// Agents (UPNs or object ids) for a live read.
+    pub agents: Vec<String>,
+    /// A group whose user members are the agents, for a live read.
+    pub agent_group: Option<String>,
+    /// License SKUs (part numbers or skuIds) that count as Contact Center licenses (LIC-005).
+    pub contact_center_skus: Vec<String>,
+    pub fail_on: Option<Severity>,
+    pub suppressions: Vec<Suppression>,
+}
+
+/// A configuration error: `FILE:LINE: message` (`FILE: message` when no line applies).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    pub origin: String,
+    /// 1-based; 0 when the error is about the file as a whole (it cannot be read).
+    pub line: usize,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            0 => write!(f, "{}: {}", self.origin, self.message),
+            line => write!(f, "{}:{line}: {}", self.origin, self.message),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    agents: Vec<NonEmpty>,
+    #[serde(default)]
+    agent_group: Option<NonEmpty>,
+    #[serde(default)]
+    contact_center_skus: Vec<NonEmpty>,
+    #[serde(default)]
+    fail_on: Option<Severity>,
+    #[serde(default)]
+    suppressions: Vec<RawSuppression>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSuppression {
+    check: String,
+    #[serde(default)]
+    subject: Option<String>,
+    reason: String,
+    #[serde(default)]
+    expires: Option<String>,
+}
+
+/// A string that is not blank (trimmed).
+struct NonEmpty(String);
+
+impl<'de> Deserialize<'de> for NonEmpty {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let t = s.trim();
+        if t.is_empty() {
+            return Err(serde::de::Error::custom("must not be empty"));
+        }
+        Ok(NonEmpty(t.to_string()))
+    }
+}
+
+impl Config {
+    /// The configuration to use: `explicit` (which must exist), else `./ccaudit.yaml` when it
+    /// exists, else none.
+    pub fn discover(explicit: Option<&Path>) -> Result<Option<Config>, ConfigError> {
+        let path = match explicit {
+            Some(p) => p.to_path_buf(),
+            None => {
+                let default = PathBuf::from(DEFAULT_FILE);
+                if !default.is_file() {
+                    return Ok(None);
+                }
+                default
+            }
+        };
+        Config::load(&path).map(Some)
+    }
+
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            origin: origin.clone(),
+            line: 0,
+            message: format!("cannot read the configuration file: {e}"),
+        })?;
+        Config::parse(&origin, &text)
+    }
+
+    /// Parses and validates `text`; `origin` names it in errors.
+    pub fn parse(origin: &str, text: &str) -> Result<Config, ConfigError> {
+        let err = |line: usize, message: String| ConfigError {
+            origin: origin.to_string(),
+            line,
+            message,
+        };
+        let raw: RawConfig = if is_blank(text) {
+            RawConfig::default()
+        } else {
+            serde_yaml::from_str(text).map_err(|e| {
+                let line = e.location().map(|l| l.line()).unwrap_or(1);
+                let msg = e.to_string();
+                // yaml_serde appends " at line N column M"; the prefix already says where.
+                let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+                err(line, msg)
+            })?
+        };
+        let layout = SuppressionLayout::of(text, raw.suppressions.len());
+        let mut seen: BTreeMap<(String, Option<String>), usize> = BTreeMap::new();
+        let mut suppressions = Vec::with_capacity(raw.suppressions.len());
+        for (i, s) in raw.suppressions.into_iter().enumerate() {
+            let at = |key: &str| layout.line(i, key);
+            let blank = |key: &str| err(at(key), format!("suppressions[{i}].{key}: must not be empty"));
+            let check = s.check.trim().to_ascii_uppercase();
+            if check.is_empty() {
+                return Err(blank("check"));
+            }
+            let subject = match s.subject.as_deref().map(str::trim) {
+                Some("") => {
+                    return Err(err(
+                        at("subject"),
+                        format!("suppressions[{i}].subject: must not be empty (leave it out to cover every subject of {check})"),
+                    ));
+                }
+                other => other.map(str::to_string),
+            };
+            let reason = s.reason.trim().to_string();
+            if reason.is_empty() {
+                return Err(err(
+                    at("reason"),
+                    format!("suppressions[{i}].reason: must not be empty: say why the result is accepted (a ticket, an exception)"),
+                ));
+            }
+            let expires = match &s.expires {
+                None => None,
+                Some(text) => Some(Date::parse(text.trim()).ok_or_else(|| {
+                    err(
+                        at("expires"),
+                        format!("suppressions[{i}].expires: `{text}` is not a valid date (write YYYY-MM-DD, e.g. 2026-12-31)"),
+                    )
+                })?),
+            };
+            let line = at("check");
+            let key = (check.clone(), subject.as_ref().map(|s| s.to_lowercase()));
+            if let Some(first) = seen.insert(key, line) {
+                return Err(err(
+                    line,
+                    format!(
+                        "suppressions[{i}]: duplicate suppression for {check}{} (first at line {first})",
+                        subject.as_ref().map(|s| format!(" [{s}]")).unwrap_or_default()
+                    ),
+                ));
+            }
+            suppressions.push(Suppression {
+                check,
+                subject,
+                reason,
+                expires,
+                file: origin.to_string(),
+                line,
+            });
+        }
+        Ok(Config {
+            origin: origin.to_string(),
+            agents: raw.agents.into_iter().map(|a| a.0).collect(),
+            agent_group: raw.agent_group.map(|g| g.0),
+            contact_center_skus: raw.contact_center_skus.into_iter().map(|s| s.0).collect(),
+            fail_on: raw.fail_on,
+            suppressions,
+        })
+    }
+
+    /// Checks every suppression names a known check, and rewrites it to the check's own
+    /// spelling. `known` lists every loaded check id (before `--only`/`--skip`, so narrowing a
+    /// run never turns a valid file into an invalid one).
+    pub fn validate_checks(&mut self, known: &[&str]) -> Result<(), ConfigError> {
+        for (i, s) in self.suppressions.iter_mut().enumerate() {
+            match known.iter().find(|id| id.eq_ignore_ascii_case(&s.check)) {
+                Some(id) => s.check = id.to_string(),
+                None => {
+                    return Err(ConfigError {
+                        origin: self.origin.clone(),
+                        line: s.line,
+                        message: format!(
+                            "suppressions[{i}].check: unknown check `{}` (see `ccaudit checks`)",
+                            s.check
+                        ),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether the file holds nothing but blank lines, comments and document markers.
+fn is_blank(text: &str) -> bool {
+    text.lines().all(|l| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#') || t == "---" || t == "..."
+    })
+}
+
+/// Where each suppression entry and its keys are in the text: the YAML parser reports
+/// positions only for its own errors, so validation errors and warnings find their line here.
+/// Unusual layouts (a flow list on one line) fall back to the entry's or the `suppressions:` line.
+struct SuppressionLayout<'a> {
+    lines: Vec<&'a str>,
+    /// 0-based line of the `suppressions:` key.
+    key: usize,
+    /// Per entry, its 0-based line range; empty when the layout was not understood.
+    entries: Vec<(usize, usize)>,
+}
+
+impl<'a> SuppressionLayout<'a> {
+    fn of(text: &'a str, count: usize) -> SuppressionLayout<'a> {
+        let lines: Vec<&str> = text.lines().collect();
+        let key = lines
+            .iter()
+            .position(|l| l.starts_with("suppressions:"))
+            .unwrap_or(0);
+        let entries = Self::entries(&lines, key)
+            .filter(|e| e.len() == count)
+            .unwrap_or_default();
+        SuppressionLayout {
+            lines,
+            key,
+            entries,
+        }
+    }
+
+    fn entries(lines: &[&str], key: usize) -> Option<Vec<(usize, usize)>> {
+        // The block ends at the next top-level key.
+        let end = lines
+            .iter()
+            .enumerate()
+            .skip(key + 1)
+            .find(|(_, l)| {
+                l.chars()
+                    .next()
+                    .is_some_and(|c| !c.is_whitespace() && c != '#' && c != '-')
+            })
+            .map_or(lines.len(), |(i, _)| i);
+        let is_dash = |t: &str| t == "-" || t.starts_with("- ");
+        let indent = (key + 1..end).find_map(|i| {
+            let t = lines[i].trim_start();
+            is_dash(t.trim_end()).then(|| lines[i].len() - t.len())
+        })?;
+        let starts: Vec<usize> = (key + 1..end)
+            .filter(|&i| {
+                let l = lines[i];
+                l.len() > indent && l[..indent].trim().is_empty() && is_dash(l[indent..].trim_end())
+            })
+            .collect();
+        Some(
+            starts
+                .iter()
+                .enumerate()
+                .map(|(n, &first)| (first, starts.get(n + 1).copied().unwrap_or(end)))
+                .collect(),
+        )
+    }
+
+    /// The 1-based line of `key` in entry `index`; the entry's first line when the key is not on
+    /// a line of its own, the `suppressions:` line when the entries were not found.
+    fn line(&self, index: usize, key: &str) -> usize {
+        let Some(&(first, end)) = self.entries.get(index) else {
+            return self.key + 1;
+        };
+        let prefix = format!("{key}:");
+        (first..end)
+            .find(|&i| {
+                let t = self.lines[i].trim_start();
+                let t = t.strip_prefix("- ").unwrap_or(t).trim_start();
+                t.starts_with(&prefix)
+            })
+            .unwrap_or(first)
+            + 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entry_lines_point_at_each_key() {
+        let text = "fail_on: high\nsuppressions:\n  # operator ticket\n  - check: NUM-002\n    reason: x\n  - reason: y\n    check: EXT-001\n  - {check: IB-002, reason: z}\nagents: []\n";
+        let layout = SuppressionLayout::of(text, 3);
+        let checks: Vec<usize> = (0..3).map(|i| layout.line(i, "check")).collect();
+        assert_eq!(checks, [4, 7, 8]);
+        assert_eq!(layout.line(0, "reason"), 5);
+        assert_eq!(layout.line(0, "expires"), 4, "absent keys point at the entry");
+    }
+
+    #[test]
+    fn entry_lines_fall_back_to_the_suppressions_key() {
+        let text = "agents: []\nsuppressions: [{check: NUM-002, reason: x}]\n";
+        assert_eq!(SuppressionLayout::of(text, 1).line(0, "check"), 2);
+    }
+}
