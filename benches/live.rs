@@ -206,7 +206,9 @@ fn time_offline(file: &Path) -> Timed {
     // "h:mm:ss" or "m:ss.cc"
     let wall = field("Elapsed (wall clock) time (h:mm:ss or m:ss):")
         .split(':')
-        .fold(0.0f64, |acc, part| acc * 60.0 + part.parse::<f64>().unwrap_or(0.0));
+        .fold(0.0f64, |acc, part| {
+            acc * 60.0 + part.parse::<f64>().unwrap_or(0.0)
+        });
     Timed {
         wall: Duration::from_secs_f64(wall),
         max_rss_kib: field("Maximum resident set size (kbytes):")
@@ -419,11 +421,15 @@ fn economy(log: &[LoggedRequest]) -> Economy {
             graph_token
                 + 1
                 + 1
-                + ["Get-InformationBarrierPolicy", "Get-OrganizationSegment", "Get-PolicyConfig"]
-                    .iter()
-                    .map(|c| cmdlet_pages(c))
-                    .max()
-                    .unwrap_or(0),
+                + [
+                    "Get-InformationBarrierPolicy",
+                    "Get-OrganizationSegment",
+                    "Get-PolicyConfig",
+                ]
+                .iter()
+                .map(|c| cmdlet_pages(c))
+                .max()
+                .unwrap_or(0),
         ),
         (
             "graph token, dataverse token, table pages",

@@ -3,7 +3,7 @@
 //!
 //! Parse → validate → typed `Config`; nothing downstream sees raw YAML. Unknown keys are errors
 //! (`deny_unknown_fields`), and every error is one line naming the file and line, like check
-//! files: `ccaudit.yaml:7: suppressions[1].check: unknown check `EXT-010``. Command-line flags
+//! files: ``ccaudit.yaml:7: suppressions[1].check: unknown check `EXT-010` ``. Command-line flags
 //! override what the file says (the merge is in `main.rs`).
 
 use std::collections::BTreeMap;
@@ -141,7 +141,12 @@ impl Config {
         let mut suppressions = Vec::with_capacity(raw.suppressions.len());
         for (i, s) in raw.suppressions.into_iter().enumerate() {
             let at = |key: &str| layout.line(i, key);
-            let blank = |key: &str| err(at(key), format!("suppressions[{i}].{key}: must not be empty"));
+            let blank = |key: &str| {
+                err(
+                    at(key),
+                    format!("suppressions[{i}].{key}: must not be empty"),
+                )
+            };
             let check = s.check.trim().to_ascii_uppercase();
             if check.is_empty() {
                 return Err(blank("check"));
@@ -150,7 +155,9 @@ impl Config {
                 Some("") => {
                     return Err(err(
                         at("subject"),
-                        format!("suppressions[{i}].subject: must not be empty (leave it out to cover every subject of {check})"),
+                        format!(
+                            "suppressions[{i}].subject: must not be empty (leave it out to cover every subject of {check})"
+                        ),
                     ));
                 }
                 other => other.map(str::to_string),
@@ -159,7 +166,9 @@ impl Config {
             if reason.is_empty() {
                 return Err(err(
                     at("reason"),
-                    format!("suppressions[{i}].reason: must not be empty: say why the result is accepted (a ticket, an exception)"),
+                    format!(
+                        "suppressions[{i}].reason: must not be empty: say why the result is accepted (a ticket, an exception)"
+                    ),
                 ));
             }
             let expires = match &s.expires {
@@ -178,7 +187,10 @@ impl Config {
                     line,
                     format!(
                         "suppressions[{i}]: duplicate suppression for {check}{} (first at line {first})",
-                        subject.as_ref().map(|s| format!(" [{s}]")).unwrap_or_default()
+                        subject
+                            .as_ref()
+                            .map(|s| format!(" [{s}]"))
+                            .unwrap_or_default()
                     ),
                 ));
             }
@@ -321,7 +333,11 @@ mod tests {
         let checks: Vec<usize> = (0..3).map(|i| layout.line(i, "check")).collect();
         assert_eq!(checks, [4, 7, 8]);
         assert_eq!(layout.line(0, "reason"), 5);
-        assert_eq!(layout.line(0, "expires"), 4, "absent keys point at the entry");
+        assert_eq!(
+            layout.line(0, "expires"),
+            4,
+            "absent keys point at the entry"
+        );
     }
 
     #[test]

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
+use ccaudit::config::Config;
 use ccaudit::engine::{self, CheckSet, Severity};
 use ccaudit::model::{AuditConfig, TenantModel};
 use ccaudit::report::{self, ExitStatus, Report};
@@ -17,6 +18,7 @@ use ccaudit::sources::auth::{AuthMethod, Credential, TokenProvider};
 use ccaudit::sources::collect::{self, CollectOptions, Progress};
 use ccaudit::sources::endpoints::{Cloud, EndpointOverride, Endpoints, Service};
 use ccaudit::sources::http::{ClientSettings, ReadOnlyClient};
+use ccaudit::suppress::{self, Date};
 
 #[derive(Parser)]
 #[command(
@@ -52,6 +54,36 @@ enum Command {
     Redact(ccaudit::commands::redact::RedactArgs),
     /// The permissions and roles a read-only audit needs, and what each one unlocks.
     Permissions(ccaudit::commands::permissions::PermissionsArgs),
+    /// Print the completion script for a shell (e.g. `ccaudit completions bash >
+    /// ~/.local/share/bash-completion/completions/ccaudit`).
+    Completions(CompletionsArgs),
+}
+
+#[derive(Args)]
+struct CompletionsArgs {
+    #[arg(value_enum)]
+    shell: clap_complete::Shell,
+}
+
+/// Which configuration file to read (docs/configuration.md).
+#[derive(Args)]
+struct ConfigArgs {
+    /// Configuration file: agents, Contact Center SKUs, fail-on and suppressions (default:
+    /// ./ccaudit.yaml when it exists). Command-line flags override it.
+    #[arg(long, value_name = "FILE", env = "CCAUDIT_CONFIG")]
+    config: Option<PathBuf>,
+    /// Read no configuration file (neither ./ccaudit.yaml nor --config / CCAUDIT_CONFIG).
+    #[arg(long)]
+    no_config: bool,
+}
+
+impl ConfigArgs {
+    fn load(&self) -> Result<Option<Config>, Failure> {
+        if self.no_config {
+            return Ok(None);
+        }
+        Ok(Config::discover(self.config.as_deref())?)
+    }
 }
 
 #[derive(Args)]
@@ -124,14 +156,21 @@ struct AuditArgs {
     /// Write the report here instead of stdout.
     #[arg(long)]
     output: Option<PathBuf>,
-    /// Lowest severity of a fail/missing that makes the exit code 1.
-    #[arg(long, value_enum, default_value = "low")]
-    fail_on: FailOn,
+    /// Lowest severity of a fail/missing that makes the exit code 1 [default: low, or fail_on
+    /// in the configuration file].
+    #[arg(long, value_enum)]
+    fail_on: Option<FailOn>,
     #[command(flatten)]
     selection: Selection,
     /// SKU part numbers or skuIds that count as a Contact Center agent license (LIC-005).
     #[arg(long = "cc-sku", value_delimiter = ',', env = "CCAUDIT_CC_SKUS")]
     cc_skus: Vec<String>,
+    /// Also write a PowerShell script with the fixes for every fail and missing result, to
+    /// review and run with -Apply (ccaudit never runs it).
+    #[arg(long, value_name = "FILE")]
+    remediation_script: Option<PathBuf>,
+    #[command(flatten)]
+    config: ConfigArgs,
 }
 
 /// Where and how to read a tenant live.
@@ -224,6 +263,8 @@ struct CollectArgs {
     /// Where to write the snapshot (owner-only permissions, replaced atomically).
     #[arg(long, value_name = "FILE")]
     output: PathBuf,
+    #[command(flatten)]
+    config: ConfigArgs,
 }
 
 #[derive(Args)]
@@ -278,6 +319,10 @@ fn main() -> ExitCode {
         Command::Diff(args) => ccaudit::commands::diff::run(args).map_err(Failure),
         Command::Redact(args) => ccaudit::commands::redact::run(args).map_err(Failure),
         Command::Permissions(args) => ccaudit::commands::permissions::run(args).map_err(Failure),
+        Command::Completions(args) => {
+            completions(args.shell);
+            Ok(ExitStatus::Success)
+        }
     };
     match result {
         Ok(status) => ExitCode::from(status as u8),
@@ -316,19 +361,23 @@ fn select(mut set: CheckSet, sel: &Selection) -> Result<CheckSet, Failure> {
     Ok(set)
 }
 
-fn audit(args: AuditArgs) -> Result<ExitStatus, Failure> {
+fn audit(mut args: AuditArgs) -> Result<ExitStatus, Failure> {
+    let mut config = args.config.load()?;
     let (snapshot, source, env, set) = match (&args.snapshot, &args.live.tenant) {
         (Some(path), None) => {
             live_only_flags_unused(&args)?;
             let snapshot = Snapshot::load(path)?;
             let (env, set) = load_checks(args.selection.checks.as_deref())?;
+            validate_suppressions(config.as_mut(), &set)?;
             let set = select(set, &args.selection)?;
             (snapshot, "snapshot", env, set)
         }
         _ => {
             // Checks first: a typo in --only should not cost a full tenant read.
             let (env, set) = load_checks(args.selection.checks.as_deref())?;
+            validate_suppressions(config.as_mut(), &set)?;
             let set = select(set, &args.selection)?;
+            agents_from_config(&mut args.live, config.as_ref());
             let snapshot = live_snapshot(&args.live)?;
             if let Some(path) = &args.save_snapshot {
                 save(path, &snapshot)?;
@@ -336,12 +385,29 @@ fn audit(args: AuditArgs) -> Result<ExitStatus, Failure> {
             (snapshot, "live", env, set)
         }
     };
-    let config = AuditConfig {
-        contact_center_skus: args.cc_skus.clone(),
+    // Flags (and their environment variables) win over the file.
+    let contact_center_skus = match (&config, args.cc_skus.is_empty()) {
+        (Some(c), true) => c.contact_center_skus.clone(),
+        _ => args.cc_skus.clone(),
     };
-    let model = TenantModel::from_snapshot(&snapshot, config);
-    let results = engine::evaluate(&env, &set, &model);
-    let report = Report::new(&model, source, results);
+    let fail_on: Severity = match (args.fail_on, config.as_ref().and_then(|c| c.fail_on)) {
+        (Some(flag), _) => flag.into(),
+        (None, Some(file)) => file,
+        (None, None) => Severity::Low,
+    };
+    let model = TenantModel::from_snapshot(
+        &snapshot,
+        AuditConfig {
+            contact_center_skus,
+        },
+    );
+    let mut results = engine::evaluate(&env, &set, &model);
+    let warnings = match &config {
+        Some(c) => suppress::apply(&c.suppressions, &mut results, Date::today_utc()),
+        None => Vec::new(),
+    };
+    let mut report = Report::new(&model, source, results);
+    report.warnings = warnings;
     let text = match args.format {
         Format::Table => report::table::render(&report),
         Format::Json => report::json::render(&report),
@@ -349,6 +415,7 @@ fn audit(args: AuditArgs) -> Result<ExitStatus, Failure> {
         Format::Junit => report::junit::render(&report),
         Format::Html => report::html::render(&report),
     };
+    let to_terminal_table = matches!(args.format, Format::Table) && args.output.is_none();
     match &args.output {
         Some(path) => {
             let plain = anstream::adapter::strip_str(&text).to_string();
@@ -361,7 +428,68 @@ fn audit(args: AuditArgs) -> Result<ExitStatus, Failure> {
             let _ = out.write_all(text.as_bytes());
         }
     }
-    Ok(report.exit_status(args.fail_on.into()))
+    // The table on stdout already ends with the warnings; other formats carry them inside the
+    // document, where a pipeline would not show them.
+    if !to_terminal_table {
+        for w in &report.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    if let Some(path) = &args.remediation_script {
+        write_remediation_script(path, &report, &model)?;
+    }
+    Ok(report.exit_status(fail_on))
+}
+
+/// Writes the script and says on stderr what it holds (stdout is the report's).
+fn write_remediation_script(
+    path: &Path,
+    report: &Report,
+    model: &TenantModel,
+) -> Result<(), Failure> {
+    use ccaudit::remediation_script::{Action, Plan};
+    let plan = Plan::build(&report.results, model);
+    std::fs::write(path, plan.script(report)).map_err(|e| {
+        Failure(format!(
+            "{}: cannot write the remediation script: {e}",
+            path.display()
+        ))
+    })?;
+    let count = |f: fn(&Action) -> bool| plan.steps.iter().filter(|s| f(&s.action)).count();
+    eprintln!(
+        "wrote {}: {} automated, {} manual, {} not audited step(s); review it, run it, then run it with -Apply",
+        path.display(),
+        count(|a| matches!(a, Action::Change(_))),
+        count(|a| matches!(a, Action::Manual(_))),
+        count(|a| matches!(a, Action::NotAudited { .. })),
+    );
+    Ok(())
+}
+
+/// Rejects a suppression for a check that does not exist (a typo would otherwise suppress
+/// nothing, silently), checked against every loaded check before `--only`/`--skip`.
+fn validate_suppressions(config: Option<&mut Config>, set: &CheckSet) -> Result<(), Failure> {
+    if let Some(config) = config {
+        let ids: Vec<&str> = set.keys().map(String::as_str).collect();
+        config.validate_checks(&ids)?;
+    }
+    Ok(())
+}
+
+/// The file's agents and agent group, unless the command line names agents or a group: the
+/// selection is taken as a whole from one place, never mixed.
+fn agents_from_config(live: &mut LiveArgs, config: Option<&Config>) {
+    let Some(config) = config else { return };
+    if live.agents.is_empty() && live.agent_group.is_none() {
+        live.agents = config.agents.clone();
+        live.agent_group = config.agent_group.clone();
+    }
+}
+
+fn completions(shell: clap_complete::Shell) {
+    let mut command = Cli::command();
+    let mut out = std::io::stdout();
+    clap_complete::generate(shell, &mut command, "ccaudit", &mut out);
 }
 
 /// Live-only flags on an offline audit would be silently ignored (clap does not enforce
@@ -385,7 +513,9 @@ fn live_only_flags_unused(args: &AuditArgs) -> Result<(), Failure> {
     }
 }
 
-fn collect_command(args: CollectArgs) -> Result<(), Failure> {
+fn collect_command(mut args: CollectArgs) -> Result<(), Failure> {
+    let config = args.config.load()?;
+    agents_from_config(&mut args.live, config.as_ref());
     let snapshot = live_snapshot(&args.live)?;
     save(&args.output, &snapshot)?;
     let unavailable: Vec<&str> = snapshot

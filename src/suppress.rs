@@ -60,7 +60,11 @@ impl Suppression {
 /// Only fail, missing and unknown results are suppressed: pass and skipped ones need no
 /// exception, so a suppression that finds only those is stale and reported as such. A
 /// suppression for a check that did not run (`--only`, `--skip`) is neither applied nor reported.
-pub fn apply(suppressions: &[Suppression], results: &mut [CheckResult], today: Date) -> Vec<String> {
+pub fn apply(
+    suppressions: &[Suppression],
+    results: &mut [CheckResult],
+    today: Date,
+) -> Vec<String> {
     let mut warnings = Vec::new();
     for s in suppressions {
         if let Some(expires) = s.expires.filter(|e| *e < today) {
@@ -78,7 +82,8 @@ pub fn apply(suppressions: &[Suppression], results: &mut [CheckResult], today: D
                 continue;
             }
             ran = true;
-            let needs_exception = matches!(r.status, Status::Fail | Status::Missing | Status::Unknown);
+            let needs_exception =
+                matches!(r.status, Status::Fail | Status::Missing | Status::Unknown);
             if needs_exception && s.covers(r) {
                 matched += 1;
                 if r.suppressed.is_none() {
@@ -218,8 +223,21 @@ mod tests {
 
     #[test]
     fn dates_parse_only_as_real_iso_days() {
-        assert_eq!(Date::parse("2024-02-29").map(|d| d.to_string()).as_deref(), Some("2024-02-29"));
-        for bad in ["2026-02-29", "2026-13-01", "2026-00-10", "2026-04-31", "26-01-01", "2026-1-01", "2026/01/01", "2026-01-01T00:00:00Z", ""] {
+        assert_eq!(
+            Date::parse("2024-02-29").map(|d| d.to_string()).as_deref(),
+            Some("2024-02-29")
+        );
+        for bad in [
+            "2026-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-04-31",
+            "26-01-01",
+            "2026-1-01",
+            "2026/01/01",
+            "2026-01-01T00:00:00Z",
+            "",
+        ] {
             assert_eq!(Date::parse(bad), None, "{bad}");
         }
     }
@@ -245,14 +263,21 @@ mod tests {
         assert!(results[0].suppressed.is_some() && results[1].suppressed.is_some());
         assert_eq!(results[0].status, Status::Fail);
         assert!(results[2].suppressed.is_none(), "a pass needs no exception");
-        assert!(results[3].suppressed.is_none(), "other checks are untouched");
+        assert!(
+            results[3].suppressed.is_none(),
+            "other checks are untouched"
+        );
     }
 
     #[test]
     fn a_subject_matches_by_name_or_id_case_insensitively() {
         let mut results = vec![
             result("EXT-001", Status::Fail, Some(("a2", "agent2@contoso.com"))),
-            result("EXT-001", Status::Fail, Some(("A3-ID", "agent3@contoso.com"))),
+            result(
+                "EXT-001",
+                Status::Fail,
+                Some(("A3-ID", "agent3@contoso.com")),
+            ),
         ];
         apply(
             &[suppression("EXT-001", Some("Agent2@Contoso.com"), None)],
@@ -261,14 +286,22 @@ mod tests {
         );
         assert!(results[0].suppressed.is_some());
         assert!(results[1].suppressed.is_none());
-        apply(&[suppression("EXT-001", Some("a3-id"), None)], &mut results, today());
+        apply(
+            &[suppression("EXT-001", Some("a3-id"), None)],
+            &mut results,
+            today(),
+        );
         assert!(results[1].suppressed.is_some());
     }
 
     #[test]
     fn the_suppression_records_its_reason_and_expiry_on_the_result() {
         let mut results = vec![result("NUM-002", Status::Fail, Some(("+1", "+1")))];
-        apply(&[suppression("NUM-002", None, Some("2026-06-15"))], &mut results, today());
+        apply(
+            &[suppression("NUM-002", None, Some("2026-06-15"))],
+            &mut results,
+            today(),
+        );
         assert_eq!(
             results[0].suppressed,
             Some(Suppressed {
@@ -282,11 +315,17 @@ mod tests {
     #[test]
     fn an_expired_suppression_stops_applying_and_is_reported() {
         let mut results = vec![result("NUM-002", Status::Fail, None)];
-        let warnings = apply(&[suppression("NUM-002", None, Some("2026-06-14"))], &mut results, today());
+        let warnings = apply(
+            &[suppression("NUM-002", None, Some("2026-06-14"))],
+            &mut results,
+            today(),
+        );
         assert!(results[0].suppressed.is_none());
         assert_eq!(
             warnings,
-            ["suppression for NUM-002 (ccaudit.yaml:3) expired on 2026-06-14; it no longer applies"]
+            [
+                "suppression for NUM-002 (ccaudit.yaml:3) expired on 2026-06-14; it no longer applies"
+            ]
         );
     }
 

@@ -1,5 +1,5 @@
 //! The terminal report: grouped by area, one row per check × subject, remediation under each
-//! finding, and a summary line. Colour is decided by the caller's stream (anstream strips it
+//! finding, suppressed results with their reason, a summary line and the run's warnings. Colour is decided by the caller's stream (anstream strips it
 //! when stdout is not a terminal or NO_COLOR is set).
 
 use std::fmt::Write as _;
@@ -83,7 +83,11 @@ pub fn render(report: &Report) -> String {
         let rows: Vec<Row> = results
             .iter()
             .map(|r| Row {
-                status: painted(r.status),
+                // A suppressed result keeps its verdict; the second line says it is accepted.
+                status: match r.suppressed {
+                    Some(_) => format!("{}\nsuppressed", painted(r.status)),
+                    None => painted(r.status),
+                },
                 check: r.check.clone(),
                 severity: r.severity.as_str().into(),
                 subject: r
@@ -102,10 +106,10 @@ pub fn render(report: &Report) -> String {
             .with(Modify::new(Columns::one(3)).with(Width::wrap(SUBJECT_WIDTH)))
             .with(Modify::new(Columns::one(4)).with(Width::wrap(MESSAGE_WIDTH).keep_words(true)));
         let _ = writeln!(out, "{table}");
-        for r in results
-            .iter()
-            .filter(|r| matches!(r.status, Status::Fail | Status::Missing | Status::Unknown))
-        {
+        for r in results.iter().filter(|r| {
+            matches!(r.status, Status::Fail | Status::Missing | Status::Unknown)
+                && r.suppressed.is_none()
+        }) {
             let subject = r
                 .subject
                 .as_ref()
@@ -131,13 +135,42 @@ pub fn render(report: &Report) -> String {
                 let _ = writeln!(out, "    docs: {doc}");
             }
         }
+        for r in &results {
+            let Some(s) = &r.suppressed else { continue };
+            let subject = r
+                .subject
+                .as_ref()
+                .map(|s| format!(" [{}]", s.name))
+                .unwrap_or_default();
+            let until = s
+                .expires
+                .as_deref()
+                .map(|d| format!(" (until {d})"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "SUPPRESSED {} {}{}: {}{until}",
+                painted(r.status),
+                r.check,
+                subject,
+                s.reason
+            );
+        }
         out.push('\n');
     }
     let s = &report.summary;
-    let _ = writeln!(
+    let _ = write!(
         out,
         "summary: {} pass, {} fail, {} missing, {} unknown, {} skipped",
         s.pass, s.fail, s.missing, s.unknown, s.skipped
     );
+    if s.suppressed > 0 {
+        let _ = write!(out, "; {} of them suppressed", s.suppressed);
+    }
+    out.push('\n');
+    let warn = Style::new().fg_color(Some(AnsiColor::Yellow.into())).bold();
+    for w in &report.warnings {
+        let _ = writeln!(out, "{warn}warning{warn:#}: {w}");
+    }
     out
 }

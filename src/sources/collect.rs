@@ -675,6 +675,21 @@ impl People {
 /// atomic), mode 0600 on unix, synced, then renamed over `path`. A reader never sees a
 /// half-written snapshot, and tenant data is never world-readable, even briefly.
 pub fn write_snapshot(path: &Path, snapshot: &Snapshot) -> std::io::Result<()> {
+    write_private(path, snapshot.to_json_pretty().as_bytes())
+}
+
+/// Writes any file that describes a tenant (a snapshot, a report, a remediation script) the
+/// way [`write_snapshot`] does: owner-only (0600 on unix) from the first byte, through a temp
+/// file in the same directory renamed over `path`, so neither a half-written file nor a
+/// world-readable one ever appears at `path`. A `path` that exists and is not a regular file
+/// (`/dev/stdout`, a pipe) is written in place: renaming over it would replace the device.
+pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    if fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return fs::OpenOptions::new()
+            .write(true)
+            .open(path)?
+            .write_all(contents);
+    }
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -694,7 +709,7 @@ pub fn write_snapshot(path: &Path, snapshot: &Snapshot) -> std::io::Result<()> {
     let _ = fs::remove_file(&tmp);
     let written = (|| {
         let mut file = options.open(&tmp)?;
-        file.write_all(snapshot.to_json_pretty().as_bytes())?;
+        file.write_all(contents)?;
         file.sync_all()?;
         drop(file);
         fs::rename(&tmp, path)
@@ -799,5 +814,22 @@ mod tests {
         }
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temp file left behind");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn private_files_are_owner_only_and_devices_are_written_in_place() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("report.txt");
+        std::fs::write(&path, "old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        write_private(&path, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // /dev/null stays the device.
+        write_private(Path::new("/dev/null"), b"x").unwrap();
+        assert!(!std::fs::metadata("/dev/null").unwrap().is_file());
     }
 }

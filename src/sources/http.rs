@@ -49,6 +49,14 @@ const MAX_REDIRECTS: u32 = 5;
 pub const GRAPH_BATCH_LIMIT: usize = 20;
 /// Service messages are cut to this many characters in errors.
 const MESSAGE_CAP: usize = 400;
+/// Requests in flight per service by default. A large contact center needs one Teams GET per
+/// agent and resource account (Get-CsOnlineUser, associations: 3,000 at 2,000 agents); at 4
+/// in flight that is 750 round trips end to end, at 16 it is under 200 (docs/performance.md).
+/// Every service answers overload with 429/503 and `Retry-After`, which the client honours,
+/// so a higher bound costs waits, never correctness.
+pub const DEFAULT_CONCURRENCY: usize = 16;
+/// Environment variable overriding [`ClientSettings::service_budget`] (seconds).
+pub const SERVICE_BUDGET_ENV: &str = "CCAUDIT_SERVICE_BUDGET_SECS";
 
 /// Why one read failed: the endpoint (`GET host/path`, never a query or token), the HTTP
 /// status when there was a response, the service's error code, and a one-line message.
@@ -102,6 +110,11 @@ pub struct ClientSettings {
     /// Wall time for one call (`get`, all pages of `get_paged`, one `graph_batch`), retries
     /// and waits included.
     pub time_budget: Duration,
+    /// Wall time for everything asked of one service in a run, from its first request: once
+    /// it is used up, that service's remaining requests fail at once, so a service that is
+    /// down (persistent 503, timeouts) costs at most this, however many reads it had left.
+    /// Default 600 s, or `CCAUDIT_SERVICE_BUDGET_SECS` when set.
+    pub service_budget: Duration,
     /// Largest response body read (after decompression); larger is an error.
     pub max_body_bytes: usize,
     /// Most pages followed by one `get_paged`.
@@ -117,9 +130,15 @@ pub struct ClientSettings {
 impl Default for ClientSettings {
     fn default() -> ClientSettings {
         ClientSettings {
-            concurrency: 4,
+            concurrency: DEFAULT_CONCURRENCY,
             max_attempts: 5,
             time_budget: Duration::from_secs(300),
+            service_budget: std::env::var(SERVICE_BUDGET_ENV)
+                .ok()
+                .and_then(|v| v.trim().parse::<f64>().ok())
+                .filter(|s| s.is_finite() && *s > 0.0)
+                .map(Duration::from_secs_f64)
+                .unwrap_or(Duration::from_secs(600)),
             max_body_bytes: 64 << 20,
             max_pages: 10_000,
             backoff_base: Duration::from_millis(500),
@@ -216,6 +235,8 @@ struct Inner {
     tokens: Arc<TokenProvider>,
     endpoints: Endpoints,
     limits: HashMap<Service, Arc<Semaphore>>,
+    /// When each service was first asked something (its budget runs from there).
+    started: HashMap<Service, std::sync::OnceLock<Instant>>,
     settings: ClientSettings,
 }
 
@@ -254,12 +275,17 @@ impl ReadOnlyClient {
             .into_iter()
             .map(|s| (s, Arc::new(Semaphore::new(permits))))
             .collect();
+        let started = Service::ALL
+            .into_iter()
+            .map(|s| (s, std::sync::OnceLock::new()))
+            .collect();
         Ok(ReadOnlyClient {
             inner: Arc::new(Inner {
                 http,
                 tokens,
                 endpoints,
                 limits,
+                started,
                 settings,
             }),
         })
@@ -655,6 +681,17 @@ impl ReadOnlyClient {
         let method = kind.method();
         let body = kind.body();
         let audience = self.audience(service, &describe(method.as_str(), url))?;
+        let service_deadline =
+            *self.inner.started[&service].get_or_init(Instant::now) + settings.service_budget;
+        let budget = if service_deadline < deadline {
+            format!(
+                "{service} time budget of {} s",
+                settings.service_budget.as_secs_f64()
+            )
+        } else {
+            format!("time budget of {} s", settings.time_budget.as_secs_f64())
+        };
+        let deadline = deadline.min(service_deadline);
         let limit = self.inner.limits[&service].clone();
         let mut url = url.clone();
         let mut attempt: u32 = 0;
@@ -665,13 +702,7 @@ impl ReadOnlyClient {
             let endpoint = describe(method.as_str(), &url);
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
-                return Err(FetchError::new(
-                    endpoint,
-                    format!(
-                        "time budget of {} s used up",
-                        settings.time_budget.as_secs()
-                    ),
-                ));
+                return Err(FetchError::new(endpoint, format!("{budget} used up")));
             }
             let token = self
                 .inner
@@ -818,9 +849,9 @@ impl ReadOnlyClient {
                     }
                     let mut e = service_error(endpoint, status, content_type, &bytes);
                     e.message = format!(
-                        "{} (retry in {} s would exceed the time budget)",
+                        "{} (retry in {} s would exceed the {budget})",
                         e.message,
-                        delay.as_secs()
+                        delay.as_secs_f64().ceil()
                     );
                     return Err(e);
                 }
