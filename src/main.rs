@@ -457,7 +457,7 @@ fn write_remediation_script(
     })?;
     let count = |f: fn(&Action) -> bool| plan.steps.iter().filter(|s| f(&s.action)).count();
     eprintln!(
-        "wrote {}: {} automated, {} manual, {} not audited step(s); review it, run it, then run it with -Apply",
+        "wrote {}: {} automated, {} manual, {} not audited step(s); review it, run it to see what would change, then run it with -Apply",
         path.display(),
         count(|a| matches!(a, Action::Change(_))),
         count(|a| matches!(a, Action::Manual(_))),

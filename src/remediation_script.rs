@@ -564,13 +564,21 @@ impl<'a> Ctx<'a> {
                     "from its voice channel, deactivate it (Channels > Phone numbers > the number > Deactivate) and sync again.".into(),
                 ],
             )],
-            other => vec![manual(
-                r,
-                &r.title,
-                vec![format!(
-                    "No automated fix for {other}: follow the remediation in the audit report."
-                )],
-            )],
+            // A check without a dedicated builder (a new or user-supplied check) still gets its
+            // remediation, as a manual step, so adding a check needs no Rust change.
+            other => {
+                let mut lines = vec![format!(
+                    "No automated step for {other}; its remediation from the audit:"
+                )];
+                lines.extend(
+                    r.remediation
+                        .as_deref()
+                        .unwrap_or("see the audit report")
+                        .lines()
+                        .map(|l| l.to_string()),
+                );
+                vec![manual(r, &r.title, lines)]
+            }
         }
     }
 

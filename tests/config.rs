@@ -594,3 +594,78 @@ fn completions_are_generated_for_every_supported_shell() {
     let run = run_in(dir.path(), &["completions", "tcsh"]);
     assert_eq!(run.code, 2);
 }
+
+// --- live reads ----------------------------------------------------------------------------------
+
+/// `collect` against the fake tenant (loopback only), with the configuration file in `dir`.
+async fn collect_with_config(
+    fake: &fake_tenant::FakeTenant,
+    dir: &Path,
+    extra: &[&str],
+) -> (std::process::Output, Value) {
+    let saved = dir.join("tenant.snapshot.json");
+    let mut cmd = assert_cmd::Command::cargo_bin("ccaudit").expect("binary");
+    cmd.current_dir(dir)
+        .arg("collect")
+        .arg("--tenant")
+        .arg(fake.tenant_id())
+        .args(fake.endpoint_args())
+        .args(["--quiet", "--output"])
+        .arg(&saved)
+        .args(extra)
+        .timeout(std::time::Duration::from_secs(40));
+    for var in [
+        "CCAUDIT_CONFIG",
+        "AZURE_CLIENT_CERTIFICATE_PATH",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in fake.env_vars() {
+        cmd.env(k, v);
+    }
+    let output = tokio::task::spawn_blocking(move || cmd.output().expect("ccaudit runs"))
+        .await
+        .expect("joined");
+    let snapshot = std::fs::read_to_string(&saved)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    (output, snapshot)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_live_read_takes_its_agents_from_the_file_unless_the_command_line_names_them() {
+    let example: Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join(HEALTHY)).unwrap()).unwrap();
+    let fake = fake_tenant::FakeTenant::start(example, fake_tenant::FakeOptions::default())
+        .await
+        .expect("fake tenant");
+    let dir = TempDir::new().unwrap();
+    write_config(&dir, "agents: [agent1@contoso.com, agent3@contoso.com]\n");
+
+    let (out, snapshot) = collect_with_config(&fake, dir.path(), &[]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        snapshot["agents"]["users"],
+        serde_json::json!(["agent1@contoso.com", "agent3@contoso.com"])
+    );
+
+    let (out, snapshot) =
+        collect_with_config(&fake, dir.path(), &["--agents", "agent2@contoso.com"]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        snapshot["agents"]["users"],
+        serde_json::json!(["agent2@contoso.com"])
+    );
+}

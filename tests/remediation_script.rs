@@ -537,19 +537,21 @@ fn every_check_failing() -> Vec<CheckResult> {
 }
 
 #[test]
-fn every_built_in_check_has_a_remediation_builder() {
+fn a_check_without_a_builder_gets_its_remediation_as_a_manual_step() {
     let audit = audit(FIELD_CASE, &[]);
-    let plan = Plan::build(&every_check_failing(), &audit.model);
-    let others: Vec<&Vec<String>> = plan
-        .steps
-        .iter()
-        .filter(|s| s.phase == Phase::Other)
-        .map(|s| &s.checks)
-        .collect();
+    let mut results = every_check_failing();
+    let mut custom = results[0].clone();
+    custom.check = "CUSTOM-001".into();
+    custom.title = "A check added as data only".into();
+    custom.remediation = Some("Run Fix-Something -Identity 'x'".into());
+    results.push(custom);
+    let script = audit.script_for(results);
     assert!(
-        others.is_empty(),
-        "add these checks to remediation_script ORDER and fix(): {others:?}"
+        script.contains("No automated step for CUSTOM-001"),
+        "{script}"
     );
+    assert!(script.contains("# MANUAL: Run Fix-Something -Identity"), "{script}");
+    lint(&script).unwrap_or_else(|e| panic!("{e}\n{script}"));
 }
 
 #[test]
