@@ -151,6 +151,8 @@ struct AuditArgs {
         help_heading = "Live collection"
     )]
     save_snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    redaction: RedactOptions,
     #[arg(long, value_enum, default_value = "table")]
     format: Format,
     /// Write the report here instead of stdout.
@@ -265,6 +267,40 @@ struct CollectArgs {
     output: PathBuf,
     #[command(flatten)]
     config: ConfigArgs,
+    #[command(flatten)]
+    redaction: RedactOptions,
+}
+
+/// Pseudonymize personal and identifying data before anything is written or reported.
+#[derive(Args)]
+struct RedactOptions {
+    /// Pseudonymize UPNs, names, phone numbers, tenant names and domains (deterministic per key;
+    /// configuration GUIDs stay so the audit still explains the tenant).
+    #[arg(long)]
+    redact: bool,
+    /// The redaction key; default: `<output>.redact-key` next to the written file, created once.
+    #[arg(long, value_name = "FILE", requires = "redact")]
+    redact_key: Option<PathBuf>,
+}
+
+impl RedactOptions {
+    /// Redacts `snapshot` when asked; the key lives at --redact-key or next to `anchor`.
+    fn apply(&self, snapshot: Snapshot, anchor: Option<&Path>) -> Result<Snapshot, Failure> {
+        if !self.redact {
+            return Ok(snapshot);
+        }
+        let anchor = match (anchor, &self.redact_key) {
+            (Some(a), _) => a.to_path_buf(),
+            (None, Some(k)) => k.clone(),
+            (None, None) => {
+                return Err(Failure(
+                    "--redact needs --redact-key FILE (or --output / --save-snapshot, next to which the key is kept)".into(),
+                ));
+            }
+        };
+        let key = ccaudit::redact::load_or_create_key(&anchor, self.redact_key.as_deref())?;
+        Ok(ccaudit::redact::redact(&snapshot, &key.bytes))
+    }
 }
 
 #[derive(Args)]
@@ -367,6 +403,7 @@ fn audit(mut args: AuditArgs) -> Result<ExitStatus, Failure> {
         (Some(path), None) => {
             live_only_flags_unused(&args)?;
             let snapshot = Snapshot::load(path)?;
+            let snapshot = args.redaction.apply(snapshot, args.output.as_deref())?;
             let (env, set) = load_checks(args.selection.checks.as_deref())?;
             validate_suppressions(config.as_mut(), &set)?;
             let set = select(set, &args.selection)?;
@@ -379,6 +416,8 @@ fn audit(mut args: AuditArgs) -> Result<ExitStatus, Failure> {
             let set = select(set, &args.selection)?;
             agents_from_config(&mut args.live, config.as_ref());
             let snapshot = live_snapshot(&args.live)?;
+            let anchor = args.save_snapshot.as_deref().or(args.output.as_deref());
+            let snapshot = args.redaction.apply(snapshot, anchor)?;
             if let Some(path) = &args.save_snapshot {
                 save(path, &snapshot)?;
             }
@@ -419,7 +458,8 @@ fn audit(mut args: AuditArgs) -> Result<ExitStatus, Failure> {
     match &args.output {
         Some(path) => {
             let plain = anstream::adapter::strip_str(&text).to_string();
-            std::fs::write(path, plain)
+            // A report describes the tenant: owner-only, never half-written.
+            collect::write_private(path, plain.as_bytes())
                 .map_err(|e| Failure(format!("{}: cannot write report: {e}", path.display())))?;
         }
         None => {
@@ -449,7 +489,7 @@ fn write_remediation_script(
 ) -> Result<(), Failure> {
     use ccaudit::remediation_script::{Action, Plan};
     let plan = Plan::build(&report.results, model);
-    std::fs::write(path, plan.script(report)).map_err(|e| {
+    collect::write_private(path, plan.script(report).as_bytes()).map_err(|e| {
         Failure(format!(
             "{}: cannot write the remediation script: {e}",
             path.display()
@@ -517,6 +557,7 @@ fn collect_command(mut args: CollectArgs) -> Result<(), Failure> {
     let config = args.config.load()?;
     agents_from_config(&mut args.live, config.as_ref());
     let snapshot = live_snapshot(&args.live)?;
+    let snapshot = args.redaction.apply(snapshot, Some(&args.output))?;
     save(&args.output, &snapshot)?;
     let unavailable: Vec<&str> = snapshot
         .facts
@@ -702,7 +743,7 @@ fn synth(args: SynthArgs) -> Result<(), Failure> {
         ccaudit::synth::SynthParams::healthy(args.resource_accounts, args.numbers, args.agents);
     params.faults_per_mille = args.faults_per_mille;
     let snapshot = ccaudit::synth::generate(&params);
-    std::fs::write(&args.output, snapshot.to_json_pretty()).map_err(|e| {
+    collect::write_snapshot(&args.output, &snapshot).map_err(|e| {
         Failure(format!(
             "{}: cannot write snapshot: {e}",
             args.output.display()

@@ -558,3 +558,44 @@ fn checks_with_an_unknown_id_is_a_usage_error() {
         .to_string();
     assert!(line.contains("NOPE-999"), "{line}");
 }
+
+#[test]
+fn redacted_audit_report_keeps_the_verdicts_and_drops_the_names() {
+    let dir = TempDir::new().unwrap();
+    let out = dir.path().join("report.txt");
+    let run = ccaudit(&[
+        "audit",
+        "--snapshot",
+        FIELD_CASE,
+        "--redact",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    let text = std::fs::read_to_string(&out).expect("report written");
+    assert!(text.contains("FAIL ACSFED-002"), "{text}");
+    assert!(text.contains("FAIL EXT-001"), "{text}");
+    for original in ["contoso", "agent2@", "+14255550150"] {
+        assert!(
+            !text.to_lowercase().contains(original),
+            "{original} survived redaction"
+        );
+    }
+    let key = dir.path().join("report.txt.redact-key");
+    assert!(key.exists(), "the key is kept next to the report");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for file in [&out, &key] {
+            let mode = std::fs::metadata(file).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{} is {mode:o}", file.display());
+        }
+    }
+}
+
+#[test]
+fn redacting_to_stdout_needs_a_key_file() {
+    let run = ccaudit(&["audit", "--snapshot", FIELD_CASE, "--redact"]);
+    let line = run.assert_input_error();
+    assert!(line.contains("--redact-key"), "{line}");
+}
