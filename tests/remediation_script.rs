@@ -550,7 +550,10 @@ fn a_check_without_a_builder_gets_its_remediation_as_a_manual_step() {
         script.contains("No automated step for CUSTOM-001"),
         "{script}"
     );
-    assert!(script.contains("# MANUAL: Run Fix-Something -Identity"), "{script}");
+    assert!(
+        script.contains("# MANUAL: Run Fix-Something -Identity"),
+        "{script}"
+    );
     lint(&script).unwrap_or_else(|e| panic!("{e}\n{script}"));
 }
 
