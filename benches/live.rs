@@ -7,7 +7,8 @@
 //! cargo bench --bench live -- live             # live audit of S only
 //! cargo bench --bench live -- live --size S/4  # a quarter of S (about a minute)
 //! cargo bench --bench live -- live --no-sequential   # skip the --concurrency 1 run
-//! cargo bench --bench live -- live --concurrency 8   # pass --concurrency to the measured run
+//! cargo bench --bench live -- live --concurrency 4   # measure another --concurrency
+//! cargo bench --bench live -- live --throttle        # also with 20% 429 + 5% 503
 //! ```
 //!
 //! **Offline**: `ccaudit audit --snapshot FILE --format json` of a generated tenant (S = 500
@@ -37,9 +38,10 @@ const LATENCY: Duration = Duration::from_millis(50);
 const PAGE_SIZE: usize = 100;
 /// Offline runs per size; the median is reported.
 const OFFLINE_RUNS: usize = 5;
-/// The CLI's default `--concurrency` (requests in flight per service), used for the lower
-/// bound when `--concurrency` is not given.
-const DEFAULT_CONCURRENCY: usize = 4;
+/// Requests in flight per service when `--concurrency` is not given to the benchmark: the
+/// client's default (passed to the binary explicitly, so the measurement does not depend on
+/// the CLI flag's own default).
+const DEFAULT_CONCURRENCY: usize = ccaudit::sources::http::DEFAULT_CONCURRENCY;
 
 /// S, scaled by `quarters / 4` in resource accounts, numbers and agents (1% misconfigured, so
 /// failing paths and remediation templates are exercised too).
@@ -106,7 +108,7 @@ fn tenant(quarters: usize) -> Value {
             .unwrap_or("")
             .to_ascii_lowercase();
         if agents.contains(&upn) {
-            if k % 4 == 0 {
+            if k.is_multiple_of(4) {
                 u["department"] = format!("Department {:02}", 3 + (k / 4) % 17).into();
             }
             k += 1;
@@ -130,6 +132,9 @@ struct Options {
     live: bool,
     size: String,
     sequential: bool,
+    /// Also audit against a fake answering 20% 429 (half Retry-After seconds, half an
+    /// HTTP-date) and 5% 503, and report the overhead.
+    throttle: bool,
     concurrency: Option<usize>,
 }
 
@@ -139,6 +144,7 @@ fn options() -> Options {
         live: false,
         size: "S".into(),
         sequential: true,
+        throttle: false,
         concurrency: None,
     };
     let mut args = std::env::args().skip(1);
@@ -148,6 +154,7 @@ fn options() -> Options {
             "live" => o.live = true,
             "--size" => o.size = args.next().expect("--size S/4|S/2|S|2S"),
             "--no-sequential" => o.sequential = false,
+            "--throttle" => o.throttle = true,
             "--concurrency" => {
                 o.concurrency = Some(
                     args.next()
@@ -167,6 +174,20 @@ fn options() -> Options {
 }
 
 fn main() {
+    // `pipeline FILE [early-drop] [leak]`: the offline audit in this process (what
+    // `ccaudit audit --snapshot FILE --format json` does), for measuring variants of main.rs
+    // under /usr/bin/time: `early-drop` frees the raw snapshot once the model is built, `leak`
+    // exits without freeing.
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "pipeline") {
+        let file = &args[at + 1];
+        pipeline(
+            Path::new(file),
+            args.iter().any(|a| a == "early-drop"),
+            args.iter().any(|a| a == "leak"),
+        );
+        return;
+    }
     let o = options();
     let dir = tempfile::tempdir().expect("temp dir");
     if o.offline {
@@ -187,11 +208,27 @@ struct Timed {
 
 /// `ccaudit audit --snapshot FILE --format json` under `/usr/bin/time -v`.
 fn time_offline(file: &Path) -> Timed {
+    let file = file.to_str().expect("utf-8 path");
+    time_run(CCAUDIT, &["audit", "--format", "json", "--snapshot", file])
+}
+
+/// This benchmark's own `pipeline FILE early-drop`: the same audit with the raw snapshot freed
+/// once the model is built (the change proposed for src/main.rs in docs/performance.md).
+fn time_early_drop(file: &Path) -> Timed {
+    let me = std::env::current_exe().expect("own path");
+    let file = file.to_str().expect("utf-8 path");
+    time_run(
+        me.to_str().expect("utf-8 path"),
+        &["pipeline", file, "early-drop"],
+    )
+}
+
+/// `program args` under `/usr/bin/time -v`, stdout discarded.
+fn time_run(program: &str, args: &[&str]) -> Timed {
     let out = Command::new("/usr/bin/time")
         .arg("-v")
-        .arg(CCAUDIT)
-        .args(["audit", "--format", "json", "--snapshot"])
-        .arg(file)
+        .arg(program)
+        .args(args)
         .env_remove("CCAUDIT_CC_SKUS")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -228,6 +265,7 @@ fn offline(dir: &Path) {
     println!("| size | snapshot | results | wall | peak RSS | exit |");
     println!("|---|---:|---:|---:|---:|---:|");
     let mut walls = Vec::new();
+    let mut phases = Vec::new();
     for size in ["S", "2S"] {
         let path = dir.join(format!("{}.snapshot.json", size.replace('/', "_")));
         let snapshot = tenant(quarters(size));
@@ -252,11 +290,103 @@ fn offline(dir: &Path) {
             runs[0].exit
         );
         walls.push(wall);
+        let early: Vec<Timed> = (0..OFFLINE_RUNS).map(|_| time_early_drop(&path)).collect();
+        println!(
+            "| {size}, snapshot freed after normalizing | | | {:.2} s | {} MiB | {:?} |",
+            median(early.iter().map(|t| t.wall).collect()).as_secs_f64(),
+            early.iter().map(|t| t.max_rss_kib).max().unwrap_or(0) / 1024,
+            early[0].exit
+        );
+        phases.push((size, offline_phases(&text)));
     }
     println!(
         "\n2S / S wall time: {:.2} (target at most 2.2)\n",
         walls[1].as_secs_f64() / walls[0].as_secs_f64()
     );
+    println!(
+        "Where the time goes (in this process, the steps `ccaudit audit --snapshot` takes):\n"
+    );
+    println!("| step | S | 2S |");
+    println!("|---|---:|---:|");
+    for (i, (step, _)) in phases[0].1.iter().enumerate() {
+        println!(
+            "| {step} | {:.0} ms | {:.0} ms |",
+            phases[0].1[i].1.as_secs_f64() * 1000.0,
+            phases[1].1[i].1.as_secs_f64() * 1000.0
+        );
+    }
+    println!();
+}
+
+fn pipeline(file: &Path, early_drop: bool, leak: bool) {
+    use ccaudit::engine;
+    use ccaudit::model::{AuditConfig, TenantModel};
+    use ccaudit::report::{self, Report};
+    use ccaudit::snapshot::Snapshot;
+    use std::io::Write;
+    let env = engine::cel::environment();
+    let set = engine::catalog::load(&env, None).expect("catalog");
+    let snapshot = Snapshot::load(file).expect("snapshot");
+    let model = TenantModel::from_snapshot(&snapshot, AuditConfig::default());
+    let snapshot = if early_drop {
+        drop(snapshot);
+        None
+    } else {
+        Some(snapshot)
+    };
+    let results = engine::evaluate(&env, &set, &model);
+    let report = Report::new(&model, "snapshot", results);
+    let json = report::json::render(&report);
+    let _ = std::io::stdout().write_all(json.as_bytes());
+    let status = report.exit_status(engine::Severity::Low) as i32;
+    if leak {
+        std::mem::forget((json, report, model, snapshot));
+    } else {
+        drop((json, report, model, snapshot));
+    }
+    std::process::exit(status);
+}
+
+/// The steps of an offline audit, timed one by one (median of 3).
+fn offline_phases(text: &str) -> Vec<(&'static str, Duration)> {
+    use ccaudit::engine;
+    use ccaudit::model::{AuditConfig, TenantModel};
+    use ccaudit::report::{self, Report};
+    use ccaudit::snapshot::Snapshot;
+    let mut runs: Vec<Vec<(&'static str, Duration)>> = Vec::new();
+    for _ in 0..3 {
+        let mut steps = Vec::new();
+        let mut t = Instant::now();
+        let mut lap = |name: &'static str, steps: &mut Vec<(&'static str, Duration)>| {
+            steps.push((name, t.elapsed()));
+            t = Instant::now();
+        };
+        let env = engine::cel::environment();
+        let set = engine::catalog::load(&env, None).expect("catalog");
+        lap("load the catalog (compile CEL)", &mut steps);
+        let snapshot = Snapshot::parse(text, "bench").expect("parses");
+        lap("parse the snapshot", &mut steps);
+        let model = TenantModel::from_snapshot(&snapshot, AuditConfig::default());
+        lap("normalize (build the model)", &mut steps);
+        let results = engine::evaluate(&env, &set, &model);
+        lap(
+            "evaluate the catalog (model to CEL, rules, templates)",
+            &mut steps,
+        );
+        let report = Report::new(&model, "snapshot", results);
+        let json = report::json::render(&report);
+        lap("render the JSON report", &mut steps);
+        drop((json, report, model, snapshot));
+        lap("free everything", &mut steps);
+        runs.push(steps);
+    }
+    (0..runs[0].len())
+        .map(|i| {
+            let mut d: Vec<Duration> = runs.iter().map(|r| r[i].1).collect();
+            d.sort();
+            (runs[0][i].0, d[1])
+        })
+        .collect()
 }
 
 // Live ------------------------------------------------------------------------------------------
@@ -496,6 +626,19 @@ fn live(dir: &Path, o: &Options) {
         .enable_all()
         .build()
         .expect("runtime");
+    let throttled = o.throttle.then(|| {
+        runtime
+            .block_on(FakeTenant::start(
+                snapshot.clone(),
+                FakeOptions {
+                    latency: LATENCY,
+                    page_size: PAGE_SIZE,
+                    faults: fake_tenant::Faults::default().random(0.2, 0.05, 11),
+                    ..FakeOptions::default()
+                },
+            ))
+            .expect("fake tenant starts")
+    });
     let fake = runtime
         .block_on(FakeTenant::start(
             snapshot,
@@ -512,7 +655,7 @@ fn live(dir: &Path, o: &Options) {
         LATENCY.as_millis()
     );
     let c = o.concurrency.unwrap_or(DEFAULT_CONCURRENCY);
-    let mut runs = vec![(c, live_run(&fake, &agents, o.concurrency))];
+    let mut runs = vec![(c, live_run(&fake, &agents, Some(c)))];
     if o.sequential {
         runs.push((1, live_run(&fake, &agents, Some(1))));
     }
@@ -527,8 +670,8 @@ fn live(dir: &Path, o: &Options) {
         let n = |s: &str| e.by_service.get(s).copied().unwrap_or(0);
         println!(
             "| {c}{} | {:.2} s | {} | {} | {} | {} | {} | {} | {} | {:.2} s ({what}) | {:.2} |",
-            if *c == DEFAULT_CONCURRENCY && o.concurrency.is_none() {
-                " (default)"
+            if *c == DEFAULT_CONCURRENCY {
+                " (client default)"
             } else {
                 ""
             },
@@ -576,6 +719,53 @@ fn live(dir: &Path, o: &Options) {
             "speed-up over --concurrency 1: {:.1}x",
             runs[1].1.wall.as_secs_f64() / runs[0].1.wall.as_secs_f64()
         );
+    }
+    if let Some(faulty) = throttled {
+        let run = live_run(&faulty, &agents, Some(c));
+        let count = |f: &str| {
+            run.log
+                .iter()
+                .filter(|r| r.fault.as_deref() == Some(f))
+                .count()
+        };
+        println!(
+            "\nwith 20% 429 + 5% 503 (--concurrency {c}): {:.2} s, {} requests ({} 429 Retry-After seconds, {} 429 HTTP-date, {} 503, plus $batch parts throttled inside 200 answers); {:.2}x the fault-free run; verdicts {}",
+            run.wall.as_secs_f64(),
+            run.log.len(),
+            count("throttle_429_seconds"),
+            count("throttle_429_http_date"),
+            count("unavailable_503"),
+            run.wall.as_secs_f64() / runs[0].1.wall.as_secs_f64(),
+            if verdicts(&run.report) == expected {
+                "identical"
+            } else {
+                "DIFFERENT"
+            }
+        );
+        if verdicts(&run.report) != expected {
+            let got: BTreeSet<_> = verdicts(&run.report).into_iter().collect();
+            let want: BTreeSet<_> = expected.iter().cloned().collect();
+            for v in got.difference(&want).take(5) {
+                println!("  only with faults: {v:?}");
+            }
+            let mut reasons: BTreeSet<String> = BTreeSet::new();
+            for r in run.report["results"].as_array().into_iter().flatten() {
+                if r["status"] == "unknown" {
+                    reasons.insert(
+                        r["message"]
+                            .as_str()
+                            .unwrap_or("")
+                            .chars()
+                            .take(300)
+                            .collect(),
+                    );
+                }
+            }
+            for m in reasons.iter().take(5) {
+                println!("  unknown because: {m}");
+            }
+        }
+        faulty.shutdown();
     }
     fake.shutdown();
 }

@@ -48,10 +48,21 @@ pub struct AgentSelection {
 pub struct SourceFact {
     /// Method and URL (or cmdlet) the data came from, for the report and for `explain`.
     pub endpoint: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A service can answer `null`: `"data": null` is data (which the normalizers then find
+    /// has the wrong shape), not a missing field, so a saved snapshot always reads back.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub data: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<SourceError>,
+}
+
+/// A field that is present is `Some`, even when it is `null` (absent is `None` by `default`).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 /// Why a source could not be read, as the service said it.
@@ -145,8 +156,10 @@ impl Snapshot {
     }
 
     fn validate(&self) -> Result<(), String> {
-        for (key, fact) in &self.facts {
-            if !key.contains('.') {
+        for (name, fact) in &self.facts {
+            // Control characters escaped: the error stays one line whatever the key holds.
+            let key = name.escape_debug();
+            if !name.contains('.') {
                 return Err(format!(
                     "fact key `{key}` must be `<source>.<name>` (e.g. graph.subscribedSkus)"
                 ));

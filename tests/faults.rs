@@ -264,6 +264,54 @@ async fn throttling_20_percent_and_503_5_percent_keep_every_verdict() {
     );
 }
 
+/// A 429 is the service asking to come back later, not an error: seven in a row are waited
+/// out (up to `max_throttled_attempts`, 10), while seven 503s give up after `max_attempts` (5).
+/// At size S, 20% 429 makes some request see five 429s in a row (tens of thousands of tries),
+/// which used to fail a whole `$batch` call and turn a fact unknown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_is_waited_out_longer_than_errors() {
+    let seven = |path: &str, status: u16| OnceFault {
+        times: 7,
+        ..OnceFault::new(path, FaultKind::Status(status))
+    };
+    let fake = FakeTenant::start(
+        example("healthy.snapshot.json"),
+        FakeOptions {
+            faults: Faults {
+                once: vec![
+                    seven("/arm/subscriptions", 429),
+                    seven("/graph/v1.0/subscribedSkus", 503),
+                ],
+                ..Faults::default()
+            },
+            ..FakeOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let client = client(
+        &fake,
+        ClientSettings {
+            retry_after_cap: Duration::from_millis(20),
+            backoff_base: Duration::from_millis(10),
+            ..ClientSettings::default()
+        },
+    );
+    let subscriptions = client
+        .get(Service::Arm, "/subscriptions?api-version=2022-12-01", &[])
+        .await;
+    assert!(subscriptions.is_ok(), "{subscriptions:?}");
+    let skus = client
+        .get(Service::Graph, "/v1.0/subscribedSkus", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(skus.status, Some(503));
+    assert!(skus.message.contains("gave up after 5 attempts"), "{skus}");
+    let sent = |p: &str| fake.requests().iter().filter(|r| r.path == p).count();
+    assert_eq!(sent("/subscriptions"), 8, "seven 429s, then the answer");
+    assert_eq!(sent("/v1.0/subscribedSkus"), 5);
+}
+
 // One service down ---------------------------------------------------------------------------
 
 /// Teams answers every request 503 (no Retry-After, so the client backs off exponentially).
@@ -457,28 +505,30 @@ async fn broken_bodies_become_clear_reasons_with_bounded_memory() {
         ..OnceFault::new(path, kind)
     };
     // Transport faults are retried (5 attempts): fire them on every attempt.
-    let mut faults = Faults::default();
-    faults.once = vec![
-        times("/graph/v1.0/subscribedSkus", FaultKind::ResetMidBody, 5),
-        times(
-            "/graph/v1.0/oauth2PermissionGrants",
-            FaultKind::TruncatedJson,
-            1,
-        ),
-        times("/graph/v1.0/roleManagement", FaultKind::Html200, 1),
-        times("/arm/subscriptions", FaultKind::Html502, 1),
-        times("/graph/v1.0/servicePrincipals", FaultKind::EmptyBody, 1),
-        times(
-            "/teams/Skype.Policy/configurations/ExternalAccessPolicy",
-            FaultKind::InvalidGzip,
-            5,
-        ),
-        times(
-            "/dataverse/api/data/v9.2/msdyn_ocphonenumbers",
-            FaultKind::HugeBody { megabytes: 50 },
-            1,
-        ),
-    ];
+    let faults = Faults {
+        once: vec![
+            times("/graph/v1.0/subscribedSkus", FaultKind::ResetMidBody, 5),
+            times(
+                "/graph/v1.0/oauth2PermissionGrants",
+                FaultKind::TruncatedJson,
+                1,
+            ),
+            times("/graph/v1.0/roleManagement", FaultKind::Html200, 1),
+            times("/arm/subscriptions", FaultKind::Html502, 1),
+            times("/graph/v1.0/servicePrincipals", FaultKind::EmptyBody, 1),
+            times(
+                "/teams/Skype.Policy/configurations/ExternalAccessPolicy",
+                FaultKind::InvalidGzip,
+                5,
+            ),
+            times(
+                "/dataverse/api/data/v9.2/msdyn_ocphonenumbers",
+                FaultKind::HugeBody { megabytes: 50 },
+                1,
+            ),
+        ],
+        ..Faults::default()
+    };
     let fake = FakeTenant::start(
         snapshot.clone(),
         FakeOptions {

@@ -25,8 +25,9 @@ pub struct Faults {
     pub unavailable_rate: f64,
     /// Seed of the deterministic generator behind the two rates.
     pub seed: u64,
-    /// A given URL gets at most this many random faults in a row, so a client that retries
-    /// always gets through (0 = no limit).
+    /// A given request (method and URL, plus the body of a `$batch` or InvokeCommand POST,
+    /// which share one URL) gets at most this many random faults in a row, so a client that
+    /// retries always gets through (0 = no limit).
     pub max_random_faults_per_url: u32,
     /// Faults that fire on the first request(s) whose `/service/path?query` contains a string.
     pub once: Vec<OnceFault>,

@@ -412,8 +412,16 @@ fn process(
             None => post = Some(kind),
         }
     }
+    // A request is its method, URL and (for the read POSTs: `$batch`, InvokeCommand) body, so
+    // "at most N random faults in a row" holds for each batch and each cmdlet, not for all
+    // requests that share the URL.
+    let identity = if body.is_empty() {
+        format!("{method} {key}")
+    } else {
+        format!("{method} {key} #{:016x}", fnv1a(body))
+    };
     if svc != Service::Login
-        && let Some(fault) = st.roll(&format!("{method} {key}"), true)
+        && let Some(fault) = st.roll(&identity, true)
     {
         return random_reply(svc, &fault);
     }
@@ -431,6 +439,13 @@ fn process(
         Some(kind) => post_fault(reply, &kind),
         None => reply,
     }
+}
+
+/// FNV-1a: a cheap, stable fingerprint of a request body.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// Headers every response of a service carries.

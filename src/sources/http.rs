@@ -105,8 +105,13 @@ impl From<FetchError> for SourceError {
 pub struct ClientSettings {
     /// Requests in flight per service.
     pub concurrency: usize,
-    /// Attempts per request on 429/503/504 and connection errors (the first included).
+    /// Attempts per request on 503/504 and connection errors (the first included).
     pub max_attempts: u32,
+    /// 429 answers a request may get before it gives up, counted apart from `max_attempts`:
+    /// a 429 says the service is up and when to come back, so it is waited out longer than
+    /// an error (the time budgets still bound the wait). Also the rounds a throttled `$batch`
+    /// part is retried.
+    pub max_throttled_attempts: u32,
     /// Wall time for one call (`get`, all pages of `get_paged`, one `graph_batch`), retries
     /// and waits included.
     pub time_budget: Duration,
@@ -132,6 +137,7 @@ impl Default for ClientSettings {
         ClientSettings {
             concurrency: DEFAULT_CONCURRENCY,
             max_attempts: 5,
+            max_throttled_attempts: 10,
             time_budget: Duration::from_secs(300),
             service_budget: std::env::var(SERVICE_BUDGET_ENV)
                 .ok()
@@ -515,7 +521,12 @@ impl ReadOnlyClient {
                     unauthorized.push(part);
                     continue;
                 }
-                if matches!(status, 429 | 503 | 504) && round < settings.max_attempts {
+                let rounds = if status == 429 {
+                    settings.max_throttled_attempts
+                } else {
+                    settings.max_attempts
+                };
+                if matches!(status, 429 | 503 | 504) && round < rounds {
                     let retry_after = r
                         .get("headers")
                         .and_then(Value::as_object)
@@ -695,6 +706,8 @@ impl ReadOnlyClient {
         let limit = self.inner.limits[&service].clone();
         let mut url = url.clone();
         let mut attempt: u32 = 0;
+        // 429 answers so far; `attempt - throttled` counts against `max_attempts`.
+        let mut throttled: u32 = 0;
         let mut refreshed = false;
         let mut redirects = 0;
         loop {
@@ -743,7 +756,7 @@ impl ReadOnlyClient {
                     let retryable = e.is_connect() || e.is_timeout() || e.is_request();
                     let delay = backoff_delay(attempt, settings.backoff_base);
                     if retryable
-                        && attempt < settings.max_attempts
+                        && attempt - throttled < settings.max_attempts
                         && Instant::now() + delay < deadline
                     {
                         tokio::time::sleep(delay).await;
@@ -766,7 +779,9 @@ impl ReadOnlyClient {
                 }
                 Err(BodyError::Transport(message)) => {
                     let delay = backoff_delay(attempt, settings.backoff_base);
-                    if attempt < settings.max_attempts && Instant::now() + delay < deadline {
+                    if attempt - throttled < settings.max_attempts
+                        && Instant::now() + delay < deadline
+                    {
                         tokio::time::sleep(delay).await;
                         continue;
                     }
@@ -834,7 +849,13 @@ impl ReadOnlyClient {
                     });
                 let delay =
                     retry_after.unwrap_or_else(|| backoff_delay(attempt, settings.backoff_base));
-                if attempt < settings.max_attempts {
+                let may_retry = if status == 429 {
+                    throttled += 1;
+                    throttled < settings.max_throttled_attempts
+                } else {
+                    attempt - throttled < settings.max_attempts
+                };
+                if may_retry {
                     if Instant::now() + delay < deadline {
                         tracing::debug!(
                             method = method.as_str(),
