@@ -1028,13 +1028,9 @@ async fn snapshot_files_are_owner_only() {
     assert_eq!(mode(&saved), 0o600, "audit --save-snapshot");
 }
 
-/// Reports name the tenant's users, numbers and settings: owner-only as well.
-///
-/// Ignored until src/main.rs writes `--output` (and the remediation script) through
-/// `ccaudit::sources::collect::write_private` instead of `std::fs::write`, which leaves them
-/// 0644 under the usual umask (see docs/reliability.md).
+/// Reports name the tenant's users, numbers and settings: owner-only as well, in every format,
+/// also when replacing a world-readable file.
 #[cfg(unix)]
-#[ignore = "src/main.rs writes reports with std::fs::write (0644); needs collect::write_private"]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn report_files_are_owner_only() {
     let snapshot = example("healthy.snapshot.json");
@@ -1043,6 +1039,11 @@ async fn report_files_are_owner_only() {
     std::fs::write(&path, serde_json::to_string(&snapshot).unwrap()).unwrap();
     for format in ["table", "json", "markdown", "junit", "html"] {
         let report = dir.path().join(format!("report.{format}"));
+        std::fs::write(&report, "old, world-readable").unwrap();
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&report, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
         let mut cmd = Command::cargo_bin("ccaudit").unwrap();
         for var in SCRUBBED {
             cmd.env_remove(var);
@@ -1058,4 +1059,26 @@ async fn report_files_are_owner_only() {
         no_panic(&out);
         assert_eq!(mode(&report), 0o600, "--format {format} --output");
     }
+    // The remediation script lists the fixes, i.e. the tenant's misconfigurations.
+    let field_case = dir.path().join("field-case.snapshot.json");
+    std::fs::write(
+        &field_case,
+        serde_json::to_string(&example("field-case.snapshot.json")).unwrap(),
+    )
+    .unwrap();
+    let script = dir.path().join("fix.ps1");
+    let mut cmd = Command::cargo_bin("ccaudit").unwrap();
+    for var in SCRUBBED {
+        cmd.env_remove(var);
+    }
+    let out = cmd
+        .args(["audit", "--format", "json", "--snapshot"])
+        .arg(&field_case)
+        .arg("--remediation-script")
+        .arg(&script)
+        .timeout(RUN_TIMEOUT)
+        .output()
+        .unwrap();
+    no_panic(&out);
+    assert_eq!(mode(&script), 0o600, "--remediation-script");
 }
