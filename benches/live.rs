@@ -176,8 +176,8 @@ fn options() -> Options {
 fn main() {
     // `pipeline FILE [early-drop] [leak]`: the offline audit in this process (what
     // `ccaudit audit --snapshot FILE --format json` does), for measuring variants of main.rs
-    // under /usr/bin/time: `early-drop` frees the raw snapshot once the model is built, `leak`
-    // exits without freeing.
+    // under /usr/bin/time: `early-drop` frees the raw snapshot once the model is built (what
+    // main.rs now does), `leak` exits without freeing.
     let args: Vec<String> = std::env::args().collect();
     if let Some(at) = args.iter().position(|a| a == "pipeline") {
         let file = &args[at + 1];
@@ -210,17 +210,6 @@ struct Timed {
 fn time_offline(file: &Path) -> Timed {
     let file = file.to_str().expect("utf-8 path");
     time_run(CCAUDIT, &["audit", "--format", "json", "--snapshot", file])
-}
-
-/// This benchmark's own `pipeline FILE early-drop`: the same audit with the raw snapshot freed
-/// once the model is built (the change proposed for src/main.rs in docs/performance.md).
-fn time_early_drop(file: &Path) -> Timed {
-    let me = std::env::current_exe().expect("own path");
-    let file = file.to_str().expect("utf-8 path");
-    time_run(
-        me.to_str().expect("utf-8 path"),
-        &["pipeline", file, "early-drop"],
-    )
 }
 
 /// `program args` under `/usr/bin/time -v`, stdout discarded.
@@ -290,13 +279,6 @@ fn offline(dir: &Path) {
             runs[0].exit
         );
         walls.push(wall);
-        let early: Vec<Timed> = (0..OFFLINE_RUNS).map(|_| time_early_drop(&path)).collect();
-        println!(
-            "| {size}, snapshot freed after normalizing | | | {:.2} s | {} MiB | {:?} |",
-            median(early.iter().map(|t| t.wall).collect()).as_secs_f64(),
-            early.iter().map(|t| t.max_rss_kib).max().unwrap_or(0) / 1024,
-            early[0].exit
-        );
         phases.push((size, offline_phases(&text)));
     }
     println!(
@@ -368,6 +350,11 @@ fn offline_phases(text: &str) -> Vec<(&'static str, Duration)> {
         lap("parse the snapshot", &mut steps);
         let model = TenantModel::from_snapshot(&snapshot, AuditConfig::default());
         lap("normalize (build the model)", &mut steps);
+        drop(engine::cel::from_json(&model.to_json()));
+        lap(
+            "model to JSON to a CEL value (evaluate starts with this)",
+            &mut steps,
+        );
         let results = engine::evaluate(&env, &set, &model);
         lap(
             "evaluate the catalog (model to CEL, rules, templates)",
