@@ -146,7 +146,9 @@ pub struct CheckError {
     pub message: String,
 }
 
-const AREAS: &[&str] = &[
+/// The known areas, in the order an admin should work through them (the field report's "where
+/// to begin"); reports and docs list areas in this order.
+pub const AREAS: &[&str] = &[
     "d365",
     "acs-federation",
     "external-access",
@@ -157,6 +159,11 @@ const AREAS: &[&str] = &[
     "numbers",
     "acs",
 ];
+
+/// Position of `area` in `AREAS` (unknown areas last), for sorting.
+pub fn area_rank(area: &str) -> usize {
+    AREAS.iter().position(|a| *a == area).unwrap_or(AREAS.len())
+}
 
 /// Ids are `AREA-NNN` in upper case, e.g. `ACSFED-002`.
 fn valid_id(id: &str) -> bool {

@@ -4,30 +4,12 @@ use std::fmt::Write as _;
 
 use super::check::CheckSet;
 
-const AREA_ORDER: &[&str] = &[
-    "d365",
-    "acs-federation",
-    "external-access",
-    "information-barriers",
-    "resource-accounts",
-    "licensing",
-    "agents",
-    "numbers",
-    "acs",
-];
+use super::check::area_rank;
 
 /// Renders the catalog as Markdown: an index table, then one section per check.
 pub fn catalog_markdown(set: &CheckSet) -> String {
     let mut checks: Vec<_> = set.values().collect();
-    checks.sort_by_key(|c| {
-        (
-            AREA_ORDER
-                .iter()
-                .position(|a| *a == c.spec.area)
-                .unwrap_or(AREA_ORDER.len()),
-            c.spec.id.clone(),
-        )
-    });
+    checks.sort_by_key(|c| (area_rank(&c.spec.area), c.spec.id.clone()));
     let mut out = String::new();
     out.push_str("# Check catalog\n\n");
     out.push_str(

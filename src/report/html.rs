@@ -11,7 +11,6 @@ use minijinja::{Environment, value::Serde};
 use serde::Serialize;
 
 use super::Report;
-use super::table::AREA_ORDER;
 use crate::engine::{CheckResult, Severity, Status, Subject, Suppressed};
 
 const TEMPLATE_NAME: &str = "report.html";
@@ -264,12 +263,7 @@ fn row(r: &CheckResult) -> Row<'_> {
     }
 }
 
-fn area_rank(area: &str) -> usize {
-    AREA_ORDER
-        .iter()
-        .position(|a| *a == area)
-        .unwrap_or(AREA_ORDER.len())
-}
+use crate::engine::check::area_rank;
 
 fn is_web_url(url: &str) -> bool {
     (url.starts_with("https://") || url.starts_with("http://"))

@@ -12,18 +12,8 @@ use tabled::{Table, Tabled};
 use super::Report;
 use crate::engine::{CheckResult, Status};
 
-/// Areas in the order an admin should work through them (the field report's "where to begin").
-pub const AREA_ORDER: &[&str] = &[
-    "d365",
-    "acs-federation",
-    "external-access",
-    "information-barriers",
-    "resource-accounts",
-    "licensing",
-    "agents",
-    "numbers",
-    "acs",
-];
+/// Areas in the order an admin should work through them.
+pub use crate::engine::check::AREAS as AREA_ORDER;
 
 const SUBJECT_WIDTH: usize = 36;
 const MESSAGE_WIDTH: usize = 60;
@@ -57,12 +47,7 @@ fn painted(status: Status) -> String {
     format!("{s}{}{s:#}", status.as_str().to_uppercase())
 }
 
-fn area_rank(area: &str) -> usize {
-    AREA_ORDER
-        .iter()
-        .position(|a| *a == area)
-        .unwrap_or(AREA_ORDER.len())
-}
+use crate::engine::check::area_rank;
 
 /// Renders the report; ANSI colour codes are always emitted and stripped by the output stream
 /// when colour is off.
