@@ -1,23 +1,19 @@
 //! The `ccaudit` command line. Glue only: parse flags, run the pipeline, map errors to one line
 //! on stderr and an exit code.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
+use ccaudit::commands::live::LiveArgs;
 use ccaudit::config::Config;
 use ccaudit::engine::{self, CheckSet, Severity};
 use ccaudit::model::{AuditConfig, TenantModel};
 use ccaudit::report::{self, ExitStatus, Report};
 use ccaudit::snapshot::Snapshot;
-use ccaudit::source_catalog;
-use ccaudit::sources::auth::{AuthMethod, Credential, TokenProvider};
-use ccaudit::sources::collect::{self, CollectOptions, Progress};
-use ccaudit::sources::endpoints::{Cloud, EndpointOverride, Endpoints, Service};
-use ccaudit::sources::http::{ClientSettings, ReadOnlyClient};
+use ccaudit::sources::collect;
 use ccaudit::suppress::{self, Date};
 
 #[derive(Parser)]
@@ -46,9 +42,10 @@ enum Command {
     /// tenant server).
     Synth(SynthArgs),
     /// Explain an error code or a pasted error/log line: what it means, how sure we are, and
-    /// (with --snapshot) which checks fail in this tenant.
+    /// (with --snapshot, or --tenant read live) which checks fail in this tenant.
     Explain(ccaudit::commands::explain::ExplainArgs),
-    /// Compare two snapshots: prerequisite settings and verdicts side by side.
+    /// Compare two tenants (two snapshots, or a snapshot and a tenant read live with --tenant):
+    /// prerequisite settings and verdicts side by side.
     Diff(ccaudit::commands::diff::DiffArgs),
     /// Pseudonymize a snapshot for sharing (deterministic with a key).
     Redact(ccaudit::commands::redact::RedactArgs),
@@ -173,89 +170,6 @@ struct AuditArgs {
     remediation_script: Option<PathBuf>,
     #[command(flatten)]
     config: ConfigArgs,
-}
-
-/// Where and how to read a tenant live.
-#[derive(Args)]
-struct LiveArgs {
-    /// Read this tenant live (tenant id or domain) instead of a snapshot.
-    #[arg(long, help_heading = "Live collection")]
-    tenant: Option<String>,
-    /// The Microsoft cloud the tenant lives in.
-    #[arg(
-        long,
-        value_enum,
-        default_value = "public",
-        requires = "tenant",
-        help_heading = "Live collection"
-    )]
-    cloud: Cloud,
-    /// Sign-in method (default: client-secret or client-certificate when AZURE_CLIENT_SECRET or
-    /// AZURE_CLIENT_CERTIFICATE_PATH is set, else azure-cli).
-    #[arg(
-        long,
-        value_enum,
-        requires = "tenant",
-        help_heading = "Live collection"
-    )]
-    auth: Option<AuthMethod>,
-    /// Override a service host: KEY is login, graph, teams, arm or compliance (repeatable).
-    #[arg(
-        long = "endpoint",
-        value_name = "KEY=URL",
-        requires = "tenant",
-        help_heading = "Live collection"
-    )]
-    endpoints: Vec<EndpointOverride>,
-    /// The Dynamics 365 org (https://<org>.crm.dynamics.com); without it the D365 checks are
-    /// unknown.
-    #[arg(
-        long,
-        value_name = "URL",
-        requires = "tenant",
-        help_heading = "Live collection"
-    )]
-    dataverse_url: Option<String>,
-    /// Limit Azure to this subscription (repeatable; default: every visible subscription).
-    #[arg(
-        long = "subscription",
-        value_name = "ID",
-        requires = "tenant",
-        help_heading = "Live collection"
-    )]
-    subscriptions: Vec<String>,
-    /// The contact-center agents: UPNs or object ids (comma-separated).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        value_name = "UPN,...",
-        requires = "tenant",
-        help_heading = "Live collection"
-    )]
-    agents: Vec<String>,
-    /// A group whose user members are the contact-center agents.
-    #[arg(
-        long,
-        value_name = "GROUP_ID",
-        requires = "tenant",
-        help_heading = "Live collection"
-    )]
-    agent_group: Option<String>,
-    /// Requests in flight per service.
-    #[arg(
-        long,
-        default_value_t = ccaudit::sources::http::DEFAULT_CONCURRENCY as u16,
-        value_parser = clap::value_parser!(u16).range(1..=64),
-        requires = "tenant",
-        help_heading = "Live collection"
-    )]
-    concurrency: u16,
-    /// No progress display on stderr.
-    #[arg(long, short, help_heading = "Live collection")]
-    quiet: bool,
-    /// Log every request (method, host, path, status, ms) to stderr.
-    #[arg(long, short, help_heading = "Live collection")]
-    verbose: bool,
 }
 
 #[derive(Args)]
@@ -415,7 +329,7 @@ fn audit(mut args: AuditArgs) -> Result<ExitStatus, Failure> {
             validate_suppressions(config.as_mut(), &set)?;
             let set = select(set, &args.selection)?;
             agents_from_config(&mut args.live, config.as_ref());
-            let snapshot = live_snapshot(&args.live)?;
+            let snapshot = ccaudit::commands::live::read_tenant(&args.live)?;
             let anchor = args.save_snapshot.as_deref().or(args.output.as_deref());
             let snapshot = args.redaction.apply(snapshot, anchor)?;
             if let Some(path) = &args.save_snapshot {
@@ -538,18 +452,9 @@ fn completions(shell: clap_complete::Shell) {
 /// Live-only flags on an offline audit would be silently ignored (clap does not enforce
 /// `requires = "tenant"` when --tenant conflicts with a present --snapshot): refuse them.
 fn live_only_flags_unused(args: &AuditArgs) -> Result<(), Failure> {
-    let live = &args.live;
-    let used = [
-        ("--auth", live.auth.is_some()),
-        ("--endpoint", !live.endpoints.is_empty()),
-        ("--dataverse-url", live.dataverse_url.is_some()),
-        ("--subscription", !live.subscriptions.is_empty()),
-        ("--agents", !live.agents.is_empty()),
-        ("--agent-group", live.agent_group.is_some()),
-        ("--save-snapshot", args.save_snapshot.is_some()),
-    ];
-    match used.iter().find(|(_, used)| *used) {
-        Some((flag, _)) => Err(Failure(format!(
+    let save = args.save_snapshot.is_some().then_some("--save-snapshot");
+    match args.live.unused_flag().or(save) {
+        Some(flag) => Err(Failure(format!(
             "{flag} applies to a live audit (--tenant), not to --snapshot"
         ))),
         None => Ok(()),
@@ -559,7 +464,7 @@ fn live_only_flags_unused(args: &AuditArgs) -> Result<(), Failure> {
 fn collect_command(mut args: CollectArgs) -> Result<(), Failure> {
     let config = args.config.load()?;
     agents_from_config(&mut args.live, config.as_ref());
-    let snapshot = live_snapshot(&args.live)?;
+    let snapshot = ccaudit::commands::live::read_tenant(&args.live)?;
     let snapshot = args.redaction.apply(snapshot, Some(&args.output))?;
     save(&args.output, &snapshot)?;
     let unavailable: Vec<&str> = snapshot
@@ -587,119 +492,6 @@ fn collect_command(mut args: CollectArgs) -> Result<(), Failure> {
 fn save(path: &Path, snapshot: &Snapshot) -> Result<(), Failure> {
     collect::write_snapshot(path, snapshot)
         .map_err(|e| Failure(format!("{}: cannot write snapshot: {e}", path.display())))
-}
-
-/// Signs in, reads the tenant and returns its snapshot.
-fn live_snapshot(live: &LiveArgs) -> Result<Snapshot, Failure> {
-    let Some(tenant) = live.tenant.clone() else {
-        return Err(Failure("--tenant is required to read a tenant live".into()));
-    };
-    if live.verbose {
-        init_tracing();
-    }
-    let endpoints = Endpoints::resolve(live.cloud, &live.endpoints, live.dataverse_url.as_deref())?;
-    let credential = Credential::from_env(live.auth, Some(&tenant))?;
-    let bars = Bars::new(!live.quiet && !live.verbose && std::io::stderr().is_terminal());
-    let prompt_bars = bars.multi.clone();
-    let tokens = Arc::new(
-        TokenProvider::new(credential, endpoints.login())?
-            .with_prompt(move |message| prompt_bars.suspend(|| eprintln!("{message}"))),
-    );
-    let settings = ClientSettings {
-        concurrency: usize::from(live.concurrency),
-        ..ClientSettings::default()
-    };
-    let client = ReadOnlyClient::new(endpoints, tokens.clone(), settings)?;
-    let options = CollectOptions {
-        tenant,
-        agents: live.agents.clone(),
-        agent_group: live.agent_group.clone(),
-        subscriptions: live.subscriptions.clone(),
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure(format!("cannot start the async runtime: {e}")))?;
-    let result = runtime.block_on(collect::collect(&client, &tokens, &options, &bars));
-    bars.finish();
-    Ok(result?)
-}
-
-/// `-v`: debug events of ccaudit (one per request) to stderr; `RUST_LOG` refines it.
-fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("ccaudit=debug"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_target(false)
-        .try_init();
-}
-
-/// One progress bar per service on stderr (hidden when stderr is not a terminal, with
-/// `--quiet`, or with `-v`, whose log lines would tear the bars).
-struct Bars {
-    multi: indicatif::MultiProgress,
-    bars: Vec<(Service, indicatif::ProgressBar)>,
-}
-
-impl Bars {
-    fn new(visible: bool) -> Bars {
-        let target = if visible {
-            indicatif::ProgressDrawTarget::stderr()
-        } else {
-            indicatif::ProgressDrawTarget::hidden()
-        };
-        let multi = indicatif::MultiProgress::with_draw_target(target);
-        let style = indicatif::ProgressStyle::with_template(
-            "{prefix:>10} {bar:24.cyan/blue} {pos:>2}/{len:<2} {msg}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
-        let bars = Service::ALL
-            .into_iter()
-            .map(|service| {
-                let total = source_catalog::SOURCES
-                    .iter()
-                    .filter(|s| s.key.split('.').next() == Some(service.as_str()))
-                    .count();
-                let bar = multi.add(
-                    indicatif::ProgressBar::new(total as u64)
-                        .with_style(style.clone())
-                        .with_prefix(service.as_str()),
-                );
-                (service, bar)
-            })
-            .collect();
-        Bars { multi, bars }
-    }
-
-    /// Ends every bar at what was actually read (fallback sources are only read when needed,
-    /// so a service can finish below its catalog count).
-    fn finish(&self) {
-        for (_, bar) in &self.bars {
-            bar.set_length(bar.position());
-            bar.finish();
-        }
-    }
-}
-
-impl Progress for Bars {
-    fn fact_done(&self, key: &str, ok: bool) {
-        let service = key.split('.').next().unwrap_or("");
-        if let Some((_, bar)) = self.bars.iter().find(|(s, _)| s.as_str() == service) {
-            if bar.position() >= bar.length().unwrap_or(0) {
-                bar.inc_length(1);
-            }
-            bar.inc(1);
-            let name = key.split_once('.').map(|(_, n)| n).unwrap_or(key);
-            bar.set_message(if ok {
-                name.to_string()
-            } else {
-                format!("{name} (unavailable)")
-            });
-        }
-    }
 }
 
 fn checks(args: ChecksArgs) -> Result<(), Failure> {

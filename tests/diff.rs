@@ -62,7 +62,8 @@ fn row<'d>(diff: &'d Diff, key: &str) -> &'d diff::Row {
 fn args(a: &str, b: &str, format: DiffFormat, all: bool) -> DiffArgs {
     DiffArgs {
         a: PathBuf::from(a),
-        b: PathBuf::from(b),
+        b: Some(PathBuf::from(b)),
+        live: Default::default(),
         format,
         all,
         cc_skus: vec![CONTACT_CENTER_SKU.into()],

@@ -849,3 +849,109 @@ async fn measure_concurrency_speedup_with_50ms_latency() {
         times[1].as_secs_f64() / times[0].as_secs_f64()
     );
 }
+
+// explain and diff against a live tenant -------------------------------------------------------
+
+/// `ccaudit <command> <args>` offline, stdout as JSON.
+fn offline_json(args: &[&str]) -> Value {
+    let out = Command::cargo_bin("ccaudit")
+        .unwrap()
+        .env_remove("CCAUDIT_SNAPSHOT")
+        .env_remove("CCAUDIT_CC_SKUS")
+        .args(args)
+        .output()
+        .unwrap();
+    report(&out)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn explain_with_tenant_leads_with_the_checks_that_fail_live() {
+    let (fake, snapshot) = fake("field-case.snapshot.json", FakeOptions::default()).await;
+    let mut args = vec!["400801".to_string()];
+    args.extend(agents_flag(&snapshot));
+    args.extend(["--format", "json", "--quiet"].map(String::from));
+    let out = ccaudit(&fake, "explain", args, vec![]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let live = report(&out);
+    let path = example_path("field-case.snapshot.json");
+    let offline = offline_json(&[
+        "explain",
+        "400801",
+        "--snapshot",
+        path.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(live["tenant"]["live"], fake.tenant_id());
+    assert!(
+        live["tenant"].get("snapshot").is_none(),
+        "{}",
+        live["tenant"]
+    );
+    assert_eq!(
+        live["found"][0]["in_tenant"], offline["found"][0]["in_tenant"],
+        "the live tenant explains 400801 exactly as its snapshot does"
+    );
+    let summary = live["found"][0]["in_tenant"]["summary"].as_str().unwrap();
+    assert!(summary.contains("ACSFED-002"), "{summary}");
+    assert_read_only(&fake.requests());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn diff_against_a_live_tenant_equals_diff_of_its_snapshot() {
+    let (fake, snapshot) = fake("field-case.snapshot.json", FakeOptions::default()).await;
+    let healthy = example_path("healthy.snapshot.json");
+    let mut args = agents_flag(&snapshot);
+    args.extend(["--format", "json", "--quiet"].map(String::from));
+    args.push(healthy.display().to_string());
+    let out = ccaudit(&fake, "diff", args, vec![]).await;
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "verdicts differ: {}",
+        stderr(&out)
+    );
+    let live = report(&out);
+    let field = example_path("field-case.snapshot.json");
+    let offline = offline_json(&[
+        "diff",
+        healthy.to_str().unwrap(),
+        field.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        live["b"]["source"],
+        format!("{} (live)", fake.tenant_id()).as_str()
+    );
+    for part in ["settings", "verdicts", "totals"] {
+        assert_eq!(live[part], offline[part], "{part}");
+    }
+    assert_read_only(&fake.requests());
+}
+
+#[test]
+fn explain_and_diff_refuse_live_flags_without_tenant() {
+    let healthy = example_path("healthy.snapshot.json");
+    let h = healthy.to_str().unwrap();
+    for args in [
+        vec!["explain", "400801", "--snapshot", h, "--agents", "a@b.c"],
+        vec![
+            "diff",
+            h,
+            h,
+            "--dataverse-url",
+            "https://x.crm.dynamics.com",
+        ],
+    ] {
+        let out = Command::cargo_bin("ccaudit")
+            .unwrap()
+            .args(&args)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr(&out);
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(err.contains("--tenant"), "{err}");
+    }
+}

@@ -1,11 +1,12 @@
-//! `ccaudit diff A B [--format table|json] [--all]`: compares two tenants' prerequisite settings
-//! and check verdicts (`crate::diff`). Exit 0 when no check verdict differs, 1 when one does, 2
+//! `ccaudit diff A B [--format table|json] [--all]` (or `diff A --tenant T ...`, B read live):
+//! compares two tenants' prerequisite settings and check verdicts (`crate::diff`). Exit 0 when no check verdict differs, 1 when one does, 2
 //! on input errors.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::live::{self, LiveArgs};
 use crate::diff::{self, Audited};
 use crate::engine::{self, CheckSet};
 use crate::model::AuditConfig;
@@ -17,9 +18,16 @@ pub struct DiffArgs {
     /// Snapshot of tenant A (typically the one where voice works, e.g. the partner's).
     #[arg(value_name = "A")]
     pub a: PathBuf,
-    /// Snapshot of tenant B (typically the failing one).
-    #[arg(value_name = "B")]
-    pub b: PathBuf,
+    /// Snapshot of tenant B (typically the failing one); or omit it and read B live with
+    /// `--tenant` and the live-collection flags of `audit`.
+    #[arg(
+        value_name = "B",
+        required_unless_present = "tenant",
+        conflicts_with = "tenant"
+    )]
+    pub b: Option<PathBuf>,
+    #[command(flatten)]
+    pub live: LiveArgs,
     #[arg(long, value_enum, default_value = "table")]
     pub format: DiffFormat,
     /// Also show the settings and verdicts that are equal on both sides.
@@ -43,8 +51,16 @@ pub enum DiffFormat {
 pub fn run(args: DiffArgs) -> Result<ExitStatus, String> {
     let env = engine::cel::environment();
     let checks = engine::catalog::load(&env, args.checks.as_deref()).map_err(|e| e.to_string())?;
+    if let Some(flag) = args.live.unused_flag() {
+        return Err(format!(
+            "{flag} applies when reading tenant B live (--tenant), not to a snapshot"
+        ));
+    }
     let a = load(&args.a)?;
-    let b = load(&args.b)?;
+    let b = match &args.b {
+        Some(path) => load(path)?,
+        None => live::read_tenant(&args.live)?,
+    };
     let (text, status) = compare(&a, &b, &args, &env, &checks);
     // A closed pipe (`| head`) is not an error worth reporting.
     let _ = std::io::stdout().write_all(text.as_bytes());
@@ -53,6 +69,15 @@ pub fn run(args: DiffArgs) -> Result<ExitStatus, String> {
 
 fn load(path: &Path) -> Result<Snapshot, String> {
     Snapshot::load(path).map_err(|e| e.to_string())
+}
+
+/// How side B is named in the output: its file, or the tenant read live.
+fn side_name(args: &DiffArgs) -> String {
+    match (&args.b, &args.live.tenant) {
+        (Some(path), _) => path.display().to_string(),
+        (None, Some(tenant)) => format!("{tenant} (live)"),
+        (None, None) => "B".to_string(),
+    }
 }
 
 /// Audits both snapshots and renders their diff. Split from `run` so a side can come from
@@ -75,7 +100,7 @@ pub fn compare(
         &side_b.model,
         &side_b.results,
     )
-    .with_sources(&args.a.display().to_string(), &args.b.display().to_string());
+    .with_sources(&args.a.display().to_string(), &side_name(args));
     let status = result.exit_status();
     if !args.all {
         result = result.only_differences();

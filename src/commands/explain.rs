@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 
+use super::live::{self, LiveArgs};
 use super::wrap;
 use crate::engine::{self, CheckSet, Status};
 use crate::explain::{self, Found, KnowledgeBase, TenantView, Unknown};
@@ -27,8 +28,11 @@ pub struct ExplainArgs {
     #[arg(required = true, value_name = "CODE_OR_TEXT")]
     pub input: Vec<String>,
     /// Run the linked checks on this snapshot and lead with the ones that fail in that tenant.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "tenant")]
     pub snapshot: Option<PathBuf>,
+    /// Or read the tenant live (`--tenant` and the live-collection flags of `audit`).
+    #[command(flatten)]
+    pub live: LiveArgs,
     #[arg(long, value_enum, default_value = "table")]
     pub format: ExplainFormat,
 }
@@ -62,9 +66,24 @@ pub fn render(args: &ExplainArgs) -> Result<String, String> {
     kb.validate_checks(&checks).map_err(|e| e.to_string())?;
     let lookup = kb.lookup(&input);
 
-    let tenant = match &args.snapshot {
-        Some(path) => {
-            let snapshot = Snapshot::load(path).map_err(|e| e.to_string())?;
+    if let Some(flag) = args.live.unused_flag() {
+        return Err(format!(
+            "{flag} applies when reading a tenant live (--tenant), not to --snapshot"
+        ));
+    }
+    let source = match (&args.snapshot, &args.live.tenant) {
+        (Some(path), _) => Some((
+            Snapshot::load(path).map_err(|e| e.to_string())?,
+            TenantSource::Snapshot(path.clone()),
+        )),
+        (None, Some(tenant)) => Some((
+            live::read_tenant(&args.live)?,
+            TenantSource::Live(tenant.clone()),
+        )),
+        (None, None) => None,
+    };
+    let tenant = match source {
+        Some((snapshot, source)) => {
             let model = TenantModel::from_snapshot(&snapshot, AuditConfig::default());
             let linked = explain::all_linked(&kb, &lookup.found, &checks);
             let subset: CheckSet = checks
@@ -77,7 +96,14 @@ pub fn render(args: &ExplainArgs) -> Result<String, String> {
                 TenantRef {
                     id: model.info.id.clone(),
                     name: model.info.name.clone(),
-                    snapshot: path.clone(),
+                    snapshot: match &source {
+                        TenantSource::Snapshot(path) => Some(path.clone()),
+                        TenantSource::Live(_) => None,
+                    },
+                    live: match source {
+                        TenantSource::Live(tenant) => Some(tenant),
+                        TenantSource::Snapshot(_) => None,
+                    },
                 },
                 results,
             ))
@@ -159,7 +185,18 @@ pub struct Explanation<'a> {
 pub struct TenantRef {
     pub id: String,
     pub name: Option<String>,
-    pub snapshot: PathBuf,
+    /// The snapshot the verdicts come from, or
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<PathBuf>,
+    /// the `--tenant` read live.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<String>,
+}
+
+/// Where the tenant of `--snapshot` / `--tenant` comes from.
+enum TenantSource {
+    Snapshot(PathBuf),
+    Live(String),
 }
 
 #[derive(Debug, Serialize)]
@@ -278,13 +315,18 @@ fn ranked(out: &mut String, x: &Explained<'_>) {
     }
     let _ = writeln!(
         out,
-        "  run with --snapshot FILE to see which of them fail in a tenant"
+        "  run with --snapshot FILE (or --tenant to read one live) to see which of them fail in a tenant"
     );
 }
 
 fn in_tenant(out: &mut String, view: &TenantView, t: &TenantRef) {
     let name = t.name.as_deref().unwrap_or(&t.id);
-    let _ = writeln!(out, "  in this tenant ({name}, {}):", t.snapshot.display());
+    let from = match (&t.snapshot, &t.live) {
+        (Some(path), _) => path.display().to_string(),
+        (None, Some(tenant)) => format!("read live from {tenant}"),
+        (None, None) => String::new(),
+    };
+    let _ = writeln!(out, "  in this tenant ({name}, {from}):");
     let _ = writeln!(out, "    {}", wrap(&view.summary, WIDTH, 4));
     const DETAIL: usize = 4 + 9 + 12;
     for v in &view.checks {
@@ -329,10 +371,15 @@ fn in_tenant(out: &mut String, view: &TenantView, t: &TenantRef) {
         .map(|v| v.check.as_str())
         .collect();
     if !findings.is_empty() {
+        let input = match (&t.snapshot, &t.live) {
+            (Some(path), _) => format!("--snapshot {}", shell_word(path)),
+            // The other live flags (sign-in, endpoints) are the user's own; repeat them.
+            (None, Some(tenant)) => format!("--tenant {}", shell_word(Path::new(tenant))),
+            (None, None) => String::new(),
+        };
         let _ = writeln!(
             out,
-            "  remediation: ccaudit audit --snapshot {} --only {}",
-            shell_word(&t.snapshot),
+            "  remediation: ccaudit audit {input} --only {}",
             findings.join(",")
         );
     }

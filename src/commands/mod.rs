@@ -3,6 +3,7 @@
 
 pub mod diff;
 pub mod explain;
+pub mod live;
 pub mod permissions;
 pub mod redact;
 

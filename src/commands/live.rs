@@ -1,0 +1,253 @@
+//! Reading a tenant live, shared by every command that can take `--tenant` instead of a
+//! snapshot (`audit`, `collect`, `explain`, `diff`): the flags, sign-in, the collection run and
+//! its progress display on stderr.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use crate::snapshot::Snapshot;
+use crate::source_catalog;
+use crate::sources::auth::{AuthMethod, Credential, TokenProvider};
+use crate::sources::collect::{self, CollectOptions, Progress};
+use crate::sources::endpoints::{Cloud, EndpointOverride, Endpoints, Service};
+use crate::sources::http::{ClientSettings, ReadOnlyClient};
+
+/// Where and how to read a tenant live.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LiveArgs {
+    /// Read this tenant live (tenant id or domain) instead of a snapshot.
+    #[arg(long, help_heading = "Live collection")]
+    pub tenant: Option<String>,
+    /// The Microsoft cloud the tenant lives in.
+    #[arg(
+        long,
+        value_enum,
+        default_value = "public",
+        requires = "tenant",
+        help_heading = "Live collection"
+    )]
+    pub cloud: Cloud,
+    /// Sign-in method (default: client-secret or client-certificate when AZURE_CLIENT_SECRET or
+    /// AZURE_CLIENT_CERTIFICATE_PATH is set, else azure-cli).
+    #[arg(
+        long,
+        value_enum,
+        requires = "tenant",
+        help_heading = "Live collection"
+    )]
+    pub auth: Option<AuthMethod>,
+    /// Override a service host: KEY is login, graph, teams, arm or compliance (repeatable).
+    #[arg(
+        long = "endpoint",
+        value_name = "KEY=URL",
+        requires = "tenant",
+        help_heading = "Live collection"
+    )]
+    pub endpoints: Vec<EndpointOverride>,
+    /// The Dynamics 365 org (https://<org>.crm.dynamics.com); without it the D365 checks are
+    /// unknown.
+    #[arg(
+        long,
+        value_name = "URL",
+        requires = "tenant",
+        help_heading = "Live collection"
+    )]
+    pub dataverse_url: Option<String>,
+    /// Limit Azure to this subscription (repeatable; default: every visible subscription).
+    #[arg(
+        long = "subscription",
+        value_name = "ID",
+        requires = "tenant",
+        help_heading = "Live collection"
+    )]
+    pub subscriptions: Vec<String>,
+    /// The contact-center agents: UPNs or object ids (comma-separated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "UPN,...",
+        requires = "tenant",
+        help_heading = "Live collection"
+    )]
+    pub agents: Vec<String>,
+    /// A group whose user members are the contact-center agents.
+    #[arg(
+        long,
+        value_name = "GROUP_ID",
+        requires = "tenant",
+        help_heading = "Live collection"
+    )]
+    pub agent_group: Option<String>,
+    /// Requests in flight per service.
+    #[arg(
+        long,
+        default_value_t = crate::sources::http::DEFAULT_CONCURRENCY as u16,
+        value_parser = clap::value_parser!(u16).range(1..=64),
+        requires = "tenant",
+        help_heading = "Live collection"
+    )]
+    pub concurrency: u16,
+    /// No progress display on stderr.
+    #[arg(long, short, help_heading = "Live collection")]
+    pub quiet: bool,
+    /// Log every request (method, host, path, status, ms) to stderr.
+    #[arg(long, short, help_heading = "Live collection")]
+    pub verbose: bool,
+}
+
+/// No tenant: what a command that was given a snapshot instead sees.
+impl Default for LiveArgs {
+    fn default() -> LiveArgs {
+        LiveArgs {
+            tenant: None,
+            cloud: Cloud::Public,
+            auth: None,
+            endpoints: Vec::new(),
+            dataverse_url: None,
+            subscriptions: Vec::new(),
+            agents: Vec::new(),
+            agent_group: None,
+            concurrency: crate::sources::http::DEFAULT_CONCURRENCY as u16,
+            quiet: false,
+            verbose: false,
+        }
+    }
+}
+
+impl LiveArgs {
+    /// The first live-only flag given without `--tenant`, if any. clap does not enforce
+    /// `requires = "tenant"` when `--tenant` conflicts with a `--snapshot` that is present, so
+    /// commands that take either call this rather than silently ignoring the flag.
+    pub fn unused_flag(&self) -> Option<&'static str> {
+        if self.tenant.is_some() {
+            return None;
+        }
+        [
+            ("--auth", self.auth.is_some()),
+            ("--endpoint", !self.endpoints.is_empty()),
+            ("--dataverse-url", self.dataverse_url.is_some()),
+            ("--subscription", !self.subscriptions.is_empty()),
+            ("--agents", !self.agents.is_empty()),
+            ("--agent-group", self.agent_group.is_some()),
+        ]
+        .into_iter()
+        .find(|(_, used)| *used)
+        .map(|(flag, _)| flag)
+    }
+}
+
+/// Signs in, reads the tenant and returns its snapshot.
+pub fn read_tenant(live: &LiveArgs) -> Result<Snapshot, String> {
+    let Some(tenant) = live.tenant.clone() else {
+        return Err("--tenant is required to read a tenant live".into());
+    };
+    if live.verbose {
+        init_tracing();
+    }
+    let endpoints = Endpoints::resolve(live.cloud, &live.endpoints, live.dataverse_url.as_deref())
+        .map_err(|e| e.to_string())?;
+    let credential = Credential::from_env(live.auth, Some(&tenant)).map_err(|e| e.to_string())?;
+    let bars = Bars::new(!live.quiet && !live.verbose && std::io::stderr().is_terminal());
+    let prompt_bars = bars.multi.clone();
+    let tokens = Arc::new(
+        TokenProvider::new(credential, endpoints.login())
+            .map_err(|e| e.to_string())?
+            .with_prompt(move |message| prompt_bars.suspend(|| eprintln!("{message}"))),
+    );
+    let settings = ClientSettings {
+        concurrency: usize::from(live.concurrency),
+        ..ClientSettings::default()
+    };
+    let client =
+        ReadOnlyClient::new(endpoints, tokens.clone(), settings).map_err(|e| e.to_string())?;
+    let options = CollectOptions {
+        tenant,
+        agents: live.agents.clone(),
+        agent_group: live.agent_group.clone(),
+        subscriptions: live.subscriptions.clone(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let result = runtime.block_on(collect::collect(&client, &tokens, &options, &bars));
+    bars.finish();
+    result.map_err(|e| e.to_string())
+}
+
+/// `-v`: debug events of ccaudit (one per request) to stderr; `RUST_LOG` refines it.
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("ccaudit=debug"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_target(false)
+        .try_init();
+}
+
+/// One progress bar per service on stderr (hidden when stderr is not a terminal, with
+/// `--quiet`, or with `-v`, whose log lines would tear the bars).
+struct Bars {
+    multi: indicatif::MultiProgress,
+    bars: Vec<(Service, indicatif::ProgressBar)>,
+}
+
+impl Bars {
+    fn new(visible: bool) -> Bars {
+        let target = if visible {
+            indicatif::ProgressDrawTarget::stderr()
+        } else {
+            indicatif::ProgressDrawTarget::hidden()
+        };
+        let multi = indicatif::MultiProgress::with_draw_target(target);
+        let style = indicatif::ProgressStyle::with_template(
+            "{prefix:>10} {bar:24.cyan/blue} {pos:>2}/{len:<2} {msg}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        let bars = Service::ALL
+            .into_iter()
+            .map(|service| {
+                let total = source_catalog::SOURCES
+                    .iter()
+                    .filter(|s| s.key.split('.').next() == Some(service.as_str()))
+                    .count();
+                let bar = multi.add(
+                    indicatif::ProgressBar::new(total as u64)
+                        .with_style(style.clone())
+                        .with_prefix(service.as_str()),
+                );
+                (service, bar)
+            })
+            .collect();
+        Bars { multi, bars }
+    }
+
+    /// Ends every bar at what was actually read (fallback sources are only read when needed,
+    /// so a service can finish below its catalog count).
+    fn finish(&self) {
+        for (_, bar) in &self.bars {
+            bar.set_length(bar.position());
+            bar.finish();
+        }
+    }
+}
+
+impl Progress for Bars {
+    fn fact_done(&self, key: &str, ok: bool) {
+        let service = key.split('.').next().unwrap_or("");
+        if let Some((_, bar)) = self.bars.iter().find(|(s, _)| s.as_str() == service) {
+            if bar.position() >= bar.length().unwrap_or(0) {
+                bar.inc_length(1);
+            }
+            bar.inc(1);
+            let name = key.split_once('.').map(|(_, n)| n).unwrap_or(key);
+            bar.set_message(if ok {
+                name.to_string()
+            } else {
+                format!("{name} (unavailable)")
+            });
+        }
+    }
+}
