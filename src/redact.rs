@@ -310,7 +310,9 @@ fn kind(fact: &str, parent: &str, prop: &str) -> Kind {
         "displayname" if parent == "policyassignment" => Kind::Policy,
         "displayname" if fact == "graph.organization" => Kind::Tenant,
         "displayname" if fact == "graph.memberof" => Kind::Label("group"),
-        "displayname" | "givenname" | "surname" => Kind::Label("name"),
+        "displayname" | "givenname" | "surname" | "fullname" | "friendlyname" => {
+            Kind::Label("name")
+        }
         "accountname" | "tenantname" | "tenantdisplayname" => Kind::Tenant,
         "department" => Kind::Label("dept"),
         "companyname" | "company" => Kind::Label("company"),
@@ -489,9 +491,16 @@ impl<'k> Redactor<'k> {
         for cloud in Cloud::ALL {
             let h = cloud.hosts();
             keep_hosts.extend(
-                [h.login, h.graph, h.teams, h.arm, h.compliance]
-                    .iter()
-                    .map(|s| s.to_string()),
+                [
+                    h.login,
+                    h.graph,
+                    h.teams,
+                    h.arm,
+                    h.compliance,
+                    h.powerplatform,
+                ]
+                .iter()
+                .map(|s| s.to_string()),
             );
             ms_suffixes.push(h.dataverse_suffix.to_string());
         }
@@ -1235,6 +1244,7 @@ mod tests {
         let mut r = redactor();
         let text = "GET https://graph.microsoft.com/v1.0/users and \
                     https://api.interfaces.records.teams.microsoft.com/Skype.Policy/x \
+                    https://api.bap.microsoft.com/providers/Microsoft.BusinessAppPlatform \
                     Microsoft.Communication/CommunicationServices #microsoft.graph.group";
         assert_eq!(r.scan(text, false), text);
         assert_eq!(

@@ -26,6 +26,9 @@ pub struct SourceSpec {
     pub azure_rbac: Option<&'static str>,
     /// Dataverse security role of the application user (or the signed-in user).
     pub dataverse_role: Option<&'static str>,
+    /// Read only to find what to audit when the command line does not name it (the Dataverse
+    /// environment, the agents), so a snapshot need not have it; no check reads it directly.
+    pub discovery: bool,
 }
 
 /// The resource (API) an OAuth permission is defined on.
@@ -209,6 +212,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: None,
+        discovery: false,
     },
     SourceSpec {
         key: "graph.subscribedSkus",
@@ -219,6 +223,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: None,
+        discovery: false,
     },
     SourceSpec {
         key: "graph.users",
@@ -229,6 +234,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: None,
+        discovery: false,
     },
     SourceSpec {
         key: "graph.licenseDetails",
@@ -239,6 +245,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: None,
+        discovery: false,
     },
     SourceSpec {
         key: "graph.memberOf",
@@ -249,6 +256,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: None,
+        discovery: false,
     },
     SourceSpec {
         key: "graph.servicePrincipals",
@@ -259,6 +267,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: None,
+        discovery: false,
     },
     SourceSpec {
         key: "graph.oauth2PermissionGrants",
@@ -269,6 +278,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: None,
+        discovery: false,
     },
     SourceSpec {
         key: "graph.roleAssignments",
@@ -279,6 +289,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: None,
+        discovery: false,
     },
     SourceSpec {
         key: "graph.userConfigurations",
@@ -289,6 +300,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: None,
+        discovery: false,
     },
     SourceSpec {
         key: "graph.numberAssignments",
@@ -299,6 +311,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: None,
+        discovery: false,
     },
     SourceSpec {
         key: "graph.resourceAccounts",
@@ -309,6 +322,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &["Teams Administrator"],
         azure_rbac: None,
         dataverse_role: None,
+        discovery: false,
     },
     SourceSpec {
         key: "teams.TeamsAcsFederationConfiguration",
@@ -319,6 +333,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: TEAMS_CONFIG_READERS,
         azure_rbac: None,
         dataverse_role: None,
+        discovery: false,
     },
     SourceSpec {
         key: "teams.ExternalAccessPolicy",
@@ -329,6 +344,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: TEAMS_CONFIG_READERS,
         azure_rbac: None,
         dataverse_role: None,
+        discovery: false,
     },
     SourceSpec {
         key: "teams.TenantFederationSettings",
@@ -339,6 +355,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: TEAMS_CONFIG_READERS,
         azure_rbac: None,
         dataverse_role: None,
+        discovery: false,
     },
     SourceSpec {
         key: "teams.applicationInstances",
@@ -349,6 +366,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &["Teams Administrator"],
         azure_rbac: None,
         dataverse_role: None,
+        discovery: false,
     },
     SourceSpec {
         key: "teams.applicationInstanceAssociations",
@@ -359,6 +377,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &["Teams Administrator"],
         azure_rbac: None,
         dataverse_role: None,
+        discovery: false,
     },
     SourceSpec {
         key: "teams.telephoneNumbers",
@@ -369,6 +388,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &["Teams Administrator", "Teams Telephony Administrator"],
         azure_rbac: None,
         dataverse_role: None,
+        discovery: false,
     },
     SourceSpec {
         key: "teams.onlineUsers",
@@ -379,6 +399,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &["Teams Administrator", "Global Reader"],
         azure_rbac: None,
         dataverse_role: None,
+        discovery: false,
     },
     SourceSpec {
         key: "arm.subscriptions",
@@ -389,6 +410,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: ARM_READER,
         dataverse_role: None,
+        discovery: false,
     },
     SourceSpec {
         key: "arm.communicationServices",
@@ -399,6 +421,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: ARM_READER,
         dataverse_role: None,
+        discovery: false,
     },
     SourceSpec {
         key: "arm.eventSubscriptions",
@@ -409,46 +432,73 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: Some("Reader on the ACS resource"),
         dataverse_role: None,
+        discovery: false,
     },
     SourceSpec {
         key: "dataverse.msdyn_occommunicationprovidersettings",
         endpoint: "GET {org}/api/data/v9.2/msdyn_occommunicationprovidersettings",
-        needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role; pass --dataverse-url",
+        needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role; pass --dataverse-url (or let ccaudit find the org through the Power Platform admin API)",
         application: &[],
         delegated: &[p::DATAVERSE_IMPERSONATION],
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: OMNICHANNEL_ADMIN,
+        discovery: false,
     },
     SourceSpec {
         key: "dataverse.msdyn_occommunicationprovidersettingentries",
         endpoint: "GET {org}/api/data/v9.2/msdyn_occommunicationprovidersettingentries?$filter=msdyn_key eq 'DynamicsAppId'",
-        needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role; pass --dataverse-url",
+        needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role; pass --dataverse-url (or let ccaudit find the org through the Power Platform admin API)",
         application: &[],
         delegated: &[p::DATAVERSE_IMPERSONATION],
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: OMNICHANNEL_ADMIN,
+        discovery: false,
     },
     SourceSpec {
         key: "dataverse.msdyn_ocphonenumbers",
         endpoint: "GET {org}/api/data/v9.2/msdyn_ocphonenumbers",
-        needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role; pass --dataverse-url",
+        needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role; pass --dataverse-url (or let ccaudit find the org through the Power Platform admin API)",
         application: &[],
         delegated: &[p::DATAVERSE_IMPERSONATION],
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: OMNICHANNEL_ADMIN,
+        discovery: false,
     },
     SourceSpec {
         key: "dataverse.msdyn_ocvoicechannelsettings",
         endpoint: "GET {org}/api/data/v9.2/msdyn_ocvoicechannelsettings",
-        needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role; pass --dataverse-url",
+        needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role; pass --dataverse-url (or let ccaudit find the org through the Power Platform admin API)",
         application: &[],
         delegated: &[p::DATAVERSE_IMPERSONATION],
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: OMNICHANNEL_ADMIN,
+        discovery: false,
+    },
+    SourceSpec {
+        key: "dataverse.systemusers",
+        endpoint: "GET {org}/api/data/v9.2/systemusers?$filter=isdisabled eq false and queuemembership_association/any(q:q/msdyn_queuetype eq 192350002)",
+        needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role (reads users and queues); only when no agents are named with --agents or --agent-group",
+        application: &[],
+        delegated: &[p::DATAVERSE_IMPERSONATION],
+        entra_roles: &[],
+        azure_rbac: None,
+        dataverse_role: OMNICHANNEL_ADMIN,
+        discovery: true,
+    },
+    SourceSpec {
+        key: "powerplatform.environments",
+        endpoint: "GET https://api.bap.microsoft.com/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments?api-version=2020-10-01",
+        needs: "the Power Platform Administrator (or Dynamics 365 Administrator) Entra role for a signed-in admin; an app must be registered once with New-PowerAppManagementApp -ApplicationId <appId>; only when --dataverse-url is not given",
+        application: &[],
+        delegated: &[],
+        entra_roles: &["Power Platform Administrator", "Dynamics 365 Administrator"],
+        azure_rbac: None,
+        dataverse_role: None,
+        discovery: true,
     },
     SourceSpec {
         key: "compliance.InformationBarrierPolicy",
@@ -459,6 +509,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &["Compliance Administrator"],
         azure_rbac: None,
         dataverse_role: None,
+        discovery: false,
     },
     SourceSpec {
         key: "compliance.OrganizationSegment",
@@ -469,6 +520,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &["Compliance Administrator"],
         azure_rbac: None,
         dataverse_role: None,
+        discovery: false,
     },
     SourceSpec {
         key: "compliance.PolicyConfig",
@@ -479,6 +531,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &["Compliance Administrator"],
         azure_rbac: None,
         dataverse_role: None,
+        discovery: false,
     },
 ];
 
@@ -498,7 +551,15 @@ mod tests {
             assert!(seen.insert(s.key), "duplicate {}", s.key);
             let service = s.key.split('.').next().unwrap();
             assert!(
-                ["graph", "teams", "arm", "dataverse", "compliance"].contains(&service),
+                [
+                    "graph",
+                    "teams",
+                    "arm",
+                    "dataverse",
+                    "compliance",
+                    "powerplatform"
+                ]
+                .contains(&service),
                 "{}",
                 s.key
             );

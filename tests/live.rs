@@ -52,11 +52,22 @@ async fn ccaudit(
     args: Vec<String>,
     env: Vec<(&str, &str)>,
 ) -> Output {
+    ccaudit_at(fake, command, fake.endpoint_args(), args, env).await
+}
+
+/// [`ccaudit`] with the endpoint flags given (e.g. without `--dataverse-url`).
+async fn ccaudit_at(
+    fake: &FakeTenant,
+    command: &str,
+    endpoints: Vec<String>,
+    args: Vec<String>,
+    env: Vec<(&str, &str)>,
+) -> Output {
     let mut cmd = Command::cargo_bin("ccaudit").unwrap();
     cmd.arg(command)
         .arg("--tenant")
         .arg(fake.tenant_id())
-        .args(fake.endpoint_args())
+        .args(endpoints)
         .args(&args)
         .timeout(RUN_TIMEOUT);
     for var in [
@@ -67,6 +78,7 @@ async fn ccaudit(
         "CCAUDIT_ENDPOINT_TEAMS",
         "CCAUDIT_ENDPOINT_ARM",
         "CCAUDIT_ENDPOINT_COMPLIANCE",
+        "CCAUDIT_ENDPOINT_POWERPLATFORM",
         "AZURE_CLIENT_CERTIFICATE_PATH",
         "RUST_LOG",
     ] {
@@ -636,48 +648,179 @@ async fn fallbacks_national_cloud_and_agent_group() {
     assert!(err.contains("--agent-group"), "{err}");
 }
 
+/// The fake's endpoint flags without `--dataverse-url`: the org must be found.
+fn endpoints_without_dataverse(fake: &FakeTenant) -> Vec<String> {
+    let mut args = fake.endpoint_args();
+    let at = args.iter().position(|a| a == "--dataverse-url").unwrap();
+    args.drain(at..at + 2);
+    args
+}
+
+/// `ccaudit audit --tenant T <endpoints> --format json --quiet <args>`.
+async fn audit_with(fake: &FakeTenant, endpoints: Vec<String>, mut args: Vec<String>) -> Output {
+    args.extend(["--format", "json", "--quiet"].map(String::from));
+    ccaudit_at(fake, "audit", endpoints, args, vec![]).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn without_dataverse_url_d365_checks_are_unknown_with_the_flag_to_pass() {
+async fn without_dataverse_url_the_contact_center_org_is_found_through_the_power_platform_api() {
     let (fake, snapshot) = fake("healthy.snapshot.json", FakeOptions::default()).await;
-    // endpoint_args() carries --dataverse-url; drop it.
-    let mut cmd = Command::cargo_bin("ccaudit").unwrap();
-    let mut endpoint_args = fake.endpoint_args();
-    let at = endpoint_args
-        .iter()
-        .position(|a| a == "--dataverse-url")
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("live.json");
+    let mut args = agents_flag(&snapshot);
+    args.extend(["--save-snapshot".to_string(), saved.display().to_string()]);
+    let out = audit_with(&fake, endpoints_without_dataverse(&fake), args).await;
+    let offline = offline(&example_path("healthy.snapshot.json"), &[]);
+    assert_eq!(verdicts(&report(&out)), verdicts(&report(&offline)));
+    assert_eq!(out.status.code(), offline.status.code());
+
+    // The Default environment (no Contact Center solution) was asked and passed over.
+    let log = fake.requests();
+    assert_read_only(&log);
+    let asked = |path: &str| log.iter().any(|r| r.path.starts_with(path));
+    assert!(asked(
+        "/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments"
+    ));
+    assert!(asked(
+        "/orgs/default/api/data/v9.2/msdyn_occommunicationprovidersettings"
+    ));
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    let envs = &saved["facts"]["powerplatform.environments"]["data"]["value"];
+    assert_eq!(envs.as_array().map(Vec::len), Some(2), "{envs}");
+    let endpoint = saved["facts"]["dataverse.msdyn_ocphonenumbers"]["endpoint"]
+        .as_str()
         .unwrap();
-    endpoint_args.drain(at..at + 2);
-    cmd.env_remove("CCAUDIT_SNAPSHOT")
-        .args([
-            "audit",
-            "--tenant",
-            fake.tenant_id(),
-            "--format",
-            "json",
-            "--quiet",
-        ])
-        .args(&endpoint_args)
-        .args(agents_flag(&snapshot))
-        .args(["--only", "d365"])
-        .timeout(RUN_TIMEOUT);
-    for (k, v) in fake.env_vars() {
-        cmd.env(k, v);
-    }
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
+    assert!(
+        endpoint.starts_with(&format!("GET {}/api/data", fake.url("dataverse"))),
+        "{endpoint}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_dataverse_url_or_power_platform_access_d365_checks_are_unknown_naming_the_flag() {
+    let (fake, snapshot) = fake(
+        "healthy.snapshot.json",
+        FakeOptions {
+            faults: Faults::default().service_status("powerplatform", 403),
+            ..FakeOptions::default()
+        },
+    )
+    .await;
+    let mut args = agents_flag(&snapshot);
+    args.extend(["--only", "d365"].map(String::from));
+    let out = audit_with(&fake, endpoints_without_dataverse(&fake), args).await;
     let r = report(&out);
     let results = r["results"].as_array().unwrap();
     assert!(!results.is_empty());
     for x in results {
         assert_eq!(x["status"], "unknown", "{x}");
-        assert!(
-            x.to_string().contains("--dataverse-url"),
-            "says what to pass: {x}"
-        );
+        let text = x.to_string();
+        assert!(text.contains("--dataverse-url"), "says what to pass: {x}");
+        assert!(text.contains("Power Platform admin API"), "says why: {x}");
+        assert!(text.contains("403"), "says what the service answered: {x}");
     }
     assert_eq!(out.status.code(), Some(3));
     assert!(fake.requests().iter().all(|r| r.service != "dataverse"));
+}
+
+/// healthy, with its agents left for ccaudit to find: the snapshot names none, and Dataverse
+/// lists them as members of voice queues.
+fn healthy_with_agents_in_voice_queues() -> (Value, Vec<String>) {
+    let mut snapshot = example("healthy.snapshot.json");
+    let upns: Vec<String> = snapshot["agents"]["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap().to_string())
+        .collect();
+    let users = snapshot["facts"]["graph.users"]["data"]["value"].clone();
+    let rows: Vec<Value> = upns
+        .iter()
+        .map(|upn| {
+            let user = users
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["userPrincipalName"].as_str() == Some(upn.as_str()))
+                .unwrap();
+            serde_json::json!({
+                "systemuserid": format!("5{}", &user["id"].as_str().unwrap()[1..]),
+                "azureactivedirectoryobjectid": user["id"].as_str().unwrap().to_uppercase(),
+                "domainname": upn, "fullname": user["displayName"], "isdisabled": false,
+            })
+        })
+        .collect();
+    snapshot.as_object_mut().unwrap().remove("agents");
+    snapshot["facts"]["dataverse.systemusers"] = serde_json::json!({
+        "endpoint": "GET https://contoso.crm.dynamics.com/api/data/v9.2/systemusers",
+        "data": {"value": rows},
+    });
+    (snapshot, upns)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_named_agents_the_voice_queue_members_are_audited() {
+    let (snapshot, upns) = healthy_with_agents_in_voice_queues();
+    let fake = FakeTenant::start(snapshot, FakeOptions::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("live.json");
+    let out = audit_with(
+        &fake,
+        fake.endpoint_args(),
+        vec!["--save-snapshot".into(), saved.display().to_string()],
+    )
+    .await;
+    let live = report(&out);
+    let offline = offline(&example_path("healthy.snapshot.json"), &[]);
+    assert_eq!(
+        verdicts(&live),
+        verdicts(&report(&offline)),
+        "the same agents, found instead of named"
+    );
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    assert_eq!(saved["agents"]["source"], "dataverse");
+    assert_eq!(
+        saved["agents"]["users"].as_array().unwrap().len(),
+        upns.len()
+    );
+    let asked = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/systemusers"))
+        .expect("voice-queue members asked");
+    assert!(
+        asked.query.contains("queuemembership_association"),
+        "{}",
+        asked.query
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_named_agents_and_unreadable_queues_agent_checks_say_how_to_name_them() {
+    // healthy names its agents; without them, and with no systemusers in the fake's Dataverse
+    // (404), ccaudit cannot find any.
+    let mut snapshot = example("healthy.snapshot.json");
+    snapshot.as_object_mut().unwrap().remove("agents");
+    let fake = FakeTenant::start(snapshot, FakeOptions::default())
+        .await
+        .unwrap();
+    let out = audit_with(
+        &fake,
+        fake.endpoint_args(),
+        vec!["--only".into(), "agents".into()],
+    )
+    .await;
+    let r = report(&out);
+    let results = r["results"].as_array().unwrap();
+    assert!(!results.is_empty());
+    for x in results {
+        assert_eq!(x["status"], "skipped", "{x}");
+        let text = x.to_string();
+        assert!(text.contains("voice-queue members"), "{x}");
+        assert!(text.contains("--agents"), "{x}");
+    }
 }
 
 // ARM: ACS resources and Event Grid subscriptions (the examples have none) ---------------------

@@ -63,6 +63,8 @@ const IDENTIFYING: &[&str] = &[
     "accountname",
     "domain",
     "description",
+    "fullname",
+    "domainname",
 ];
 /// The tenant that owns Microsoft's first-party applications.
 const MICROSOFT_TENANT: &str = "f8cdef31-a31e-4b4a-93e4-5f571e91255a";
@@ -229,6 +231,67 @@ fn no_original_identity_survives_in_the_audit_report_of_the_redacted_snapshot() 
         let left = survivors(&originals, &text);
         assert!(left.is_empty(), "{format} report shows {left:?}");
     }
+}
+
+/// The field case as a run that had to find its Dataverse org and its agents: the environment
+/// list and the voice-queue members, built from the example's own organization and agents.
+fn field_case_with_discovery_facts() -> Snapshot {
+    let mut s = field_case();
+    let users = s.facts["graph.users"].data.clone().unwrap();
+    let rows: Vec<Value> = users["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            serde_json::json!({
+                "azureactivedirectoryobjectid": u["id"], "domainname": u["userPrincipalName"],
+                "fullname": u["displayName"], "isdisabled": false,
+            })
+        })
+        .collect();
+    let org = s.facts["dataverse.msdyn_ocphonenumbers"].endpoint.clone();
+    let org_url = org
+        .split("/api/")
+        .next()
+        .unwrap()
+        .trim_start_matches("GET ");
+    let fact = |endpoint: String, data: Value| ccaudit::snapshot::SourceFact {
+        endpoint,
+        data: Some(data),
+        error: None,
+    };
+    s.facts.insert(
+        "dataverse.systemusers".into(),
+        fact(
+            format!("GET {org_url}/api/data/v9.2/systemusers"),
+            serde_json::json!({ "value": rows }),
+        ),
+    );
+    let tenant_name = s.tenant_name.clone().unwrap_or_default();
+    s.facts.insert(
+        "powerplatform.environments".into(),
+        fact(
+            "GET https://api.bap.microsoft.com/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments?api-version=2020-10-01".into(),
+            serde_json::json!({"value": [{"name": "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9", "properties": {
+                "displayName": format!("{tenant_name} Contact Center"), "isDefault": false,
+                "linkedEnvironmentMetadata": {"instanceUrl": format!("{org_url}/"), "instanceState": "Ready"}}}]}),
+        ),
+    );
+    s
+}
+
+#[test]
+fn discovery_facts_are_redacted_like_the_rest() {
+    let original = field_case_with_discovery_facts();
+    let originals = originals(&original);
+    assert!(originals.text.iter().any(|t| t.contains("contact center")));
+    let text = redact(&original, KEY).to_json_pretty();
+    let left = survivors(&originals, &text);
+    assert!(left.is_empty(), "survived redaction: {left:?}");
+    assert!(
+        text.contains("https://api.bap.microsoft.com/providers/"),
+        "Microsoft's own hosts stay"
+    );
 }
 
 /// Per check: how many results of each status (subjects are pseudonymized, so compared as a

@@ -377,7 +377,7 @@ fn resolve_scope(scope: Option<&str>, app_only: bool, tenant: &str) -> Result<Se
             "invalid_resource",
             500011,
             &format!(
-                "The resource principal named {resource} was not found in the tenant named {tenant}. (fake-tenant maps a scope to a service by its path prefix /graph, /teams, /arm, /dataverse, /compliance, by the Teams app id {TEAMS_APP_ID}, or by a real Microsoft host.)"
+                "The resource principal named {resource} was not found in the tenant named {tenant}. (fake-tenant maps a scope to a service by its path prefix /graph, /teams, /arm, /dataverse, /compliance, /powerplatform, by the Teams app id {TEAMS_APP_ID}, or by a real Microsoft host.)"
             ),
         )
     })
@@ -412,6 +412,11 @@ pub(crate) fn service_for_resource(resource: &str) -> Option<Service> {
         Some(Service::Dataverse)
     } else if host.contains("compliance.protection.") {
         Some(Service::Compliance)
+    } else if host.starts_with("service.powerapps.")
+        || host.ends_with(".service.powerapps.us")
+        || host == "service.apps.appsplatform.us"
+    {
+        Some(Service::PowerPlatform)
     } else {
         None
     }
@@ -666,6 +671,14 @@ mod tests {
         assert_eq!(
             m("https://ps.compliance.protection.outlook.com"),
             Some(Service::Compliance)
+        );
+        assert_eq!(
+            m("https://service.powerapps.com"),
+            Some(Service::PowerPlatform)
+        );
+        assert_eq!(
+            m("https://high.service.powerapps.us"),
+            Some(Service::PowerPlatform)
         );
         assert_eq!(m("http://127.0.0.1:5000"), None);
         assert_eq!(m("http://127.0.0.1:5000/login"), None);

@@ -10,6 +10,16 @@ use crate::paging::page;
 const MAX_PAGE: usize = 5000;
 
 pub(crate) fn handle(ctx: &Ctx) -> Reply {
+    // `/dataverse/orgs/{name}/...`: another org of the tenant (the Default environment the
+    // Power Platform admin API lists), without the Contact Center solution.
+    if let Some(c) = route(&ctx.segs, &["orgs", "*", "api", "data", "*", "*"]) {
+        let (version, entity) = (c[1], c[2]);
+        return if entity.eq_ignore_ascii_case("WhoAmI") {
+            who_am_i(ctx, version)
+        } else {
+            segment_not_found(entity)
+        };
+    }
     let Some(c) = route(&ctx.segs, &["api", "data", "*", "*"]) else {
         return segment_not_found(ctx.segs.last().map(String::as_str).unwrap_or(""));
     };
@@ -18,16 +28,20 @@ pub(crate) fn handle(ctx: &Ctx) -> Reply {
         return segment_not_found(version);
     }
     if entity.eq_ignore_ascii_case("WhoAmI") {
-        let id = |n: u8| format!("{n:08x}-0000-4000-8000-00000000f{n:03x}");
-        return Reply::json(
-            200,
-            json!({
-                "@odata.context": format!("{}/dataverse/api/data/{version}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse", ctx.st.base),
-                "BusinessUnitId": id(1), "UserId": id(2), "OrganizationId": id(3),
-            }),
-        );
+        return who_am_i(ctx, version);
     }
     entity_set(ctx, entity)
+}
+
+fn who_am_i(ctx: &Ctx, version: &str) -> Reply {
+    let id = |n: u8| format!("{n:08x}-0000-4000-8000-00000000f{n:03x}");
+    Reply::json(
+        200,
+        json!({
+            "@odata.context": format!("{}/dataverse/api/data/{version}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse", ctx.st.base),
+            "BusinessUnitId": id(1), "UserId": id(2), "OrganizationId": id(3),
+        }),
+    )
 }
 
 fn segment_not_found(segment: &str) -> Reply {

@@ -18,16 +18,19 @@ pub(crate) enum Service {
     Arm,
     Dataverse,
     Compliance,
+    /// The Power Platform admin API (BAP): the environment list.
+    PowerPlatform,
 }
 
 impl Service {
-    pub(crate) const ALL: [Service; 6] = [
+    pub(crate) const ALL: [Service; 7] = [
         Service::Login,
         Service::Graph,
         Service::Teams,
         Service::Arm,
         Service::Dataverse,
         Service::Compliance,
+        Service::PowerPlatform,
     ];
 
     pub(crate) fn as_str(self) -> &'static str {
@@ -38,6 +41,7 @@ impl Service {
             Service::Arm => "arm",
             Service::Dataverse => "dataverse",
             Service::Compliance => "compliance",
+            Service::PowerPlatform => "powerplatform",
         }
     }
 

@@ -3,7 +3,8 @@
 //! One loopback HTTP server serves a snapshot (docs/snapshot.md) as a live tenant, with the
 //! URL shapes, paging, error bodies, token checks and throttling of the real services
 //! (`shared/reference/apis.md`, `docs/live-requests.md`), under path prefixes per service:
-//! `/login` (Entra token endpoint), `/graph`, `/teams`, `/arm`, `/dataverse`, `/compliance`.
+//! `/login` (Entra token endpoint), `/graph`, `/teams`, `/arm`, `/dataverse`, `/compliance`,
+//! `/powerplatform` (the environment list that leads to `/dataverse`).
 //!
 //! ```no_run
 //! # async fn demo(snapshot: serde_json::Value) -> Result<(), String> {
@@ -32,6 +33,7 @@ mod graph;
 mod http;
 mod index;
 mod paging;
+mod powerplatform;
 mod teams;
 
 use std::net::SocketAddr;
@@ -59,7 +61,15 @@ pub const DEFAULT_CLIENT_ID: &str = "00000000-0000-4000-8000-00000000cafe";
 /// Client secret accepted by default.
 pub const DEFAULT_CLIENT_SECRET: &str = "fake-tenant-client-secret";
 /// The services, in the order `endpoint_args` lists them.
-pub const SERVICES: [&str; 6] = ["login", "graph", "teams", "arm", "dataverse", "compliance"];
+pub const SERVICES: [&str; 7] = [
+    "login",
+    "graph",
+    "teams",
+    "arm",
+    "dataverse",
+    "compliance",
+    "powerplatform",
+];
 
 /// Largest request body read (token forms, `$batch`, InvokeCommand).
 const MAX_REQUEST_BODY: usize = 4 * 1024 * 1024;
@@ -211,10 +221,17 @@ impl FakeTenant {
     }
 
     /// ccaudit flags pointing every service at this fake:
-    /// `--endpoint login=URL ... --endpoint compliance=URL --dataverse-url URL`.
+    /// `--endpoint login=URL ... --endpoint powerplatform=URL --dataverse-url URL`.
     pub fn endpoint_args(&self) -> Vec<String> {
         let mut args = Vec::new();
-        for svc in ["login", "graph", "teams", "arm", "compliance"] {
+        for svc in [
+            "login",
+            "graph",
+            "teams",
+            "arm",
+            "compliance",
+            "powerplatform",
+        ] {
             args.push("--endpoint".to_string());
             args.push(format!("{svc}={}", self.url(svc)));
         }
@@ -358,7 +375,7 @@ fn process(
         return Reply::json(
             404,
             serde_json::json!({"error": {"code": "NotFound", "message": format!(
-                "fake-tenant: no service at {raw_path}; paths start with /login, /graph, /teams, /arm, /dataverse or /compliance"
+                "fake-tenant: no service at {raw_path}; paths start with /login, /graph, /teams, /arm, /dataverse, /compliance or /powerplatform"
             )}}),
         )
         .fault("unknown_service");
@@ -434,6 +451,7 @@ fn process(
         Service::Arm => arm::handle(&ctx),
         Service::Dataverse => dataverse::handle(&ctx),
         Service::Compliance => compliance::handle(&ctx, body),
+        Service::PowerPlatform => powerplatform::handle(&ctx),
     };
     match post {
         Some(kind) => post_fault(reply, &kind),
@@ -463,6 +481,7 @@ fn service_headers(svc: Option<Service>) -> Vec<(&'static str, String)> {
         ],
         Some(Service::Dataverse) => vec![("OData-Version", "4.0".into()), ("REQ_ID", id())],
         Some(Service::Teams) | Some(Service::Compliance) => vec![("X-Ms-Correlation-Id", id())],
+        Some(Service::PowerPlatform) => vec![("x-ms-request-id", id())],
         Some(Service::Login) => vec![("Cache-Control", "no-store, no-cache".into())],
         None => vec![],
     }

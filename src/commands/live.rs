@@ -36,7 +36,8 @@ pub struct LiveArgs {
         help_heading = "Live collection"
     )]
     pub auth: Option<AuthMethod>,
-    /// Override a service host: KEY is login, graph, teams, arm or compliance (repeatable).
+    /// Override a service host: KEY is login, graph, teams, arm, compliance or powerplatform
+    /// (repeatable).
     #[arg(
         long = "endpoint",
         value_name = "KEY=URL",
@@ -211,7 +212,7 @@ impl Bars {
             .map(|service| {
                 let total = source_catalog::SOURCES
                     .iter()
-                    .filter(|s| s.key.split('.').next() == Some(service.as_str()))
+                    .filter(|s| !s.discovery && s.key.split('.').next() == Some(service.as_str()))
                     .count();
                 let bar = multi.add(
                     indicatif::ProgressBar::new(total as u64)

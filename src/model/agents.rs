@@ -21,13 +21,32 @@ pub struct Agent {
     pub found: bool,
 }
 
+/// The snapshot fact that lists the voice-queue members when agents were found in Dataverse.
+pub const VOICE_QUEUE_MEMBERS: &str = "dataverse.systemusers";
+
 /// Resolves the snapshot's agent selection against the directory users.
 pub fn normalize(snapshot: &Snapshot, directory: &Directory) -> Fact<Vec<Agent>> {
     let Some(selection) = &snapshot.agents else {
-        return Fact::not_requested(HOW_TO_NAME_AGENTS);
+        // Agents were looked for in Dataverse and could not be read: say why.
+        let reason = match snapshot
+            .facts
+            .get(VOICE_QUEUE_MEMBERS)
+            .and_then(|f| f.error.as_ref())
+        {
+            Some(e) => format!(
+                "no agents were named, and the voice-queue members could not be read from Dataverse ({}): collect with --agents UPN,... or --agent-group GROUP_ID",
+                e.message
+            ),
+            None => HOW_TO_NAME_AGENTS.to_string(),
+        };
+        return Fact::not_requested(reason);
     };
     if selection.users.is_empty() {
-        return Fact::not_requested(HOW_TO_NAME_AGENTS);
+        return Fact::not_requested(if selection.source == "dataverse" {
+            "no enabled user is a member of a voice queue in Dataverse: name the agents with --agents UPN,... or --agent-group GROUP_ID"
+        } else {
+            HOW_TO_NAME_AGENTS
+        });
     }
     let (users, by_upn) = match (&directory.users, &directory.user_ids_by_upn) {
         (Fact::Available(u), Fact::Available(b)) => (u, b),

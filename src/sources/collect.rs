@@ -33,7 +33,7 @@ use super::auth::{AuthError, TokenProvider};
 use super::endpoints::{Cloud, Service};
 use super::graph::{self, UserPart, UserPartKind};
 use super::http::{FetchError, ReadOnlyClient};
-use super::{arm, compliance, dataverse, teams};
+use super::{arm, compliance, dataverse, powerplatform, teams};
 use crate::model::canonical;
 use crate::model::raw::str_prop;
 use crate::snapshot::{AgentSelection, SCHEMA_VERSION, Snapshot, SourceError, SourceFact};
@@ -98,6 +98,9 @@ pub(crate) struct Run<'a> {
     facts: Mutex<BTreeMap<String, SourceFact>>,
     progress: &'a dyn Progress,
     org: tokio::sync::OnceCell<OrgInfo>,
+    /// The client for the Dataverse org, found through the Power Platform admin API when
+    /// `--dataverse-url` was not given; or why there is none.
+    dataverse: tokio::sync::OnceCell<Result<ReadOnlyClient, String>>,
 }
 
 impl<'a> Run<'a> {
@@ -112,6 +115,7 @@ impl<'a> Run<'a> {
             facts: Mutex::new(BTreeMap::new()),
             progress,
             org: tokio::sync::OnceCell::new(),
+            dataverse: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -169,7 +173,11 @@ impl<'a> Run<'a> {
 
     /// The base URL of a service without a trailing slash, for endpoint templates.
     pub fn base(&self, service: Service) -> String {
-        self.client
+        let client = match (service, self.dataverse.get()) {
+            (Service::Dataverse, Some(Ok(found))) => found,
+            _ => self.client,
+        };
+        client
             .endpoints()
             .base(service)
             .map(|u| u.as_str().trim_end_matches('/').to_string())
@@ -179,6 +187,20 @@ impl<'a> Run<'a> {
     /// The organization, read once (graph.organization) however many collectors ask.
     pub async fn org(&self) -> &OrgInfo {
         self.org.get_or_init(|| graph::organization(self)).await
+    }
+
+    /// The client to read Dataverse with: the run's own when `--dataverse-url` was given, else
+    /// the org the Power Platform admin API leads to (looked up once, however many collectors
+    /// ask), or why there is none.
+    pub async fn dataverse(&self) -> Result<&ReadOnlyClient, &str> {
+        if self.client.endpoints().base(Service::Dataverse).is_some() {
+            return Ok(self.client);
+        }
+        self.dataverse
+            .get_or_init(|| powerplatform::find_environment(self))
+            .await
+            .as_ref()
+            .map_err(String::as_str)
     }
 
     /// The tenant id for URL paths: the organization's id when known, else `--tenant`.
@@ -210,13 +232,7 @@ pub async fn collect(
     }
     let run = Run::new(client, options, progress);
     let people = People::default();
-    let dataverse = async {
-        if client.endpoints().base(Service::Dataverse).is_some() {
-            dataverse::collect(&run).await;
-        } else {
-            dataverse::not_requested(&run);
-        }
-    };
+    let dataverse = dataverse::collect(&run);
     let ((), (), (), (), (), (), agents) = tokio::try_join!(
         unit(graph::tenant_wide(&run)),
         unit(numbers(&run)),
@@ -346,8 +362,9 @@ async fn resource_account_branch(run: &Run<'_>, people: &People) {
     );
 }
 
-/// Agents: named (`--agents`) and/or group members (`--agent-group`), resolved to ids, then
-/// their per-user data. `None` when no agents were asked for.
+/// Agents: named (`--agents`) and/or group members (`--agent-group`), or else the members of
+/// the Dataverse voice queues, resolved to ids, then their per-user data. `None` when none
+/// were named and Dataverse could not say.
 async fn agent_branch(
     run: &Run<'_>,
     people: &People,
@@ -376,7 +393,15 @@ async fn agent_branch(
         }
     }
     let selection = match (options.agents.is_empty(), options.agent_group.is_none()) {
-        (true, true) => return Ok(None),
+        (true, true) => match dataverse::voice_queue_members(run).await {
+            Some(members) => {
+                for m in members {
+                    add(&m, &mut keys);
+                }
+                "dataverse"
+            }
+            None => return Ok(None),
+        },
         (false, true) => "cli",
         (true, false) => "group",
         (false, false) => "cli+group",

@@ -1,12 +1,17 @@
-//! Dataverse collectors (docs/live-requests.md rows 22-25): the D365 Contact Center voice
-//! settings, read from the org given by `--dataverse-url`.
+//! Dataverse collectors (docs/live-requests.md rows 22-26): the D365 Contact Center voice
+//! settings, read from the org given by `--dataverse-url` or found through the Power Platform
+//! admin API, and the members of the voice queues when no agents are named.
 //!
 //! Every query names its columns: provider settings can hold credentials in other columns,
 //! and `$select` is what guarantees a snapshot never carries them.
 
+use serde_json::Value;
+
 use super::collect::Run;
 use super::endpoints::Service;
+use super::http::ReadOnlyClient;
 use super::paging::Paging;
+use crate::model::{canonical, raw::str_prop};
 use crate::snapshot::SourceError;
 
 /// (snapshot key, path and query) of each table read.
@@ -32,26 +37,67 @@ const TABLES: [(&str, &str); 4] = [
 /// Rows per page asked of Dataverse (it caps at 5000).
 const PREFER: (&str, &str) = ("Prefer", "odata.maxpagesize=500");
 
-/// Reads the four tables concurrently.
+/// Users who are members of a voice queue (`msdyn_queuetype` 192350002 = Voice; the queues
+/// voice workstreams route to), enabled only. The same `queuemembership_association` the
+/// admin center's queue page and Agent Readiness Checker read.
+const VOICE_QUEUE_MEMBERS: (&str, &str) = (
+    "dataverse.systemusers",
+    "/api/data/v9.2/systemusers?$select=systemuserid,azureactivedirectoryobjectid,domainname,fullname,isdisabled&$filter=isdisabled eq false and queuemembership_association/any(q:q/msdyn_queuetype eq 192350002)",
+);
+
+/// Reads the four tables concurrently, or records why the org is unknown.
 pub(crate) async fn collect(run: &Run<'_>) {
+    let client = match run.dataverse().await {
+        Ok(client) => client,
+        Err(why) => return not_collected(run, &TABLES, why),
+    };
     let one = |key: &'static str, path: &'static str| async move {
-        let result = run
-            .client
-            .get_paged(Service::Dataverse, path, &[PREFER], Paging::ODataNextLink)
-            .await;
+        let result = read(client, path).await;
         run.record(key, &run.label(Service::Dataverse, path), result);
     };
     let [a, b, c, d] = TABLES;
     tokio::join!(one(a.0, a.1), one(b.0, b.1), one(c.0, c.1), one(d.0, d.1));
 }
 
-/// Without `--dataverse-url` the D365 facts are recorded as not collected, with what to pass.
+async fn read(client: &ReadOnlyClient, path: &str) -> Result<Value, super::http::FetchError> {
+    client
+        .get_paged(Service::Dataverse, path, &[PREFER], Paging::ODataNextLink)
+        .await
+}
+
+/// The Entra object ids of the voice-queue members (recorded as `dataverse.systemusers`), or
+/// `None` when Dataverse could not be read (the fact says why).
+pub(crate) async fn voice_queue_members(run: &Run<'_>) -> Option<Vec<String>> {
+    let (key, path) = VOICE_QUEUE_MEMBERS;
+    let client = match run.dataverse().await {
+        Ok(client) => client,
+        Err(why) => {
+            not_collected(run, &[VOICE_QUEUE_MEMBERS], why);
+            return None;
+        }
+    };
+    let result = read(client, path).await;
+    let members = result.as_ref().ok().map(|v| {
+        v.get("value")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|u| canonical::guid(&str_prop(u, &["azureactivedirectoryobjectid"])?))
+            .map(|id| id.to_ascii_lowercase())
+            .collect()
+    });
+    run.record(key, &run.label(Service::Dataverse, path), result);
+    members
+}
+
+/// Without an org the D365 facts are recorded as not collected, with why and what to pass.
 ///
 /// The code is `NotCollected` (not `NotRequested`): the D365 settings are core prerequisites,
 /// so the checks that need them must come out `unknown` (exit 3, "incomplete") rather than
 /// `skipped`, which would let an audit that never looked at D365 exit 0.
-pub(crate) fn not_requested(run: &Run<'_>) {
-    for (key, path) in TABLES {
+fn not_collected(run: &Run<'_>, tables: &[(&str, &str)], why: &str) {
+    for &(key, path) in tables {
         let table = path
             .split('?')
             .next()
@@ -63,9 +109,7 @@ pub(crate) fn not_requested(run: &Run<'_>) {
             SourceError {
                 status: None,
                 code: Some("NotCollected".into()),
-                message:
-                    "pass --dataverse-url https://<org>.crm.dynamics.com to read the D365 settings"
-                        .into(),
+                message: why.to_string(),
             },
         );
     }

@@ -34,6 +34,11 @@ pub struct CloudHosts {
     pub teams: &'static str,
     pub arm: &'static str,
     pub compliance: &'static str,
+    /// The Power Platform admin API (BAP), where the Dataverse environment is found when
+    /// `--dataverse-url` is not given.
+    pub powerplatform: &'static str,
+    /// Its token resource (the PowerApps service).
+    pub powerplatform_resource: &'static str,
     /// Dataverse org hosts are `{org}.{dataverse_suffix}`.
     pub dataverse_suffix: &'static str,
 }
@@ -66,6 +71,16 @@ impl Cloud {
                 teams: "api.interfaces.records.teams.microsoft.com",
                 arm: "management.azure.com",
                 compliance: "ps.compliance.protection.outlook.com",
+                powerplatform: if self == Cloud::Gcc {
+                    "gov.api.bap.microsoft.us"
+                } else {
+                    "api.bap.microsoft.com"
+                },
+                powerplatform_resource: if self == Cloud::Gcc {
+                    "https://gov.service.powerapps.us"
+                } else {
+                    "https://service.powerapps.com"
+                },
                 dataverse_suffix: if self == Cloud::Gcc {
                     "crm9.dynamics.com"
                 } else {
@@ -78,6 +93,8 @@ impl Cloud {
                 teams: "api.interfaces.records.gov.teams.microsoft.us",
                 arm: "management.usgovcloudapi.net",
                 compliance: "ps.compliance.protection.office365.us",
+                powerplatform: "high.api.bap.microsoft.us",
+                powerplatform_resource: "https://high.service.powerapps.us",
                 dataverse_suffix: "crm.microsoftdynamics.us",
             },
             Cloud::Dod => CloudHosts {
@@ -86,6 +103,8 @@ impl Cloud {
                 teams: "api.interfaces.records.dod.teams.microsoft.us",
                 arm: "management.usgovcloudapi.net",
                 compliance: "l5.ps.compliance.protection.office365.us",
+                powerplatform: "api.bap.appsplatform.us",
+                powerplatform_resource: "https://service.apps.appsplatform.us",
                 dataverse_suffix: "crm.appsplatform.us",
             },
             Cloud::China => CloudHosts {
@@ -94,6 +113,8 @@ impl Cloud {
                 teams: "api.interfaces.records.teams.microsoftonline.cn",
                 arm: "management.chinacloudapi.cn",
                 compliance: "ps.compliance.protection.partner.outlook.cn",
+                powerplatform: "api.bap.partner.microsoftonline.cn",
+                powerplatform_resource: "https://service.powerapps.cn",
                 dataverse_suffix: "crm.dynamics.cn",
             },
         }
@@ -131,15 +152,18 @@ pub enum Service {
     Dataverse,
     /// Security & Compliance PowerShell REST (`InvokeCommand`).
     Compliance,
+    /// The Power Platform admin API: only to find the Dataverse environment.
+    PowerPlatform,
 }
 
 impl Service {
-    pub const ALL: [Service; 5] = [
+    pub const ALL: [Service; 6] = [
         Service::Graph,
         Service::Teams,
         Service::Arm,
         Service::Dataverse,
         Service::Compliance,
+        Service::PowerPlatform,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -149,6 +173,7 @@ impl Service {
             Service::Arm => "arm",
             Service::Dataverse => "dataverse",
             Service::Compliance => "compliance",
+            Service::PowerPlatform => "powerplatform",
         }
     }
 }
@@ -168,15 +193,17 @@ pub enum EndpointKey {
     Teams,
     Arm,
     Compliance,
+    PowerPlatform,
 }
 
 impl EndpointKey {
-    pub const ALL: [EndpointKey; 5] = [
+    pub const ALL: [EndpointKey; 6] = [
         EndpointKey::Login,
         EndpointKey::Graph,
         EndpointKey::Teams,
         EndpointKey::Arm,
         EndpointKey::Compliance,
+        EndpointKey::PowerPlatform,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -186,6 +213,7 @@ impl EndpointKey {
             EndpointKey::Teams => "teams",
             EndpointKey::Arm => "arm",
             EndpointKey::Compliance => "compliance",
+            EndpointKey::PowerPlatform => "powerplatform",
         }
     }
 
@@ -204,7 +232,7 @@ impl FromStr for EndpointKey {
             .find(|k| k.as_str().eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| {
                 EndpointError(format!(
-                    "unknown endpoint key `{s}`; use login, graph, teams, arm or compliance (Dataverse: --dataverse-url)"
+                    "unknown endpoint key `{s}`; use login, graph, teams, arm, compliance or powerplatform (Dataverse: --dataverse-url)"
                 ))
             })
     }
@@ -277,6 +305,7 @@ pub struct Endpoints {
     teams: Url,
     arm: Url,
     compliance: Url,
+    powerplatform: Url,
     dataverse: Option<Url>,
 }
 
@@ -292,6 +321,7 @@ impl Endpoints {
             teams: https(h.teams),
             arm: https(h.arm),
             compliance: https(h.compliance),
+            powerplatform: https(h.powerplatform),
             dataverse: None,
         }
     }
@@ -339,6 +369,7 @@ impl Endpoints {
             EndpointKey::Teams => &mut self.teams,
             EndpointKey::Arm => &mut self.arm,
             EndpointKey::Compliance => &mut self.compliance,
+            EndpointKey::PowerPlatform => &mut self.powerplatform,
         }
     }
 
@@ -385,6 +416,7 @@ impl Endpoints {
             Service::Teams => Some(&self.teams),
             Service::Arm => Some(&self.arm),
             Service::Compliance => Some(&self.compliance),
+            Service::PowerPlatform => Some(&self.powerplatform),
             Service::Dataverse => self.dataverse.as_ref(),
         }
     }
@@ -407,6 +439,7 @@ impl Endpoints {
             Service::Teams => Audience::new(TEAMS_ADMIN_API_RESOURCE),
             Service::Arm => Audience::new(format!("https://{}", h.arm)),
             Service::Compliance => Audience::new(format!("https://{}", h.compliance)),
+            Service::PowerPlatform => Audience::new(h.powerplatform_resource),
             Service::Dataverse => Audience::new(self.dataverse.as_ref()?.as_str()),
         })
     }
@@ -425,6 +458,7 @@ impl Endpoints {
             &self.teams,
             &self.arm,
             &self.compliance,
+            &self.powerplatform,
         ];
         all.extend(self.dataverse.as_ref());
         all.into_iter().all(is_loopback)
@@ -652,6 +686,10 @@ mod tests {
             "https://contoso.crm.dynamics.com/.default"
         );
         assert_eq!(
+            scope(Service::PowerPlatform),
+            "https://service.powerapps.com/.default"
+        );
+        assert_eq!(
             e.audience(Service::Graph).unwrap().resource(),
             "https://graph.microsoft.com"
         );
@@ -797,9 +835,13 @@ mod tests {
 
     #[test]
     fn loopback_only_detection() {
-        let overrides: Vec<EndpointOverride> = ["login", "graph", "teams", "arm", "compliance"]
+        let overrides: Vec<EndpointOverride> = EndpointKey::ALL
             .iter()
-            .map(|k| format!("{k}=http://127.0.0.1:9/{k}").parse().unwrap())
+            .map(|k| {
+                format!("{k}=http://127.0.0.1:9/{k}", k = k.as_str())
+                    .parse()
+                    .unwrap()
+            })
             .collect();
         let e = Endpoints::resolve_with_env(
             Cloud::Public,
@@ -809,5 +851,16 @@ mod tests {
         )
         .unwrap();
         assert!(e.is_loopback_only());
+        let partial = Endpoints::resolve_with_env(
+            Cloud::Public,
+            &overrides[..overrides.len() - 1],
+            Some("http://localhost:9/dv"),
+            no_env,
+        )
+        .unwrap();
+        assert!(
+            !partial.is_loopback_only(),
+            "the Power Platform admin API is still the real one"
+        );
     }
 }

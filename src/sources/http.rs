@@ -37,7 +37,7 @@ use tokio::sync::Semaphore;
 use url::Url;
 
 use super::auth::{AuthError, TokenProvider};
-use super::endpoints::{Audience, Endpoints, Service, check_tenant, describe, join};
+use super::endpoints::{Audience, EndpointError, Endpoints, Service, check_tenant, describe, join};
 use super::paging::{Pager, Paging};
 use crate::snapshot::SourceError;
 
@@ -242,7 +242,7 @@ struct Inner {
     endpoints: Endpoints,
     limits: HashMap<Service, Arc<Semaphore>>,
     /// When each service was first asked something (its budget runs from there).
-    started: HashMap<Service, std::sync::OnceLock<Instant>>,
+    started: Arc<HashMap<Service, std::sync::OnceLock<Instant>>>,
     settings: ClientSettings,
 }
 
@@ -284,7 +284,8 @@ impl ReadOnlyClient {
         let started = Service::ALL
             .into_iter()
             .map(|s| (s, std::sync::OnceLock::new()))
-            .collect();
+            .collect::<HashMap<_, _>>()
+            .into();
         Ok(ReadOnlyClient {
             inner: Arc::new(Inner {
                 http,
@@ -303,6 +304,23 @@ impl ReadOnlyClient {
 
     pub fn settings(&self) -> &ClientSettings {
         &self.inner.settings
+    }
+
+    /// The same client (connections, tokens, per-service limits and budgets) pointed at another
+    /// Dataverse org: how an environment found through the Power Platform admin API is read.
+    pub fn with_dataverse(&self, org: &Url) -> Result<ReadOnlyClient, EndpointError> {
+        let mut endpoints = self.inner.endpoints.clone();
+        endpoints.set_dataverse(org.as_str())?;
+        Ok(ReadOnlyClient {
+            inner: Arc::new(Inner {
+                http: self.inner.http.clone(),
+                tokens: self.inner.tokens.clone(),
+                endpoints,
+                limits: self.inner.limits.clone(),
+                started: self.inner.started.clone(),
+                settings: self.inner.settings.clone(),
+            }),
+        })
     }
 
     /// One GET. `url` is a path and query relative to the service base

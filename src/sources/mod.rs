@@ -10,4 +10,5 @@ pub mod endpoints;
 pub mod graph;
 pub mod http;
 pub mod paging;
+pub mod powerplatform;
 pub mod teams;
