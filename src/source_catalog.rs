@@ -26,9 +26,10 @@ pub struct SourceSpec {
     pub azure_rbac: Option<&'static str>,
     /// Dataverse security role of the application user (or the signed-in user).
     pub dataverse_role: Option<&'static str>,
-    /// Read only to find what to audit when the command line does not name it (the Dataverse
-    /// environment, the agents), so a snapshot need not have it; no check reads it directly.
-    pub discovery: bool,
+    /// What it finds, for a source read only to find what to audit when the command line does
+    /// not name it (the Dataverse org, the agents). A snapshot need not have it; no check reads
+    /// it directly, and the app registration does not need it when the flags are given.
+    pub discovery: Option<&'static str>,
 }
 
 /// The resource (API) an OAuth permission is defined on.
@@ -212,7 +213,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: None,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "graph.subscribedSkus",
@@ -223,7 +224,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: None,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "graph.users",
@@ -234,7 +235,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: None,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "graph.licenseDetails",
@@ -245,7 +246,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: None,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "graph.memberOf",
@@ -256,7 +257,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: None,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "graph.servicePrincipals",
@@ -267,7 +268,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: None,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "graph.oauth2PermissionGrants",
@@ -278,7 +279,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: None,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "graph.roleAssignments",
@@ -289,7 +290,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: None,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "graph.userConfigurations",
@@ -300,7 +301,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: None,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "graph.numberAssignments",
@@ -311,7 +312,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: None,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "graph.resourceAccounts",
@@ -322,7 +323,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &["Teams Administrator"],
         azure_rbac: None,
         dataverse_role: None,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "teams.TeamsAcsFederationConfiguration",
@@ -333,7 +334,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: TEAMS_CONFIG_READERS,
         azure_rbac: None,
         dataverse_role: None,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "teams.ExternalAccessPolicy",
@@ -344,7 +345,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: TEAMS_CONFIG_READERS,
         azure_rbac: None,
         dataverse_role: None,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "teams.TenantFederationSettings",
@@ -355,7 +356,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: TEAMS_CONFIG_READERS,
         azure_rbac: None,
         dataverse_role: None,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "teams.applicationInstances",
@@ -366,7 +367,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &["Teams Administrator"],
         azure_rbac: None,
         dataverse_role: None,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "teams.applicationInstanceAssociations",
@@ -377,7 +378,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &["Teams Administrator"],
         azure_rbac: None,
         dataverse_role: None,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "teams.telephoneNumbers",
@@ -388,7 +389,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &["Teams Administrator", "Teams Telephony Administrator"],
         azure_rbac: None,
         dataverse_role: None,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "teams.onlineUsers",
@@ -399,7 +400,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &["Teams Administrator", "Global Reader"],
         azure_rbac: None,
         dataverse_role: None,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "arm.subscriptions",
@@ -410,7 +411,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: ARM_READER,
         dataverse_role: None,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "arm.communicationServices",
@@ -421,7 +422,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: ARM_READER,
         dataverse_role: None,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "arm.eventSubscriptions",
@@ -432,7 +433,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: Some("Reader on the ACS resource"),
         dataverse_role: None,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "dataverse.msdyn_occommunicationprovidersettings",
@@ -443,7 +444,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: OMNICHANNEL_ADMIN,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "dataverse.msdyn_occommunicationprovidersettingentries",
@@ -454,7 +455,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: OMNICHANNEL_ADMIN,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "dataverse.msdyn_ocphonenumbers",
@@ -465,7 +466,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: OMNICHANNEL_ADMIN,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "dataverse.msdyn_ocvoicechannelsettings",
@@ -476,7 +477,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: OMNICHANNEL_ADMIN,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "dataverse.systemusers",
@@ -487,7 +488,9 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &[],
         azure_rbac: None,
         dataverse_role: OMNICHANNEL_ADMIN,
-        discovery: true,
+        discovery: Some(
+            "the agents (voice-queue members) when --agents and --agent-group are not given",
+        ),
     },
     SourceSpec {
         key: "powerplatform.environments",
@@ -498,7 +501,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &["Power Platform Administrator", "Dynamics 365 Administrator"],
         azure_rbac: None,
         dataverse_role: None,
-        discovery: true,
+        discovery: Some("the Dataverse org when --dataverse-url is not given"),
     },
     SourceSpec {
         key: "compliance.InformationBarrierPolicy",
@@ -509,7 +512,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &["Compliance Administrator"],
         azure_rbac: None,
         dataverse_role: None,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "compliance.OrganizationSegment",
@@ -520,7 +523,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &["Compliance Administrator"],
         azure_rbac: None,
         dataverse_role: None,
-        discovery: false,
+        discovery: None,
     },
     SourceSpec {
         key: "compliance.PolicyConfig",
@@ -531,7 +534,7 @@ pub const SOURCES: &[SourceSpec] = &[
         entra_roles: &["Compliance Administrator"],
         azure_rbac: None,
         dataverse_role: None,
-        discovery: false,
+        discovery: None,
     },
 ];
 

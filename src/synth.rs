@@ -821,7 +821,7 @@ mod tests {
         let s = generate(&small());
         for spec in crate::source_catalog::SOURCES
             .iter()
-            .filter(|s| !s.discovery)
+            .filter(|s| s.discovery.is_none())
         {
             assert!(s.facts.contains_key(spec.key), "{} is missing", spec.key);
         }

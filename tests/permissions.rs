@@ -241,3 +241,28 @@ fn the_script_is_valid_bash() {
         "bash -n rejects:\n{script}"
     );
 }
+
+#[test]
+fn discovery_sources_say_what_they_find_and_are_not_asked_of_the_app_s_roles() {
+    let json = json();
+    let discovery: Vec<&Value> = json["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s.get("discovery").is_some())
+        .collect();
+    let keys: BTreeSet<&str> = discovery.iter().filter_map(|s| s["key"].as_str()).collect();
+    assert_eq!(
+        keys,
+        BTreeSet::from(["dataverse.systemusers", "powerplatform.environments"])
+    );
+    for s in &discovery {
+        assert!(s["checks"].as_array().unwrap().is_empty(), "{s}");
+    }
+    let script = permissions(PermissionsFormat::Script);
+    // The admin API ignores an app's directory roles: the app is registered with it instead.
+    assert!(!script.contains("Power Platform Administrator: powerplatform.environments"));
+    assert!(script.contains("New-PowerAppManagementApp -ApplicationId $APP_ID"));
+    let table = permissions(PermissionsFormat::Table);
+    assert!(table.contains("finds the Dataverse org when --dataverse-url is not given"));
+}

@@ -45,8 +45,8 @@ pub struct LiveArgs {
         help_heading = "Live collection"
     )]
     pub endpoints: Vec<EndpointOverride>,
-    /// The Dynamics 365 org (https://<org>.crm.dynamics.com); without it the D365 checks are
-    /// unknown.
+    /// The Dynamics 365 org (https://<org>.crm.dynamics.com); without it the org is found
+    /// through the Power Platform admin API, or the D365 checks are unknown saying why.
     #[arg(
         long,
         value_name = "URL",
@@ -62,7 +62,8 @@ pub struct LiveArgs {
         help_heading = "Live collection"
     )]
     pub subscriptions: Vec<String>,
-    /// The contact-center agents: UPNs or object ids (comma-separated).
+    /// The contact-center agents: UPNs or object ids (comma-separated); with neither this nor
+    /// --agent-group, the members of the Dataverse voice queues.
     #[arg(
         long,
         value_delimiter = ',',
@@ -212,7 +213,9 @@ impl Bars {
             .map(|service| {
                 let total = source_catalog::SOURCES
                     .iter()
-                    .filter(|s| !s.discovery && s.key.split('.').next() == Some(service.as_str()))
+                    .filter(|s| {
+                        s.discovery.is_none() && s.key.split('.').next() == Some(service.as_str())
+                    })
                     .count();
                 let bar = multi.add(
                     indicatif::ProgressBar::new(total as u64)

@@ -163,6 +163,9 @@ pub struct SourceGrants {
     pub facts: Vec<FactUse>,
     /// The checks that need one of those facts.
     pub checks: Vec<String>,
+    /// For a source read only to find what to audit: what it finds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub discovery: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -271,6 +274,7 @@ fn source_grants(
         dataverse_role: spec.dataverse_role,
         facts: used,
         checks,
+        discovery: spec.discovery,
     }
 }
 
@@ -301,10 +305,13 @@ fn app_permissions() -> Vec<AppPermission> {
 
 /// The fewest roles that cover every source needing one: repeatedly the role that covers the
 /// most sources not yet covered.
+///
+/// Discovery sources are left out: the Power Platform admin API does not honour directory roles
+/// of an app's service principal (the app is registered with it instead; `script` says how).
 fn role_cover() -> Vec<RoleCover> {
     let mut uncovered: Vec<&SourceSpec> = SOURCES
         .iter()
-        .filter(|s| !s.entra_roles.is_empty())
+        .filter(|s| !s.entra_roles.is_empty() && s.discovery.is_none())
         .collect();
     let mut out = Vec::new();
     while !uncovered.is_empty() {
@@ -343,6 +350,7 @@ fn service_heading(key: &str) -> &'static str {
         "arm" => "Azure Resource Manager",
         "dataverse" => "Dataverse (Dynamics 365)",
         "compliance" => "Security & Compliance (information barriers)",
+        "powerplatform" => "Power Platform admin API (finding the Dataverse org)",
         _ => "Other",
     }
 }
@@ -415,7 +423,9 @@ fn table(plan: &Plan) -> String {
         }
         lines.push((
             "unlocks:",
-            if s.checks.is_empty() {
+            if let Some(finds) = s.discovery {
+                format!("no check; finds {finds}")
+            } else if s.checks.is_empty() {
                 "no check (context only)".to_string()
             } else {
                 s.checks.join(", ")
@@ -577,6 +587,13 @@ fn script(plan: &Plan) -> String {
     );
     let _ = writeln!(
         w,
+        "#    Optional, so ccaudit finds that environment itself (without --dataverse-url): a Power\n\
+         #    Platform admin registers the app with the admin API once, in PowerShell:\n\
+         #    Install-Module Microsoft.PowerApps.Administration.PowerShell; Add-PowerAppsAccount\n\
+         #    New-PowerAppManagementApp -ApplicationId $APP_ID"
+    );
+    let _ = writeln!(
+        w,
         "\n# 7. A credential: a certificate is better than a secret (then set AZURE_CLIENT_ID,"
     );
     let _ = writeln!(
@@ -598,7 +615,7 @@ fn script(plan: &Plan) -> String {
 fn read_only_alternatives() -> Vec<(&'static str, Vec<&'static str>)> {
     let chosen: BTreeSet<&str> = role_cover().iter().map(|r| r.role).collect();
     let mut by_role: BTreeMap<&'static str, Vec<&'static str>> = BTreeMap::new();
-    for s in SOURCES {
+    for s in SOURCES.iter().filter(|s| s.discovery.is_none()) {
         for r in s.entra_roles.iter().filter(|r| !chosen.contains(*r)) {
             by_role.entry(r).or_default().push(s.key);
         }
