@@ -1,8 +1,9 @@
 //! The remediation script (`audit --remediation-script FILE`) as the administrator who reviews
 //! and runs it relies on it: fixes in dependency order, values from the tenant's own data,
 //! merges instead of overwrites, nothing changed without `-Apply`, manual steps for what a
-//! script cannot do, and a script that parses (balanced braces and quotes) whatever the tenant
-//! data holds. `pwsh` is not installable from Debian, so the parse check is a small lexer here.
+//! script cannot do, and a script that parses whatever the tenant data holds. `pwsh` is not
+//! installable here, so parsing is checked twice: by the tree-sitter PowerShell grammar (syntax
+//! errors anywhere) and by a small lexer here (changes only inside `if ($Apply)`).
 
 use std::path::Path;
 
@@ -149,7 +150,40 @@ fn code_of(line: &str) -> Result<String, String> {
 
 /// Checks brackets balance and strings close, and that every cmdlet that changes the tenant runs
 /// inside an `if ($Apply) { ... }` block. Returns the changing calls found, with their line.
+/// The script parsed with the tree-sitter PowerShell grammar: the first syntax error, if any.
+fn parses_as_powershell(script: &str) -> Result<(), String> {
+    let mut parser = tree_sitter::Parser::new();
+    parser
+        .set_language(&tree_sitter_powershell::LANGUAGE.into())
+        .expect("the PowerShell grammar loads");
+    let tree = parser
+        .parse(script, None)
+        .expect("the parser returns a tree");
+    let mut stack = vec![tree.root_node()];
+    while let Some(node) = stack.pop() {
+        if node.is_error() || node.is_missing() {
+            let at = node.start_position();
+            let line = script.lines().nth(at.row).unwrap_or("");
+            return Err(format!(
+                "PowerShell syntax error at line {}: {line}",
+                at.row + 1
+            ));
+        }
+        if node.has_error() {
+            let mut cursor = node.walk();
+            stack.extend(node.children(&mut cursor));
+        }
+    }
+    Ok(())
+}
+
+/// Both parse checks; what the lexer returns (the changing lines and their guard).
 fn lint(script: &str) -> Result<Vec<(usize, String)>, String> {
+    parses_as_powershell(script)?;
+    lex(script)
+}
+
+fn lex(script: &str) -> Result<Vec<(usize, String)>, String> {
     // (opening bracket, whether the block is guarded by `if ($Apply)`)
     let mut stack: Vec<(char, bool)> = Vec::new();
     let mut changes = Vec::new();
@@ -218,6 +252,20 @@ fn check_word(
 }
 
 // --- the field-report tenant -------------------------------------------------------------------
+
+#[test]
+fn the_grammar_catches_what_powershell_would_refuse() {
+    assert!(parses_as_powershell("if ($Apply) {\n    Set-CsUser -Identity 'a'\n}\n").is_ok());
+    assert!(parses_as_powershell("\u{feff}# bom\nWrite-Host 'x'\n").is_ok());
+    for broken in [
+        "if ($x) {\n  Write-Host \"a\n}\n",
+        "$a = @(1, 2\n",
+        "foreach ($u in $users) {\n",
+        "Write-Host 'a' -ForegroundColor )\n",
+    ] {
+        assert!(parses_as_powershell(broken).is_err(), "{broken:?}");
+    }
+}
 
 #[test]
 fn the_lint_catches_an_unguarded_change_and_an_open_string() {
