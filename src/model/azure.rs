@@ -258,15 +258,10 @@ fn embedded_error(arm_id: &str, response: &Value) -> Option<Unavailable> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::test_support::snapshot_from_json as snapshot;
     use serde_json::json;
 
     const ACS_ARM_ID: &str = "/subscriptions/11112222-3333-4444-5555-666677778888/resourceGroups/rg-cc/providers/Microsoft.Communication/CommunicationServices/acs-d365-prod";
-
-    fn snapshot(facts: Value) -> Snapshot {
-        let text = json!({"schema_version": 1, "tool_version": "t", "collected_at": "2026-11-27T05:00:00Z",
-            "tenant_id": "11111111-2222-3333-4444-555555555555", "cloud": "public", "facts": facts});
-        Snapshot::parse(&text.to_string(), "test.json").unwrap()
-    }
 
     fn acs_resource(arm_id: &str, kind: &str, immutable: &str) -> Value {
         json!({"id": arm_id, "name": "acs-d365-prod", "type": kind, "location": "global",

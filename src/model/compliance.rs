@@ -288,16 +288,11 @@ mod tests {
     use super::*;
     use crate::model::directory::{GroupRef, User};
     use crate::model::fact::UnavailableKind;
+    use crate::model::test_support::snapshot_from_json as snapshot;
     use serde_json::json;
 
     const AGENT: &str = "11111111-0000-0000-0000-000000000001";
     const RA: &str = "748a7c7c-a489-4de4-8a68-4415f1d19a9c";
-
-    fn snapshot(facts: Value) -> Snapshot {
-        let text = json!({"schema_version": 1, "tool_version": "t", "collected_at": "2026-11-27T05:00:00Z",
-            "tenant_id": "11111111-2222-3333-4444-555555555555", "cloud": "public", "facts": facts});
-        Snapshot::parse(&text.to_string(), "test.json").unwrap()
-    }
 
     fn data(v: Value) -> Value {
         json!({"endpoint": "POST InvokeCommand", "data": v})

@@ -288,17 +288,12 @@ fn parse_voice_channels(data: &Value) -> Result<BTreeMap<String, Vec<VoiceChanne
 mod tests {
     use super::*;
     use crate::model::fact::UnavailableKind;
+    use crate::model::test_support::snapshot_from_json as snapshot;
     use serde_json::json;
 
     const ACS_ROW: &str = "9a8b7c6d-5e4f-ef11-8409-000d3a5b1234";
     const TEAMS_ROW: &str = "1b2c3d4e-5f60-ef11-8409-000d3a5b1234";
     const ACS_ID: &str = "bb567890-1234-1234-1234-bbb123456789";
-
-    fn snapshot(facts: Value) -> Snapshot {
-        let text = json!({"schema_version": 1, "tool_version": "t", "collected_at": "2026-11-27T05:00:00Z",
-            "tenant_id": "11111111-2222-3333-4444-555555555555", "cloud": "public", "facts": facts});
-        Snapshot::parse(&text.to_string(), "test.json").unwrap()
-    }
 
     fn setting(id: &str, provider: Value, immutable: Value, statecode: i64) -> Value {
         json!({"@odata.etag": "W/\"4000001\"", "msdyn_occommunicationprovidersettingid": id,

@@ -513,40 +513,16 @@ fn principal_type(odata_type: &str) -> String {
 mod tests {
     use super::*;
     use crate::model::fact::UnavailableKind;
-    use crate::snapshot::{SourceError, SourceFact};
+    use crate::model::test_support::{data, error, snapshot};
+    use crate::snapshot::SourceFact;
     use serde_json::json;
 
-    fn snapshot(facts: Vec<(&str, SourceFact)>) -> Snapshot {
-        Snapshot {
-            schema_version: crate::snapshot::SCHEMA_VERSION,
-            tool_version: "test".into(),
-            collected_at: "2026-11-27T05:00:00Z".into(),
-            tenant_id: "11111111-2222-3333-4444-555555555555".into(),
-            tenant_name: None,
-            cloud: "public".into(),
-            agents: None,
-            facts: facts.into_iter().map(|(k, f)| (k.to_string(), f)).collect(),
-        }
-    }
-
-    fn data(value: Value) -> SourceFact {
-        SourceFact {
-            endpoint: "GET /test".into(),
-            data: Some(value),
-            error: None,
-        }
-    }
-
     fn forbidden() -> SourceFact {
-        SourceFact {
-            endpoint: "GET /test".into(),
-            data: None,
-            error: Some(SourceError {
-                status: Some(403),
-                code: Some("Authorization_RequestDenied".into()),
-                message: "Insufficient privileges to complete the operation.".into(),
-            }),
-        }
+        error(
+            403,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        )
     }
 
     fn directory(key: &str, value: Value) -> Directory {

@@ -15,6 +15,8 @@ pub mod ib_filter;
 pub mod raw;
 pub mod scope;
 pub mod teams;
+#[cfg(test)]
+mod test_support;
 
 use std::collections::BTreeMap;
 

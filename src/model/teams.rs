@@ -921,45 +921,13 @@ fn merge_users(
 mod tests {
     use super::*;
     use crate::model::fact::UnavailableKind;
-    use crate::snapshot::{SourceError, SourceFact};
+    use crate::model::test_support::{data, error, snapshot};
+    use crate::snapshot::SourceFact;
     use serde_json::json;
 
     const RA: &str = "748a7c7c-a489-4de4-8a68-4415f1d19a9c";
     const AGENT: &str = "5a2f3b9e-0c1d-4e2f-8a9b-1c2d3e4f5a6b";
     const ACS_ID: &str = "faced04c-2ced-433d-90db-063e424b87b1";
-
-    fn snapshot(facts: Vec<(&str, SourceFact)>) -> Snapshot {
-        Snapshot {
-            schema_version: crate::snapshot::SCHEMA_VERSION,
-            tool_version: "test".into(),
-            collected_at: "2026-11-27T05:00:00Z".into(),
-            tenant_id: "11111111-2222-3333-4444-555555555555".into(),
-            tenant_name: None,
-            cloud: "public".into(),
-            agents: None,
-            facts: facts.into_iter().map(|(k, f)| (k.to_string(), f)).collect(),
-        }
-    }
-
-    fn data(value: Value) -> SourceFact {
-        SourceFact {
-            endpoint: "GET /test".into(),
-            data: Some(value),
-            error: None,
-        }
-    }
-
-    fn error(status: u16, code: &str, message: &str) -> SourceFact {
-        SourceFact {
-            endpoint: "GET /test".into(),
-            data: None,
-            error: Some(SourceError {
-                status: Some(status),
-                code: Some(code.into()),
-                message: message.into(),
-            }),
-        }
-    }
 
     fn forbidden() -> SourceFact {
         error(403, "Forbidden", "The caller has no Teams admin role.")
