@@ -952,48 +952,59 @@ impl<'a> Ctx<'a> {
                 )],
             )];
         }
-        vec![self.change(
+        vec![self.online_user_setting(
             r,
-            format!("ev:{}", subject_id(r)),
+            "ev",
             "Enable the agent for Enterprise Voice",
-            Module::Teams,
-            Change {
-                what: format!("EnterpriseVoiceEnabled of {upn}"),
-                read: vec![format!(
-                    "$current = [string](Get-CsOnlineUser -Identity {}).EnterpriseVoiceEnabled",
-                    ps_str(&upn)
-                )],
-                desired: vec!["$desired = 'True'".into()],
-                apply: vec![format!(
-                    "Set-CsPhoneNumberAssignment -Identity {} -EnterpriseVoiceEnabled $true",
-                    ps_str(&upn)
-                )],
-                notes: Vec::new(),
-            },
+            ("EnterpriseVoiceEnabled", "True"),
+            format!(
+                "Set-CsPhoneNumberAssignment -Identity {} -EnterpriseVoiceEnabled $true",
+                ps_str(&upn)
+            ),
         )]
     }
 
     fn teams_only(&self, r: &CheckResult) -> Vec<Step> {
         let upn = subject_name(r);
-        vec![self.change(
+        vec![self.online_user_setting(
             r,
-            format!("teamsonly:{}", subject_id(r)),
+            "teamsonly",
             "Move the agent to TeamsOnly",
+            ("TeamsUpgradeEffectiveMode", "TeamsOnly"),
+            format!(
+                "Grant-CsTeamsUpgradePolicy -Identity {} -PolicyName 'UpgradeToTeams'",
+                ps_str(&upn)
+            ),
+        )]
+    }
+
+    /// A step that brings one `Get-CsOnlineUser` property of the subject user to `desired` by
+    /// running `apply`.
+    fn online_user_setting(
+        &self,
+        r: &CheckResult,
+        key: &str,
+        title: &str,
+        (property, desired): (&str, &str),
+        apply: String,
+    ) -> Step {
+        let upn = subject_name(r);
+        self.change(
+            r,
+            format!("{key}:{}", subject_id(r)),
+            title,
             Module::Teams,
             Change {
-                what: format!("TeamsUpgradeEffectiveMode of {upn}"),
+                what: format!("{property} of {upn}"),
                 read: vec![format!(
-                    "$current = [string](Get-CsOnlineUser -Identity {}).TeamsUpgradeEffectiveMode",
+                    "$current = [string](Get-CsOnlineUser -Identity {}).{property}",
                     ps_str(&upn)
                 )],
-                desired: vec!["$desired = 'TeamsOnly'".into()],
-                apply: vec![format!(
-                    "Grant-CsTeamsUpgradePolicy -Identity {} -PolicyName 'UpgradeToTeams'",
-                    ps_str(&upn)
-                )],
+                desired: vec![format!("$desired = {}", ps_str(desired))],
+                apply: vec![apply],
                 notes: Vec::new(),
             },
-        )]
+        )
     }
 
     fn acs_service_principal(&self, r: &CheckResult) -> Step {
