@@ -21,15 +21,10 @@ use ccaudit::synth::{self, SynthParams};
 use fake_tenant::{FakeOptions, FakeTenant, FaultKind, Faults, LoggedRequest, OnceFault};
 use serde_json::Value;
 
-/// No ccaudit run here may take longer.
-const RUN_TIMEOUT: Duration = Duration::from_secs(45);
-
-fn example(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(name);
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-}
+mod support;
+use support::{
+    RUN_TIMEOUT, SCRUBBED, agents_flag, command, example, report, run, stderr, verdicts,
+};
 
 /// A small generated tenant with every kind of per-user read and some misconfigurations, so
 /// verdicts include fails: 12 contact-center resource accounts, 120 numbers, 45 agents.
@@ -41,66 +36,12 @@ fn small_tenant() -> Value {
     serde_json::to_value(synth::generate(&params)).unwrap()
 }
 
-fn agents_flag(snapshot: &Value) -> Vec<String> {
-    let users: Vec<&str> = snapshot["agents"]["users"]
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    if users.is_empty() {
-        Vec::new()
-    } else {
-        vec!["--agents".into(), users.join(",")]
-    }
-}
-
-/// The environment a run must not inherit from the developer's shell.
-const SCRUBBED: [&str; 10] = [
-    "CCAUDIT_SNAPSHOT",
-    "CCAUDIT_CC_SKUS",
-    "CCAUDIT_ENDPOINT_LOGIN",
-    "CCAUDIT_ENDPOINT_GRAPH",
-    "CCAUDIT_ENDPOINT_TEAMS",
-    "CCAUDIT_ENDPOINT_ARM",
-    "CCAUDIT_ENDPOINT_COMPLIANCE",
-    "CCAUDIT_SERVICE_BUDGET_SECS",
-    "AZURE_CLIENT_CERTIFICATE_PATH",
-    "RUST_LOG",
-];
-
-/// `ccaudit <command> --tenant T <fake endpoints> <args>`, client-secret sign-in, `env` added.
-fn command(fake: &FakeTenant, sub: &str, args: &[String], env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::cargo_bin("ccaudit").unwrap();
-    cmd.arg(sub)
-        .arg("--tenant")
-        .arg(fake.tenant_id())
-        .args(fake.endpoint_args())
-        .args(args)
-        .timeout(RUN_TIMEOUT);
-    for var in SCRUBBED {
-        cmd.env_remove(var);
-    }
-    for (k, v) in fake.env_vars() {
-        cmd.env(k, v);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd
-}
-
-/// Runs off the async runtime so the fake keeps serving.
-async fn run(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap()
-}
-
 /// A live audit with JSON on stdout.
 async fn live_audit(fake: &FakeTenant, snapshot: &Value, extra: &[&str]) -> Output {
     let mut args = agents_flag(snapshot);
     args.extend(["--format", "json", "--quiet"].map(String::from));
     args.extend(extra.iter().map(|s| s.to_string()));
-    run(command(fake, "audit", &args, &[])).await
+    run(command(fake, "audit", fake.endpoint_args(), &args, &[])).await
 }
 
 fn offline(snapshot: &Value) -> Output {
@@ -116,35 +57,6 @@ fn offline(snapshot: &Value) -> Output {
         .timeout(RUN_TIMEOUT)
         .output()
         .unwrap()
-}
-
-fn report(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not a JSON report ({e}); exit {:?}, stderr: {}",
-            out.status.code(),
-            stderr(out)
-        )
-    })
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// (check, subject id, status) of every result, sorted.
-fn verdicts(report: &Value) -> Vec<(String, String, String)> {
-    let mut v: Vec<_> = report["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            let s = |v: &Value| v.as_str().unwrap_or("").to_string();
-            (s(&r["check"]), s(&r["subject"]["id"]), s(&r["status"]))
-        })
-        .collect();
-    v.sort();
-    v
 }
 
 fn no_panic(out: &Output) {
@@ -348,6 +260,7 @@ async fn a_service_that_stays_down_costs_its_budget_and_only_its_checks() {
     let out = run(command(
         &fake,
         "audit",
+        fake.endpoint_args(),
         &args,
         &[("CCAUDIT_SERVICE_BUDGET_SECS", "3")],
     ))
@@ -748,7 +661,7 @@ async fn next_link_cycles_in_every_paging_scheme_stop_with_an_error() {
     let mut args = agents_flag(&snapshot);
     args.extend(["--quiet", "--output", saved.to_str().unwrap()].map(String::from));
     let started = Instant::now();
-    let out = run(command(&fake, "collect", &args, &[])).await;
+    let out = run(command(&fake, "collect", fake.endpoint_args(), &args, &[])).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(started.elapsed() < Duration::from_secs(20), "no hang");
     let facts = saved_facts(&saved);
@@ -1015,7 +928,7 @@ async fn snapshot_files_are_owner_only() {
     }
     let mut args = agents_flag(&snapshot);
     args.extend(["--quiet", "--output", collected.to_str().unwrap()].map(String::from));
-    let out = run(command(&fake, "collect", &args, &[])).await;
+    let out = run(command(&fake, "collect", fake.endpoint_args(), &args, &[])).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(mode(&collected), 0o600, "collect --output");
 
@@ -1031,7 +944,7 @@ async fn snapshot_files_are_owner_only() {
         ]
         .map(String::from),
     );
-    let out = run(command(&fake, "audit", &args, &[])).await;
+    let out = run(command(&fake, "audit", fake.endpoint_args(), &args, &[])).await;
     no_panic(&out);
     assert_eq!(mode(&saved), 0o600, "audit --save-snapshot");
 }

@@ -2,7 +2,7 @@
 //! must reach exactly the verdicts of the offline audit of the snapshot the fake serves.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
 
@@ -10,33 +10,13 @@ use assert_cmd::Command;
 use fake_tenant::{FakeOptions, FakeTenant, FaultKind, Faults, LoggedRequest};
 use serde_json::Value;
 
-/// No single ccaudit run in these tests may take longer (a hang fails instead of blocking).
-const RUN_TIMEOUT: Duration = Duration::from_secs(40);
+mod support;
+use support::{
+    RUN_TIMEOUT, agents_flag, command, example, example_path, report, run, stderr, verdicts,
+};
+
 /// A distinctive client secret, grepped for in every output.
 const CANARY_SECRET: &str = "canary-S3cr3t~do-not-print-7f3a9b2c";
-
-fn example_path(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("examples")
-        .join(name)
-}
-
-fn example(name: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(example_path(name)).unwrap()).unwrap()
-}
-
-/// The agents named in an example snapshot, as `--agents` takes them.
-fn agents_flag(snapshot: &Value) -> Vec<String> {
-    let users: Vec<&str> = snapshot["agents"]["users"]
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    if users.is_empty() {
-        Vec::new()
-    } else {
-        vec!["--agents".into(), users.join(",")]
-    }
-}
 
 async fn fake(name: &str, options: FakeOptions) -> (FakeTenant, Value) {
     let snapshot = example(name);
@@ -58,41 +38,12 @@ async fn ccaudit(
 /// [`ccaudit`] with the endpoint flags given (e.g. without `--dataverse-url`).
 async fn ccaudit_at(
     fake: &FakeTenant,
-    command: &str,
+    sub: &str,
     endpoints: Vec<String>,
     args: Vec<String>,
     env: Vec<(&str, &str)>,
 ) -> Output {
-    let mut cmd = Command::cargo_bin("ccaudit").unwrap();
-    cmd.arg(command)
-        .arg("--tenant")
-        .arg(fake.tenant_id())
-        .args(endpoints)
-        .args(&args)
-        .timeout(RUN_TIMEOUT);
-    for var in [
-        "CCAUDIT_SNAPSHOT",
-        "CCAUDIT_CC_SKUS",
-        "CCAUDIT_ENDPOINT_LOGIN",
-        "CCAUDIT_ENDPOINT_GRAPH",
-        "CCAUDIT_ENDPOINT_TEAMS",
-        "CCAUDIT_ENDPOINT_ARM",
-        "CCAUDIT_ENDPOINT_COMPLIANCE",
-        "CCAUDIT_ENDPOINT_POWERPLATFORM",
-        "AZURE_CLIENT_CERTIFICATE_PATH",
-        "RUST_LOG",
-    ] {
-        cmd.env_remove(var);
-    }
-    for (k, v) in fake.env_vars() {
-        cmd.env(k, v);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap()
+    run(command(fake, sub, endpoints, &args, &env)).await
 }
 
 fn offline(snapshot: &Path, extra: &[&str]) -> Output {
@@ -107,38 +58,6 @@ fn offline(snapshot: &Path, extra: &[&str]) -> Output {
         .args(extra)
         .output()
         .unwrap()
-}
-
-fn report(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not a JSON report ({e}); exit {:?}, stderr: {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
-}
-
-/// (check, subject id, status) of every result, sorted.
-fn verdicts(report: &Value) -> Vec<(String, String, String)> {
-    let mut v: Vec<_> = report["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            (
-                r["check"].as_str().unwrap_or("").to_string(),
-                r["subject"]["id"].as_str().unwrap_or("").to_string(),
-                r["status"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect();
-    v.sort();
-    v
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// The live audit of an example (agents as the example names them), JSON on stdout.
