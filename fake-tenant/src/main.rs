@@ -115,7 +115,7 @@ async fn run(args: Args) -> Result<(), String> {
         fake.tenant_id()
     );
     for svc in fake_tenant::SERVICES {
-        println!("  {svc:<11} {}", fake.url(svc));
+        println!("  {svc:<13} {}", fake.url(svc));
     }
     println!();
     println!("ccaudit flags:");

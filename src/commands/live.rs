@@ -149,7 +149,10 @@ pub fn read_tenant(live: &LiveArgs) -> Result<Snapshot, String> {
     let endpoints = Endpoints::resolve(live.cloud, &live.endpoints, live.dataverse_url.as_deref())
         .map_err(|e| e.to_string())?;
     let credential = Credential::from_env(live.auth, Some(&tenant)).map_err(|e| e.to_string())?;
-    let bars = Bars::new(!live.quiet && !live.verbose && std::io::stderr().is_terminal());
+    let bars = Bars::new(
+        !live.quiet && !live.verbose && std::io::stderr().is_terminal(),
+        live.dataverse_url.is_none(),
+    );
     let prompt_bars = bars.multi.clone();
     let tokens = Arc::new(
         TokenProvider::new(credential, endpoints.login())
@@ -197,7 +200,9 @@ struct Bars {
 }
 
 impl Bars {
-    fn new(visible: bool) -> Bars {
+    /// `find_org`: the Dataverse org will be looked for, so the Power Platform admin API gets a
+    /// bar too (its one read).
+    fn new(visible: bool, find_org: bool) -> Bars {
         let target = if visible {
             indicatif::ProgressDrawTarget::stderr()
         } else {
@@ -205,16 +210,18 @@ impl Bars {
         };
         let multi = indicatif::MultiProgress::with_draw_target(target);
         let style = indicatif::ProgressStyle::with_template(
-            "{prefix:>10} {bar:24.cyan/blue} {pos:>2}/{len:<2} {msg}",
+            "{prefix:>13} {bar:24.cyan/blue} {pos:>2}/{len:<2} {msg}",
         )
         .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
         let bars = Service::ALL
             .into_iter()
+            .filter(|&service| service != Service::PowerPlatform || find_org)
             .map(|service| {
                 let total = source_catalog::SOURCES
                     .iter()
                     .filter(|s| {
-                        s.discovery.is_none() && s.key.split('.').next() == Some(service.as_str())
+                        s.key.split('.').next() == Some(service.as_str())
+                            && (s.discovery.is_none() || service == Service::PowerPlatform)
                     })
                     .count();
                 let bar = multi.add(
