@@ -90,7 +90,15 @@ pub fn evaluate(env: &Arc<Env>, checks: &CheckSet, model: &TenantModel) -> Vec<C
         .into_iter()
         .map(|(path, u)| (path.to_string(), u.clone()))
         .collect();
-    evaluate_json(env, checks, &model.to_json(), &unavailable)
+    // The model's JSON is only the way into CEL: dropped as soon as it is converted, so it
+    // does not sit in memory beside the CEL value for the whole evaluation.
+    let tenant = celx::from_json(&model.to_json());
+    evaluate_tenant(env, checks, tenant, &unavailable, cores())
+}
+
+/// Threads to evaluate on: one per core.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Evaluates against model JSON directly; `unavailable` lists the fact paths that could not be
@@ -101,13 +109,51 @@ pub fn evaluate_json(
     model: &serde_json::Value,
     unavailable: &BTreeMap<String, Unavailable>,
 ) -> Vec<CheckResult> {
+    evaluate_tenant(env, checks, celx::from_json(model), unavailable, cores())
+}
+
+/// Evaluates against the tenant as a CEL value, on up to `workers` threads.
+fn evaluate_tenant(
+    env: &Arc<Env>,
+    checks: &CheckSet,
+    tenant: Value,
+    unavailable: &BTreeMap<String, Unavailable>,
+    workers: usize,
+) -> Vec<CheckResult> {
     let mut ctx = Context::with_env(Arc::clone(env));
-    ctx.add_variable_from_value("tenant", celx::from_json(model));
-    let mut results = Vec::new();
-    for check in checks.values() {
-        evaluate_check(check, &ctx, unavailable, &mut results);
+    ctx.add_variable_from_value("tenant", tenant);
+    let checks: Vec<&Check> = checks.values().collect();
+    let workers = workers.min(checks.len());
+    if workers <= 1 {
+        let mut results = Vec::new();
+        for check in checks {
+            evaluate_check(check, &ctx, unavailable, &mut results);
+        }
+        return results;
     }
-    results
+    // Checks are independent and read one shared, immutable tenant value, so they run on every
+    // core: each worker takes the next check not yet taken (the costs differ by orders of
+    // magnitude, so a fixed split would leave a core idle), and the results are put back in
+    // check-id order, so the output does not depend on scheduling.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done: Vec<std::sync::Mutex<Vec<CheckResult>>> =
+        checks.iter().map(|_| Default::default()).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(check) = checks.get(i) else { break };
+                    let mut results = Vec::new();
+                    evaluate_check(check, &ctx, unavailable, &mut results);
+                    *done[i].lock().unwrap_or_else(|p| p.into_inner()) = results;
+                }
+            });
+        }
+    });
+    done.into_iter()
+        .flat_map(|slot| slot.into_inner().unwrap_or_else(|p| p.into_inner()))
+        .collect()
 }
 
 fn evaluate_check(
@@ -353,4 +399,35 @@ fn render_or(t: &Option<Template>, ctx: &Context, default: &str) -> String {
     t.as_ref()
         .map(|t| t.render(ctx).0)
         .unwrap_or_else(|| default.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::AuditConfig;
+    use crate::snapshot::Snapshot;
+
+    /// Spreading checks over threads changes nothing: same results, same order, as one thread.
+    #[test]
+    fn results_do_not_depend_on_the_number_of_threads() {
+        let snapshot = Snapshot::load(std::path::Path::new("examples/field-case.snapshot.json"))
+            .expect("the example loads");
+        let model = TenantModel::from_snapshot(&snapshot, AuditConfig::default());
+        let env = crate::engine::cel::environment();
+        let checks = crate::engine::catalog::load(&env, None).expect("the catalog loads");
+        let unavailable: BTreeMap<String, Unavailable> = model
+            .unavailable_facts()
+            .into_iter()
+            .map(|(path, u)| (path.to_string(), u.clone()))
+            .collect();
+        let run = |workers| {
+            let tenant = celx::from_json(&model.to_json());
+            evaluate_tenant(&env, &checks, tenant, &unavailable, workers)
+        };
+        let one = run(1);
+        assert!(one.iter().any(|r| r.status == Status::Fail));
+        for workers in [2, 3, 8] {
+            assert_eq!(run(workers), one, "{workers} threads");
+        }
+    }
 }
