@@ -431,7 +431,16 @@ async fn no_secret_or_token_in_any_output() {
     report(&json_run);
     let mut args = agents_flag(&snapshot);
     args.extend(["-v", "--output", table.to_str().unwrap()].map(String::from));
-    let table_run = ccaudit(&fake, "audit", args, vec![]).await;
+    // This run finds the Dataverse org itself: the Power Platform token and the probes of
+    // every environment are in its output too.
+    let table_run = ccaudit_at(
+        &fake,
+        "audit",
+        endpoints_without_dataverse(&fake),
+        args,
+        vec![],
+    )
+    .await;
     for (label, out) in [("json run", &json_run), ("table run", &table_run)] {
         outputs.push((
             format!("{label} stdout"),
@@ -583,36 +592,44 @@ async fn audit_with(fake: &FakeTenant, endpoints: Vec<String>, mut args: Vec<Str
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn without_dataverse_url_the_contact_center_org_is_found_through_the_power_platform_api() {
-    let (fake, snapshot) = fake("healthy.snapshot.json", FakeOptions::default()).await;
+    // Neither the org nor the agents named: both are found, the org once for both.
+    let (snapshot, _) = healthy_with_agents_in_voice_queues();
+    let fake = FakeTenant::start(snapshot, FakeOptions::default())
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join("live.json");
-    let mut args = agents_flag(&snapshot);
-    args.extend(["--save-snapshot".to_string(), saved.display().to_string()]);
+    let args = vec!["--save-snapshot".to_string(), saved.display().to_string()];
     let out = audit_with(&fake, endpoints_without_dataverse(&fake), args).await;
     let offline = offline(&example_path("healthy.snapshot.json"), &[]);
     assert_eq!(verdicts(&report(&out)), verdicts(&report(&offline)));
     assert_eq!(out.status.code(), offline.status.code());
 
-    // The Default environment (no Contact Center solution) was asked and passed over.
+    // The list was read once; the Default environment (no Contact Center solution) was asked
+    // once and passed over.
     let log = fake.requests();
     assert_read_only(&log);
-    let asked = |path: &str| log.iter().any(|r| r.path.starts_with(path));
-    assert!(asked(
-        "/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments"
-    ));
-    assert!(asked(
-        "/orgs/default/api/data/v9.2/msdyn_occommunicationprovidersettings"
-    ));
+    let count = |path: &str| log.iter().filter(|r| r.path.starts_with(path)).count();
+    assert_eq!(
+        count("/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments"),
+        1
+    );
+    assert_eq!(
+        count("/orgs/default/api/data/v9.2/msdyn_occommunicationprovidersettings"),
+        1
+    );
+    assert_eq!(count("/orgs/default/api/data/v9.2/msdyn_ocphonenumbers"), 0);
     let saved: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
     let envs = &saved["facts"]["powerplatform.environments"]["data"]["value"];
     assert_eq!(envs.as_array().map(Vec::len), Some(2), "{envs}");
-    let endpoint = saved["facts"]["dataverse.msdyn_ocphonenumbers"]["endpoint"]
-        .as_str()
-        .unwrap();
-    assert!(
-        endpoint.starts_with(&format!("GET {}/api/data", fake.url("dataverse"))),
-        "{endpoint}"
-    );
+    assert_eq!(saved["agents"]["source"], "dataverse");
+    for key in ["dataverse.msdyn_ocphonenumbers", "dataverse.systemusers"] {
+        let endpoint = saved["facts"][key]["endpoint"].as_str().unwrap();
+        assert!(
+            endpoint.starts_with(&format!("GET {}/api/data", fake.url("dataverse"))),
+            "{endpoint}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
