@@ -651,8 +651,15 @@ async fn without_dataverse_url_or_power_platform_access_d365_checks_are_unknown_
     for x in results {
         assert_eq!(x["status"], "unknown", "{x}");
         let text = x.to_string();
-        assert!(text.contains("--dataverse-url"), "says what to pass: {x}");
-        assert!(text.contains("Power Platform admin API"), "says why: {x}");
+        let message = x["message"].as_str().unwrap();
+        assert!(
+            message.contains("--dataverse-url"),
+            "says what to pass: {x}"
+        );
+        assert!(
+            message.contains("Power Platform admin API"),
+            "says why: {x}"
+        );
         assert!(text.contains("403"), "says what the service answered: {x}");
     }
     assert_eq!(out.status.code(), Some(3));

@@ -1,4 +1,4 @@
-//! Dataverse collectors (docs/live-requests.md rows 22-26): the D365 Contact Center voice
+//! Dataverse collectors (docs/live-requests.md rows 22-25a and 28): the D365 Contact Center voice
 //! settings, read from the org given by `--dataverse-url` or found through the Power Platform
 //! admin API, and the members of the voice queues when no agents are named.
 //!

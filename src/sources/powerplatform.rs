@@ -20,6 +20,8 @@ use crate::model::raw::str_prop;
 pub(crate) const FACT: &str = "powerplatform.environments";
 pub(crate) const ENVIRONMENTS_PATH: &str =
     "/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments?api-version=2020-10-01";
+/// How every "could not find the org" reason ends.
+const PASS: &str = "pass --dataverse-url with the org to audit";
 /// One row of the ACS provider settings: whether an org runs Contact Center voice.
 const PROBE_PATH: &str = "/api/data/v9.2/msdyn_occommunicationprovidersettings?$select=msdyn_occommunicationprovidersettingid&$top=1";
 
@@ -57,7 +59,9 @@ pub(crate) async fn find_environment(run: &Run<'_>) -> Result<ReadOnlyClient, St
     let listed = match listed {
         Ok(v) => project(&v),
         Err(e) => {
-            let why = format!("the Power Platform admin API could not list the environments ({e})");
+            let why = format!(
+                "the Power Platform admin API could not list the environments ({e}); {PASS}"
+            );
             run.record(FACT, &label, Err(e));
             return Err(why);
         }
@@ -198,7 +202,6 @@ async fn probe(client: &ReadOnlyClient, candidate: &Candidate) -> Probe {
 /// The index of the environment to audit: the only one, or the only one with voice settings.
 /// `probes` is empty when there was nothing to ask (zero or one candidate).
 pub(crate) fn choose(found: &[Candidate], probes: &[Probe]) -> Result<usize, String> {
-    const PASS: &str = "pass --dataverse-url with the org to audit";
     match found.len() {
         0 => {
             return Err(format!(
