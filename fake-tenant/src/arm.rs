@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::http::{Ctx, Reply, Service, fact_error, not_found, route, service_error};
 use crate::index::Fact;
-use crate::paging::{decode_token, encode_token, page};
+use crate::paging::{listed, skiptoken_reply, top_or_page_size};
 
 pub(crate) fn handle(ctx: &Ctx) -> Reply {
     if ctx.param("api-version").is_none_or(|v| v.trim().is_empty()) {
@@ -94,48 +94,21 @@ fn subscription_not_found(sub: &str) -> Reply {
 
 /// One `nextLink` page of a `{"value":[...]}` list (optionally only the items `keep` accepts).
 fn arm_page(ctx: &Ctx, data: &Value, keep: Option<&dyn Fn(&Value) -> bool>) -> Reply {
-    let Some(obj) = data.as_object() else {
-        return Reply::json(200, data.clone());
-    };
-    let Some(items) = obj.get("value").and_then(Value::as_array) else {
+    let Some((obj, items)) = listed(data, "value") else {
         return Reply::json(200, data.clone());
     };
     let refs: Vec<&Value> = match keep {
         Some(f) => items.iter().filter(|v| f(v)).collect(),
         None => items.iter().collect(),
     };
-    let offset = match ctx.param("$skiptoken") {
-        None => 0,
-        Some(t) => match decode_token(t) {
-            Some(o) => o,
-            None => {
-                return service_error(
-                    Service::Arm,
-                    400,
-                    "InvalidSkipToken",
-                    "The $skiptoken is invalid.",
-                );
-            }
-        },
-    };
-    let top = ctx
-        .param("$top")
-        .and_then(|t| t.trim().parse::<usize>().ok())
-        .filter(|&t| t > 0);
-    let len = top.unwrap_or(usize::MAX).min(ctx.page_size());
-    let (mut body, next) = page(obj, "value", &refs, offset, len, ctx.cycle());
-    if let Some(next) = next {
-        let add = if next == 0 {
-            vec![]
-        } else {
-            vec![("$skiptoken", encode_token(next))]
-        };
-        body.insert(
-            "nextLink".into(),
-            Value::String(ctx.link(&["$skiptoken"], &add)),
-        );
-    }
-    Reply::json(200, Value::Object(body))
+    skiptoken_reply(ctx, obj, &refs, top_or_page_size(ctx), "nextLink", || {
+        service_error(
+            Service::Arm,
+            400,
+            "InvalidSkipToken",
+            "The $skiptoken is invalid.",
+        )
+    })
 }
 
 fn subscription(ctx: &Ctx, sub: &str) -> Reply {

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::http::{Ctx, Reply, Service, fact_error, not_found, route, service_error};
 use crate::index::Fact;
-use crate::paging::{decode_token, encode_token, page};
+use crate::paging::{listed, skiptoken_reply};
 
 pub(crate) fn handle(ctx: &Ctx, body: &[u8]) -> Reply {
     let Some(c) = route(&ctx.segs, &["adminapi", "beta", "*", "InvokeCommand"]) else {
@@ -67,38 +67,16 @@ fn invoke(ctx: &Ctx, cmdlet: &str) -> Reply {
         Some((_, Fact::Error(e))) => return fact_error(Service::Compliance, e),
         Some((_, Fact::Data(d))) => d,
     };
-    let Some(obj) = data.as_object() else {
+    let Some((obj, items)) = listed(data, "value") else {
         return Reply::json(200, data.clone());
-    };
-    let Some(items) = obj.get("value").and_then(Value::as_array) else {
-        return Reply::json(200, data.clone());
-    };
-    let offset = match ctx.param("$skiptoken") {
-        None => 0,
-        Some(t) => match decode_token(t) {
-            Some(o) => o,
-            None => {
-                return service_error(
-                    Service::Compliance,
-                    400,
-                    "BadRequest",
-                    "Invalid $skiptoken.",
-                );
-            }
-        },
     };
     let refs: Vec<&Value> = items.iter().collect();
-    let (mut body, next) = page(obj, "value", &refs, offset, ctx.page_size(), ctx.cycle());
-    if let Some(next) = next {
-        let add = if next == 0 {
-            vec![]
-        } else {
-            vec![("$skiptoken", encode_token(next))]
-        };
-        body.insert(
-            "@odata.nextLink".into(),
-            Value::String(ctx.link(&["$skiptoken"], &add)),
-        );
-    }
-    Reply::json(200, Value::Object(body))
+    skiptoken_reply(ctx, obj, &refs, ctx.page_size(), "@odata.nextLink", || {
+        service_error(
+            Service::Compliance,
+            400,
+            "BadRequest",
+            "Invalid $skiptoken.",
+        )
+    })
 }

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use crate::http::{Ctx, Reply, Service, fact_error, not_found, pct_encode, route, service_error};
 use crate::index::Fact;
-use crate::paging::page;
+use crate::paging::{listed, page};
 
 /// Dataverse's default and maximum page size.
 const MAX_PAGE: usize = 5000;
@@ -98,10 +98,7 @@ fn entity_set(ctx: &Ctx, entity: &str) -> Reply {
         Some((_, Fact::Error(e))) => return fact_error(Service::Dataverse, e),
         Some((_, Fact::Data(d))) => d,
     };
-    let Some(obj) = data.as_object() else {
-        return Reply::json(200, data.clone());
-    };
-    let Some(items) = obj.get("value").and_then(Value::as_array) else {
+    let Some((obj, items)) = listed(data, "value") else {
         return Reply::json(200, data.clone());
     };
     let offset = match ctx.param("$skiptoken") {

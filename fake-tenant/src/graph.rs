@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use crate::faults::{pre_fault_reply, random_reply};
 use crate::http::{Ctx, Payload, Reply, Service, fact_error, not_found, route, service_error};
 use crate::index::Fact;
-use crate::paging::{Filter, decode_token, encode_token, page};
+use crate::paging::{Filter, listed, page, skiptoken_reply, top_or_page_size};
 
 const MAX_BATCH: usize = 20;
 
@@ -117,10 +117,7 @@ fn collection(ctx: &Ctx, key: &str) -> Reply {
 /// Serves one `@odata.nextLink` page of a `{"value":[...]}` collection, honouring `$filter`
 /// (eq / in), `$top` and `$skiptoken`. Anything else is served as stored.
 fn graph_page(ctx: &Ctx, data: &Value) -> Reply {
-    let Some(obj) = data.as_object() else {
-        return Reply::json(200, data.clone());
-    };
-    let Some(items) = obj.get("value").and_then(Value::as_array) else {
+    let Some((obj, items)) = listed(data, "value") else {
         return Reply::json(200, data.clone());
     };
     let filtered: Vec<&Value> = match ctx.param("$filter") {
@@ -132,38 +129,21 @@ fn graph_page(ctx: &Ctx, data: &Value) -> Reply {
         },
         None => items.iter().collect(),
     };
-    let offset = match ctx.param("$skiptoken") {
-        None => 0,
-        Some(t) => match decode_token(t) {
-            Some(o) => o,
-            None => {
-                return service_error(
-                    Service::Graph,
-                    400,
-                    "Request_BadRequest",
-                    "Invalid $skiptoken value.",
-                );
-            }
+    skiptoken_reply(
+        ctx,
+        obj,
+        &filtered,
+        top_or_page_size(ctx),
+        "@odata.nextLink",
+        || {
+            service_error(
+                Service::Graph,
+                400,
+                "Request_BadRequest",
+                "Invalid $skiptoken value.",
+            )
         },
-    };
-    let top = ctx
-        .param("$top")
-        .and_then(|t| t.trim().parse::<usize>().ok())
-        .filter(|&t| t > 0);
-    let len = top.unwrap_or(usize::MAX).min(ctx.page_size());
-    let (mut body, next) = page(obj, "value", &filtered, offset, len, ctx.cycle());
-    if let Some(next) = next {
-        let add = if next == 0 {
-            vec![]
-        } else {
-            vec![("$skiptoken", encode_token(next))]
-        };
-        body.insert(
-            "@odata.nextLink".into(),
-            Value::String(ctx.link(&["$skiptoken"], &add)),
-        );
-    }
-    Reply::json(200, Value::Object(body))
+    )
 }
 
 /// numberAssignments: `$top` (default 500) + `$skip`. A page holds `min($top, page_size)`
@@ -176,10 +156,7 @@ fn number_assignments(ctx: &Ctx) -> Reply {
         Some(Fact::Error(e)) => return fact_error(Service::Graph, e),
         Some(Fact::Data(d)) => d,
     };
-    let Some(obj) = data.as_object() else {
-        return Reply::json(200, data.clone());
-    };
-    let Some(items) = obj.get("value").and_then(Value::as_array) else {
+    let Some((obj, items)) = listed(data, "value") else {
         return Reply::json(200, data.clone());
     };
     let filtered: Vec<&Value> = match ctx.param("$filter") {

@@ -4,6 +4,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
+use crate::http::{Ctx, Reply};
 use crate::index::without_paging;
 
 const TOKEN_PREFIX: &str = "fake-tenant-offset:";
@@ -20,6 +21,59 @@ pub(crate) fn decode_token(token: &str) -> Option<usize> {
         .ok()?;
     let text = String::from_utf8(bytes).ok()?;
     text.strip_prefix(TOKEN_PREFIX)?.parse().ok()
+}
+
+/// A stored collection (`{"value": [...]}`, or another `array_key`): the wrapper and its items;
+/// `None` for anything else, which is served as stored.
+pub(crate) fn listed<'a>(
+    data: &'a Value,
+    array_key: &str,
+) -> Option<(&'a Map<String, Value>, &'a [Value])> {
+    let obj = data.as_object()?;
+    let items = obj.get(array_key)?.as_array()?;
+    Some((obj, items))
+}
+
+/// Rows per page when the client may ask for fewer with `$top`.
+pub(crate) fn top_or_page_size(ctx: &Ctx) -> usize {
+    ctx.param("$top")
+        .and_then(|t| t.trim().parse::<usize>().ok())
+        .filter(|&t| t > 0)
+        .unwrap_or(usize::MAX)
+        .min(ctx.page_size())
+}
+
+/// One `$skiptoken` page of `items`, `len` long, with the link to the next page under
+/// `link_key` (`@odata.nextLink`, ARM's `nextLink`). A token the fake did not issue gets
+/// `bad_token`, the service's own 400.
+pub(crate) fn skiptoken_reply(
+    ctx: &Ctx,
+    wrapper: &Map<String, Value>,
+    items: &[&Value],
+    len: usize,
+    link_key: &str,
+    bad_token: impl FnOnce() -> Reply,
+) -> Reply {
+    let offset = match ctx.param("$skiptoken") {
+        None => 0,
+        Some(t) => match decode_token(t) {
+            Some(o) => o,
+            None => return bad_token(),
+        },
+    };
+    let (mut body, next) = page(wrapper, "value", items, offset, len, ctx.cycle());
+    if let Some(next) = next {
+        let add = if next == 0 {
+            vec![]
+        } else {
+            vec![("$skiptoken", encode_token(next))]
+        };
+        body.insert(
+            link_key.into(),
+            Value::String(ctx.link(&["$skiptoken"], &add)),
+        );
+    }
+    Reply::json(200, Value::Object(body))
 }
 
 /// One page of `items`: the wrapper's other members, `array_key` set to the slice, and the

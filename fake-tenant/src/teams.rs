@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use crate::http::{Ctx, Reply, Service, fact_error, not_found, route, service_error};
 use crate::index::Fact;
-use crate::paging::{decode_token, encode_token, page};
+use crate::paging::{decode_token, encode_token, listed, page};
 
 /// The application id the telephone-number endpoints expect in `x-ms-tnm-applicationid`.
 pub(crate) const TNM_APPLICATION_ID: &str = "045268c0-445e-4ac1-9157-d58f67b167d9";
@@ -113,10 +113,7 @@ fn application_instances(ctx: &Ctx) -> Reply {
         Some(Fact::Error(e)) => return fact_error(Service::Teams, e),
         Some(Fact::Data(d)) => d,
     };
-    let Some(obj) = data.as_object() else {
-        return Reply::json(200, data.clone());
-    };
-    let Some(items) = obj.get("applicationInstances").and_then(Value::as_array) else {
+    let Some((obj, items)) = listed(data, "applicationInstances") else {
         return Reply::json(200, data.clone());
     };
     let offset = match ctx.param("skipToken").filter(|t| !t.is_empty()) {
@@ -184,10 +181,7 @@ fn telephone_numbers(ctx: &Ctx, tenant: &str) -> Reply {
         Some(Fact::Error(e)) => return fact_error(Service::Teams, e),
         Some(Fact::Data(d)) => d,
     };
-    let Some(obj) = data.as_object() else {
-        return Reply::json(200, data.clone());
-    };
-    let Some(items) = obj.get("TelephoneNumbers").and_then(Value::as_array) else {
+    let Some((obj, items)) = listed(data, "TelephoneNumbers") else {
         return Reply::json(200, data.clone());
     };
     let num = |name: &str, default: usize| -> Result<usize, Reply> {
