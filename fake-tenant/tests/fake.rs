@@ -145,19 +145,30 @@ impl T {
         resp(r).await
     }
 
+    /// A client-credentials token request with a secret.
+    async fn client_credentials(
+        &self,
+        tenant: &str,
+        client_id: &str,
+        secret: &str,
+        scope: &str,
+    ) -> Resp {
+        self.post_form(
+            &format!("/{tenant}/oauth2/v2.0/token"),
+            &[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id),
+                ("client_secret", secret),
+                ("scope", scope),
+            ],
+        )
+        .await
+    }
+
     async fn token(&self, svc: &str) -> String {
         let o = self.fake.options();
-        let scope = self.scope(svc);
         let r = self
-            .post_form(
-                &format!("/{TID}/oauth2/v2.0/token"),
-                &[
-                    ("grant_type", "client_credentials"),
-                    ("client_id", &o.client_id),
-                    ("client_secret", &o.client_secret),
-                    ("scope", &scope),
-                ],
-            )
+            .client_credentials(TID, &o.client_id, &o.client_secret, &self.scope(svc))
             .await;
         assert_eq!(r.status, 200, "{}", r.text);
         r.json()["access_token"].as_str().unwrap().to_string()
@@ -900,17 +911,7 @@ async fn token_endpoint_errors_and_client_assertions() {
     let path = format!("/{TID}/oauth2/v2.0/token");
     let id = t.fake.options().client_id.clone();
     let scope = t.scope("graph");
-    let r = t
-        .post_form(
-            &path,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", &id),
-                ("client_secret", "wrong"),
-                ("scope", &scope),
-            ],
-        )
-        .await;
+    let r = t.client_credentials(TID, &id, "wrong", &scope).await;
     assert_eq!(r.status, 401);
     let b = r.json();
     assert_eq!(b["error"], "invalid_client");
@@ -924,42 +925,16 @@ async fn token_endpoint_errors_and_client_assertions() {
     for field in ["timestamp", "trace_id", "correlation_id", "error_uri"] {
         assert!(b[field].is_string(), "{field}");
     }
-    let r = t
-        .post_form(
-            &path,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", "someone-else"),
-                ("client_secret", "x"),
-                ("scope", &scope),
-            ],
-        )
-        .await;
+    let r = t.client_credentials(TID, "someone-else", "x", &scope).await;
     assert_eq!(r.status, 400);
     assert_eq!(r.json()["error"], "unauthorized_client");
     assert_eq!(r.json()["error_codes"], json!([700016]));
     let r = t
-        .post_form(
-            &path,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", &id),
-                ("client_secret", "x"),
-                ("scope", "http://127.0.0.1:1/.default"),
-            ],
-        )
+        .client_credentials(TID, &id, "x", "http://127.0.0.1:1/.default")
         .await;
     assert_eq!(r.json()["error"], "invalid_resource");
     let r = t
-        .post_form(
-            &path,
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", &id),
-                ("client_secret", "x"),
-                ("scope", "https://graph.microsoft.com/User.Read"),
-            ],
-        )
+        .client_credentials(TID, &id, "x", "https://graph.microsoft.com/User.Read")
         .await;
     assert_eq!(r.json()["error"], "invalid_scope");
     let r = t
@@ -972,15 +947,7 @@ async fn token_endpoint_errors_and_client_assertions() {
     // A verified domain works as the tenant.
     let secret = t.fake.options().client_secret.clone();
     let r = t
-        .post_form(
-            "/contoso.onmicrosoft.com/oauth2/v2.0/token",
-            &[
-                ("grant_type", "client_credentials"),
-                ("client_id", &id),
-                ("client_secret", &secret),
-                ("scope", TEAMS_SCOPE),
-            ],
-        )
+        .client_credentials("contoso.onmicrosoft.com", &id, &secret, TEAMS_SCOPE)
         .await;
     assert_eq!(r.status, 200);
     assert!(r.json()["expires_in"].as_u64().unwrap() > 3000);
