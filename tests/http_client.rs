@@ -59,6 +59,13 @@ async fn start(options: FakeOptions) -> (FakeTenant, ReadOnlyClient, Value) {
     (fake, client, snap)
 }
 
+/// Every page of a Graph collection, merged.
+async fn graph_list(client: &ReadOnlyClient, path: &str) -> Result<Value, FetchError> {
+    client
+        .get_paged(Service::Graph, path, &[], Paging::ODataNextLink)
+        .await
+}
+
 fn value(v: &Value) -> &Value {
     &v["value"]
 }
@@ -68,24 +75,10 @@ async fn reads_every_service_and_merges_pages() {
     let (fake, client, snap) = start(FakeOptions::default()).await;
     let tid = fake.tenant_id().to_string();
 
-    let skus = client
-        .get_paged(
-            Service::Graph,
-            "/v1.0/subscribedSkus",
-            &[],
-            Paging::ODataNextLink,
-        )
-        .await
-        .unwrap();
+    let skus = graph_list(&client, "/v1.0/subscribedSkus").await.unwrap();
     assert_eq!(value(&skus), value(&fact(&snap, "graph.subscribedSkus")));
 
-    let grants = client
-        .get_paged(
-            Service::Graph,
-            "/v1.0/oauth2PermissionGrants",
-            &[],
-            Paging::ODataNextLink,
-        )
+    let grants = graph_list(&client, "/v1.0/oauth2PermissionGrants")
         .await
         .unwrap();
     assert_eq!(
@@ -388,25 +381,9 @@ async fn transient_transport_faults_and_expired_tokens_recover() {
         ..FakeOptions::default()
     })
     .await;
-    let org = client
-        .get_paged(
-            Service::Graph,
-            "/v1.0/organization",
-            &[],
-            Paging::ODataNextLink,
-        )
-        .await
-        .unwrap();
+    let org = graph_list(&client, "/v1.0/organization").await.unwrap();
     assert_eq!(value(&org), value(&fact(&snap, "graph.organization")));
-    let skus = client
-        .get_paged(
-            Service::Graph,
-            "/v1.0/subscribedSkus",
-            &[],
-            Paging::ODataNextLink,
-        )
-        .await
-        .unwrap();
+    let skus = graph_list(&client, "/v1.0/subscribedSkus").await.unwrap();
     assert_eq!(value(&skus), value(&fact(&snap, "graph.subscribedSkus")));
     let logins = fake
         .requests()
@@ -425,12 +402,7 @@ async fn next_link_cycle_is_reported_not_followed_forever() {
     .await;
     let e = tokio::time::timeout(
         Duration::from_secs(30),
-        client.get_paged(
-            Service::Graph,
-            "/v1.0/oauth2PermissionGrants",
-            &[],
-            Paging::ODataNextLink,
-        ),
+        graph_list(&client, "/v1.0/oauth2PermissionGrants"),
     )
     .await
     .expect("no hang")
