@@ -23,7 +23,8 @@ use serde_json::Value;
 
 mod support;
 use support::{
-    RUN_TIMEOUT, SCRUBBED, agents_flag, command, example, report, run, stderr, verdicts,
+    RUN_TIMEOUT, SCRUBBED, agents_flag, command, example, fake_with, json_audit_saving, report,
+    run, stderr, verdicts,
 };
 
 /// A small generated tenant with every kind of per-user read and some misconfigurations, so
@@ -234,28 +235,10 @@ async fn a_service_that_stays_down_costs_its_budget_and_only_its_checks() {
     let name = "healthy.snapshot.json";
     let snapshot = example(name);
     let offline_report = report(&offline(&snapshot));
-    let fake = FakeTenant::start(
-        snapshot.clone(),
-        FakeOptions {
-            faults: Faults::default().service_status("teams", 503),
-            ..FakeOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+    let fake = fake_with(&snapshot, Faults::default().service_status("teams", 503)).await;
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join("down.snapshot.json");
-    let mut args = agents_flag(&snapshot);
-    args.extend(
-        [
-            "--format",
-            "json",
-            "--quiet",
-            "--save-snapshot",
-            saved.to_str().unwrap(),
-        ]
-        .map(String::from),
-    );
+    let args = json_audit_saving(&snapshot, &saved);
     let started = Instant::now();
     let out = run(command(
         &fake,
@@ -450,28 +433,10 @@ async fn broken_bodies_become_clear_reasons_with_bounded_memory() {
         ],
         ..Faults::default()
     };
-    let fake = FakeTenant::start(
-        snapshot.clone(),
-        FakeOptions {
-            faults,
-            ..FakeOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+    let fake = fake_with(&snapshot, faults).await;
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join("broken.snapshot.json");
-    let mut args = agents_flag(&snapshot);
-    args.extend(
-        [
-            "--format",
-            "json",
-            "--quiet",
-            "--save-snapshot",
-            saved.to_str().unwrap(),
-        ]
-        .map(String::from),
-    );
+    let args = json_audit_saving(&snapshot, &saved);
     // Under GNU time when the machine has it, for the peak memory.
     let gnu_time = Path::new("/usr/bin/time").exists();
     let mut cmd = if gnu_time {
@@ -563,18 +528,14 @@ async fn broken_bodies_become_clear_reasons_with_bounded_memory() {
 /// memory does not grow with what the server sends.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_page_beyond_the_cap_is_refused_unread() {
-    let fake = FakeTenant::start(
-        example("healthy.snapshot.json"),
-        FakeOptions {
-            faults: Faults::default().once(
-                "/graph/v1.0/subscribedSkus",
-                FaultKind::HugeBody { megabytes: 80 },
-            ),
-            ..FakeOptions::default()
-        },
+    let fake = fake_with(
+        &example("healthy.snapshot.json"),
+        Faults::default().once(
+            "/graph/v1.0/subscribedSkus",
+            FaultKind::HugeBody { megabytes: 80 },
+        ),
     )
-    .await
-    .unwrap();
+    .await;
     let client = client(&fake, ClientSettings::default());
     let e = client
         .get(Service::Graph, "/v1.0/subscribedSkus", &[])
@@ -606,15 +567,7 @@ async fn token_expired_mid_run_is_refreshed_once_per_service() {
             "/dataverse/api/data/v9.2/msdyn_ocphonenumbers",
             FaultKind::ExpiredToken,
         );
-    let fake = FakeTenant::start(
-        snapshot.clone(),
-        FakeOptions {
-            faults,
-            ..FakeOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+    let fake = fake_with(&snapshot, faults).await;
     let out = live_audit(&fake, &snapshot, &[]).await;
     assert_eq!(verdicts(&report(&out)), expected, "{}", stderr(&out));
     let log = fake.requests();
@@ -933,17 +886,7 @@ async fn snapshot_files_are_owner_only() {
     assert_eq!(mode(&collected), 0o600, "collect --output");
 
     let saved = dir.path().join("saved.snapshot.json");
-    let mut args = agents_flag(&snapshot);
-    args.extend(
-        [
-            "--quiet",
-            "--format",
-            "json",
-            "--save-snapshot",
-            saved.to_str().unwrap(),
-        ]
-        .map(String::from),
-    );
+    let args = json_audit_saving(&snapshot, &saved);
     let out = run(command(&fake, "audit", fake.endpoint_args(), &args, &[])).await;
     no_panic(&out);
     assert_eq!(mode(&saved), 0o600, "audit --save-snapshot");

@@ -12,7 +12,8 @@ use serde_json::Value;
 
 mod support;
 use support::{
-    RUN_TIMEOUT, agents_flag, command, example, example_path, report, run, stderr, verdicts,
+    RUN_TIMEOUT, agents_flag, command, example, example_path, json_audit_saving, report, run,
+    stderr, verdicts,
 };
 
 /// A distinctive client secret, grepped for in every output.
@@ -341,17 +342,7 @@ async fn broken_responses_make_one_fact_unavailable_each() {
     let (fake, snapshot) = fake("field-case.snapshot.json", options).await;
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join("broken.snapshot.json");
-    let mut args = agents_flag(&snapshot);
-    args.extend(
-        [
-            "--format",
-            "json",
-            "--quiet",
-            "--save-snapshot",
-            saved.to_str().unwrap(),
-        ]
-        .map(String::from),
-    );
+    let args = json_audit_saving(&snapshot, &saved);
     let out = tokio::time::timeout(RUN_TIMEOUT, ccaudit(&fake, "audit", args, vec![]))
         .await
         .expect("no hang");

@@ -8,7 +8,7 @@ use std::process::Output;
 use std::time::Duration;
 
 use assert_cmd::Command;
-use fake_tenant::FakeTenant;
+use fake_tenant::{FakeOptions, FakeTenant, Faults};
 use serde_json::Value;
 
 /// No single ccaudit run may take longer (a hang fails the test instead of blocking CI).
@@ -50,6 +50,28 @@ pub fn agents_flag(snapshot: &Value) -> Vec<String> {
     } else {
         vec!["--agents".into(), users.join(",")]
     }
+}
+
+/// A fake serving `snapshot` with `faults` and otherwise default options.
+pub async fn fake_with(snapshot: &Value, faults: Faults) -> FakeTenant {
+    FakeTenant::start(
+        snapshot.clone(),
+        FakeOptions {
+            faults,
+            ..FakeOptions::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+/// The arguments of a quiet live audit of `snapshot`'s agents with a JSON report on stdout
+/// that also saves what it read to `saved`.
+pub fn json_audit_saving(snapshot: &Value, saved: &Path) -> Vec<String> {
+    let mut args = agents_flag(snapshot);
+    args.extend(["--format", "json", "--quiet", "--save-snapshot"].map(String::from));
+    args.push(saved.display().to_string());
+    args
 }
 
 /// `ccaudit <sub> --tenant T <endpoints> <args>` with the fake's client-secret environment,
