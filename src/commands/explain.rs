@@ -71,19 +71,18 @@ pub fn render(args: &ExplainArgs) -> Result<String, String> {
             "{flag} applies when reading a tenant live (--tenant), not to --snapshot"
         ));
     }
+    // The tenant to run the checks on, with where it came from: a snapshot file or `--tenant`.
     let source = match (&args.snapshot, &args.live.tenant) {
         (Some(path), _) => Some((
             Snapshot::load(path).map_err(|e| e.to_string())?,
-            TenantSource::Snapshot(path.clone()),
+            Some(path.clone()),
+            None,
         )),
-        (None, Some(tenant)) => Some((
-            live::read_tenant(&args.live)?,
-            TenantSource::Live(tenant.clone()),
-        )),
+        (None, Some(tenant)) => Some((live::read_tenant(&args.live)?, None, Some(tenant.clone()))),
         (None, None) => None,
     };
     let tenant = match source {
-        Some((snapshot, source)) => {
+        Some((snapshot, path, live)) => {
             let model = TenantModel::from_snapshot(&snapshot, AuditConfig::default());
             let linked = explain::all_linked(&kb, &lookup.found, &checks);
             let subset: CheckSet = checks
@@ -96,14 +95,8 @@ pub fn render(args: &ExplainArgs) -> Result<String, String> {
                 TenantRef {
                     id: model.info.id.clone(),
                     name: model.info.name.clone(),
-                    snapshot: match &source {
-                        TenantSource::Snapshot(path) => Some(path.clone()),
-                        TenantSource::Live(_) => None,
-                    },
-                    live: match source {
-                        TenantSource::Live(tenant) => Some(tenant),
-                        TenantSource::Snapshot(_) => None,
-                    },
+                    snapshot: path,
+                    live,
                 },
                 results,
             ))
@@ -191,12 +184,6 @@ pub struct TenantRef {
     /// the `--tenant` read live.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live: Option<String>,
-}
-
-/// Where the tenant of `--snapshot` / `--tenant` comes from.
-enum TenantSource {
-    Snapshot(PathBuf),
-    Live(String),
 }
 
 #[derive(Debug, Serialize)]
