@@ -2,18 +2,15 @@
 
 use serde_json::Value;
 
-use crate::http::{Ctx, Reply, Service, fact_error, not_found, route, service_error};
+use crate::http::{
+    Ctx, Reply, Service, fact_error, missing_api_version, not_found, route, service_error,
+};
 use crate::index::Fact;
 use crate::paging::{listed, skiptoken_reply, top_or_page_size};
 
 pub(crate) fn handle(ctx: &Ctx) -> Reply {
-    if ctx.param("api-version").is_none_or(|v| v.trim().is_empty()) {
-        return service_error(
-            Service::Arm,
-            400,
-            "MissingApiVersionParameter",
-            "The api-version query parameter (?api-version=) is required for all requests.",
-        );
+    if let Some(refused) = missing_api_version(ctx, Service::Arm) {
+        return refused;
     }
     let s = &ctx.segs;
     let n = s.len();

@@ -190,6 +190,21 @@ pub(crate) fn service_error(svc: Service, status: u16, code: &str, message: &str
     reply
 }
 
+/// ARM's 400 for a request without `api-version` (the Power Platform admin API answers alike);
+/// `None` when the parameter is there.
+pub(crate) fn missing_api_version(ctx: &Ctx, svc: Service) -> Option<Reply> {
+    ctx.param("api-version")
+        .is_none_or(|v| v.trim().is_empty())
+        .then(|| {
+            service_error(
+                svc,
+                400,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            )
+        })
+}
+
 /// 404 in the service's shape.
 pub(crate) fn not_found(svc: Service, message: &str) -> Reply {
     service_error(svc, 404, default_code(svc, 404), message)

@@ -9,7 +9,7 @@
 
 use serde_json::{Value, json};
 
-use crate::http::{Ctx, Reply, Service, fact_error, not_found, route, service_error};
+use crate::http::{Ctx, Reply, Service, fact_error, missing_api_version, not_found, route};
 use crate::index::Fact;
 
 pub(crate) fn handle(ctx: &Ctx) -> Reply {
@@ -30,13 +30,8 @@ pub(crate) fn handle(ctx: &Ctx) -> Reply {
             "fake-tenant: the Power Platform admin API serves only /providers/Microsoft.BusinessAppPlatform/scopes/admin/environments",
         );
     }
-    if ctx.param("api-version").is_none_or(|v| v.trim().is_empty()) {
-        return service_error(
-            Service::PowerPlatform,
-            400,
-            "MissingApiVersionParameter",
-            "The api-version query parameter (?api-version=) is required for all requests.",
-        );
+    if let Some(refused) = missing_api_version(ctx, Service::PowerPlatform) {
+        return refused;
     }
     if let Some((_, Fact::Error(e))) = ctx.st.index.fact_ci("powerplatform.environments") {
         return fact_error(Service::PowerPlatform, e);
