@@ -400,6 +400,13 @@ struct View<'a> {
 
 type Got<T> = Result<T, Val>;
 
+/// A field the source may not have sent: absent compares as unavailable, never as a value.
+fn sent<T>(field: &Option<T>) -> Got<&T> {
+    field.as_ref().ok_or_else(|| Val::Unavailable {
+        unavailable: "not_reported".to_string(),
+    })
+}
+
 fn get<T>(fact: &Fact<T>) -> Got<&T> {
     match fact {
         Fact::Available(v) => Ok(v),
@@ -482,9 +489,12 @@ impl View<'_> {
         for id in ids {
             let (policy, acs_allowed) = match users.get(id) {
                 None => ("no Teams record".to_string(), None),
-                Some(u) => match policies.get(&u.external_access_policy) {
-                    None => (u.external_access_policy.clone(), None),
-                    Some(p) => (p.identity.clone(), Some(p.enable_acs_federation_access)),
+                Some(u) => match &u.external_access_policy {
+                    None => ("not reported".to_string(), None),
+                    Some(key) => match policies.get(key) {
+                        None => (key.clone(), None),
+                        Some(p) => (p.identity.clone(), p.enable_acs_federation_access),
+                    },
                 },
             };
             let builtin = builtin_policy(&policy) || users.get(id).is_none();
@@ -636,7 +646,9 @@ fn d365_rows(a: &View, b: &View) -> Vec<Row> {
 fn acs_federation_rows(a: &View, b: &View) -> Vec<Row> {
     let mut r = Rows::new(a, b);
     r.add("acs_federation.enable_acs_users", "EnableAcsUsers", |v| {
-        Ok(Val::Bool(get(&v.m.teams.acs_federation)?.enable_acs_users))
+        Ok(Val::Bool(*sent(
+            &get(&v.m.teams.acs_federation)?.enable_acs_users,
+        )?))
     });
     r.add(
         "acs_federation.d365_acs_id_allowed",
@@ -644,7 +656,7 @@ fn acs_federation_rows(a: &View, b: &View) -> Vec<Row> {
         |v| {
             let fed = get(&v.m.teams.acs_federation)?;
             Ok(Val::Bool(
-                fed.allowed_acs_resources.contains(&v.d365_acs_id()?),
+                sent(&fed.allowed_acs_resources)?.contains(&v.d365_acs_id()?),
             ))
         },
     );
@@ -653,7 +665,7 @@ fn acs_federation_rows(a: &View, b: &View) -> Vec<Row> {
         "AllowedAcsResources entries",
         |v| {
             let fed = get(&v.m.teams.acs_federation)?;
-            Ok(Val::Int(fed.allowed_acs_resources.len() as i64))
+            Ok(Val::Int(sent(&fed.allowed_acs_resources)?.len() as i64))
         },
     );
     r.add(
@@ -731,7 +743,13 @@ fn external_access_rows(a: &View, b: &View) -> Vec<Row> {
         r.add(
             &format!("external_access.policy.{key}.enable_acs_federation_access"),
             &format!("policy {identity}: EnableAcsFederationAccess"),
-            flag(|p| Val::Bool(p.enable_acs_federation_access)),
+            flag(|p| {
+                p.enable_acs_federation_access
+                    .map(Val::Bool)
+                    .unwrap_or(Val::Unavailable {
+                        unavailable: "not_reported".to_string(),
+                    })
+            }),
         );
         r.add(
             &format!("external_access.policy.{key}.enable_federation_access"),
@@ -752,10 +770,10 @@ fn external_access_rows(a: &View, b: &View) -> Vec<Row> {
                     .map(|(key, p)| PolicyUse {
                         policy: p.identity.clone(),
                         builtin: false,
-                        acs_allowed: Some(p.enable_acs_federation_access),
+                        acs_allowed: p.enable_acs_federation_access,
                         count: users
                             .values()
-                            .filter(|u| &u.external_access_policy == key)
+                            .filter(|u| u.external_access_policy.as_ref() == Some(key))
                             .count(),
                     })
                     .collect(),

@@ -491,7 +491,7 @@ impl<'a> Ctx<'a> {
             "EXT-001" | "EXT-004" => {
                 let current = self
                     .teams_user(&subject_id(r))
-                    .map(|u| u.external_access_policy.as_str());
+                    .and_then(|u| u.external_access_policy.as_deref());
                 self.grant_acs_policy(r, &subject_name(r), current)
             }
             "EXT-002" => self.ext_002(r),
@@ -1103,14 +1103,14 @@ impl<'a> Ctx<'a> {
     fn grant_acs_policy(&self, r: &CheckResult, upn: &str, current: Option<&str>) -> Vec<Step> {
         let global_allows = self
             .policies()
-            .any(|(k, p)| k == "global" && p.enable_acs_federation_access);
+            .any(|(k, p)| k == "global" && p.enable_acs_federation_access == Some(true));
         let mut steps = Vec::new();
         let target: Option<String> = if global_allows && current != Some("global") {
             None
         } else {
             let mut allowing: Vec<&str> = self
                 .policies()
-                .filter(|(k, p)| *k != "global" && p.enable_acs_federation_access)
+                .filter(|(k, p)| *k != "global" && p.enable_acs_federation_access == Some(true))
                 .map(|(_, p)| p.name.as_str())
                 .collect();
             allowing.sort_unstable();
@@ -1216,7 +1216,7 @@ impl<'a> Ctx<'a> {
         let holds = |id: &str| {
             users
                 .and_then(|u| u.get(id))
-                .is_some_and(|u| &u.external_access_policy == key)
+                .is_some_and(|u| u.external_access_policy.as_ref() == Some(key))
         };
         let mut holders: Vec<String> = Vec::new();
         for a in self.model.agents.value().into_iter().flatten() {

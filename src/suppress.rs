@@ -203,6 +203,7 @@ mod tests {
             needs: None,
             error_codes: Vec::new(),
             suppressed: None,
+            absent_in: None,
         }
     }
 

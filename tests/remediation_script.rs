@@ -83,6 +83,7 @@ fn result(check: &str, status: Status, subject: Option<(&str, &str)>) -> CheckRe
         needs: None,
         error_codes: Vec::new(),
         suppressed: None,
+        absent_in: None,
     }
 }
 

@@ -12,6 +12,7 @@ use serde::Serialize;
 use super::cel::{self as celx, Expr};
 use super::check::{Basis, Check, CheckSet, Severity};
 use super::template::Template;
+use crate::model::absence::{self, Absence};
 use crate::model::{TenantModel, Unavailable, UnavailableKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Hash)]
@@ -72,6 +73,10 @@ pub struct CheckResult {
     /// Set when a configured suppression covers this result; `status` keeps the original verdict.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suppressed: Option<Suppressed>,
+    /// For unknown: the snapshot key of the source that did not send a field the check read
+    /// (counted in the report's data quality part).
+    #[serde(skip)]
+    pub absent_in: Option<String>,
 }
 
 /// Why a result is suppressed (from the configuration file).
@@ -93,7 +98,7 @@ pub fn evaluate(env: &Arc<Env>, checks: &CheckSet, model: &TenantModel) -> Vec<C
     // The model's JSON is only the way into CEL: dropped as soon as it is converted, so it
     // does not sit in memory beside the CEL value for the whole evaluation.
     let tenant = celx::from_json(&model.to_json());
-    evaluate_tenant(env, checks, tenant, &unavailable, cores())
+    evaluate_tenant(env, checks, tenant, &unavailable, &model.absences, cores())
 }
 
 /// Threads to evaluate on: one per core.
@@ -109,7 +114,14 @@ pub fn evaluate_json(
     model: &serde_json::Value,
     unavailable: &BTreeMap<String, Unavailable>,
 ) -> Vec<CheckResult> {
-    evaluate_tenant(env, checks, celx::from_json(model), unavailable, cores())
+    evaluate_tenant(
+        env,
+        checks,
+        celx::from_json(model),
+        unavailable,
+        &[],
+        cores(),
+    )
 }
 
 /// Evaluates against the tenant as a CEL value, on up to `workers` threads.
@@ -118,6 +130,7 @@ fn evaluate_tenant(
     checks: &CheckSet,
     tenant: Value,
     unavailable: &BTreeMap<String, Unavailable>,
+    absences: &[Absence],
     workers: usize,
 ) -> Vec<CheckResult> {
     let mut ctx = Context::with_env(Arc::clone(env));
@@ -127,7 +140,7 @@ fn evaluate_tenant(
     if workers <= 1 {
         let mut results = Vec::new();
         for check in checks {
-            evaluate_check(check, &ctx, unavailable, &mut results);
+            evaluate_check(check, &ctx, unavailable, absences, &mut results);
         }
         return results;
     }
@@ -145,7 +158,7 @@ fn evaluate_tenant(
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(check) = checks.get(i) else { break };
                     let mut results = Vec::new();
-                    evaluate_check(check, &ctx, unavailable, &mut results);
+                    evaluate_check(check, &ctx, unavailable, absences, &mut results);
                     *done[i].lock().unwrap_or_else(|p| p.into_inner()) = results;
                 }
             });
@@ -160,6 +173,7 @@ fn evaluate_check(
     check: &Check,
     ctx: &Context,
     unavailable: &BTreeMap<String, Unavailable>,
+    absences: &[Absence],
     out: &mut Vec<CheckResult>,
 ) {
     let spec = &check.spec;
@@ -177,6 +191,7 @@ fn evaluate_check(
         needs: None,
         error_codes: spec.error_codes.clone(),
         suppressed: None,
+        absent_in: None,
     };
 
     // 1. Needed facts. Not-requested input (e.g. no agents named) skips; anything else is unknown.
@@ -219,7 +234,7 @@ fn evaluate_check(
                 return;
             }
             Err(e) => {
-                out.push(base(Status::Unknown, None, e.message("`applies`")));
+                out.push(undecided(e, "`applies`", None, absences, &base));
                 return;
             }
         }
@@ -227,7 +242,7 @@ fn evaluate_check(
 
     // 3. Subjects.
     let Some(subjects_expr) = &check.subjects else {
-        out.push(evaluate_subject(check, ctx, None, &base));
+        out.push(evaluate_subject(check, ctx, None, absences, &base));
         return;
     };
     let subjects = match subjects_expr.program.execute(ctx) {
@@ -241,13 +256,12 @@ fn evaluate_check(
             return;
         }
         Err(e) => {
-            out.push(base(
-                Status::Unknown,
+            out.push(undecided(
+                Undecided::from(&e),
+                "`subjects`",
                 None,
-                format!(
-                    "could not evaluate `subjects`: {}",
-                    celx::describe_error(&e)
-                ),
+                absences,
+                &base,
             ));
             return;
         }
@@ -266,7 +280,7 @@ fn evaluate_check(
         .map(|item| {
             let mut child = ctx.new_inner_scope();
             child.add_variable_from_value("subject", item.clone());
-            evaluate_subject(check, &child, Some(item), &base)
+            evaluate_subject(check, &child, Some(item), absences, &base)
         })
         .collect();
     // CEL maps iterate in hash order, so a subject list built from a map comes out shuffled;
@@ -282,6 +296,7 @@ fn evaluate_subject(
     check: &Check,
     ctx: &Context,
     item: Option<&Value>,
+    absences: &[Absence],
     base: &dyn Fn(Status, Option<Subject>, String) -> CheckResult,
 ) -> CheckResult {
     let subject = item.map(|item| subject_of(check, ctx, item));
@@ -292,9 +307,7 @@ fn evaluate_subject(
                 let reason = render_or(&check.subject_skip_reason, ctx, "does not apply");
                 return base(Status::Skipped, subject, reason);
             }
-            Err(e) => {
-                return base(Status::Unknown, subject, e.message("`subject_applies`"));
-            }
+            Err(e) => return undecided(e, "`subject_applies`", subject, absences, base),
         }
     }
     if let Some(missing) = &check.missing {
@@ -309,9 +322,7 @@ fn evaluate_subject(
                 r.remediation = Some(check.remediation.render(ctx).0);
                 return r;
             }
-            Err(e) => {
-                return base(Status::Unknown, subject, e.message("`missing`"));
-            }
+            Err(e) => return undecided(e, "`missing`", subject, absences, base),
         }
     }
     match eval_bool(&check.rule, ctx) {
@@ -321,8 +332,37 @@ fn evaluate_subject(
             r.remediation = Some(check.remediation.render(ctx).0);
             r
         }
-        Err(e) => base(Status::Unknown, subject, e.message("the rule")),
+        Err(e) => undecided(e, "the rule", subject, absences, base),
     }
+}
+
+/// The unknown result for an expression that gave no answer. A lookup of a key the model does
+/// not have is, when the model noted that a source did not send that field, reported as that
+/// absence: the field, the record and the source.
+fn undecided(
+    e: Undecided,
+    what: &str,
+    subject: Option<Subject>,
+    absences: &[Absence],
+    base: &dyn Fn(Status, Option<Subject>, String) -> CheckResult,
+) -> CheckResult {
+    if let Undecided::NoSuchKey(key, error) = &e {
+        let names: Vec<&str> = subject
+            .as_ref()
+            .map(|s| vec![s.id.as_str(), s.name.as_str()])
+            .unwrap_or_default();
+        if let Some((source, message)) = absence::explain(absences, key, &names) {
+            let mut r = base(Status::Unknown, subject, message);
+            r.absent_in = Some(source);
+            return r;
+        }
+        return base(
+            Status::Unknown,
+            subject,
+            format!("could not evaluate {what}: {error}"),
+        );
+    }
+    base(Status::Unknown, subject, e.message(what))
 }
 
 fn subject_of(check: &Check, ctx: &Context, item: &Value) -> Subject {
@@ -355,8 +395,21 @@ fn subject_of(check: &Check, ctx: &Context, item: &Value) -> Subject {
 enum Undecided {
     /// The check said so explicitly with `{'unknown': 'reason'}`: the reason is the message.
     Unknown(String),
+    /// A lookup of a key the model does not have (the key, and the error text).
+    NoSuchKey(String, String),
     /// A CEL error or a non-boolean result.
     Error(String),
+}
+
+impl From<&cel::ExecutionError> for Undecided {
+    fn from(e: &cel::ExecutionError) -> Undecided {
+        match e {
+            cel::ExecutionError::NoSuchKey(key) => {
+                Undecided::NoSuchKey(key.to_string(), celx::describe_error(e))
+            }
+            other => Undecided::Error(celx::describe_error(other)),
+        }
+    }
 }
 
 impl Undecided {
@@ -364,7 +417,9 @@ impl Undecided {
     fn message(self, what: &str) -> String {
         match self {
             Undecided::Unknown(reason) => reason,
-            Undecided::Error(e) => format!("could not evaluate {what}: {e}"),
+            Undecided::Error(e) | Undecided::NoSuchKey(_, e) => {
+                format!("could not evaluate {what}: {e}")
+            }
         }
     }
 }
@@ -391,7 +446,7 @@ fn eval_bool(expr: &Expr, ctx: &Context) -> Result<bool, Undecided> {
             expr.source,
             celx::display(&other)
         ))),
-        Err(e) => Err(Undecided::Error(celx::describe_error(&e))),
+        Err(e) => Err(Undecided::from(&e)),
     }
 }
 
@@ -422,7 +477,7 @@ mod tests {
             .collect();
         let run = |workers| {
             let tenant = celx::from_json(&model.to_json());
-            evaluate_tenant(&env, &checks, tenant, &unavailable, workers)
+            evaluate_tenant(&env, &checks, tenant, &unavailable, &[], workers)
         };
         let one = run(1);
         assert!(one.iter().any(|r| r.status == Status::Fail));

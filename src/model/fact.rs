@@ -141,7 +141,7 @@ pub fn from_raw<T>(
             needs,
             sources: vec![key.to_string()],
         }),
-        RawFact::Data { endpoint, data } => match parse(data) {
+        RawFact::Data { endpoint, data } => match super::absence::parsing(key, || parse(data)) {
             Ok(v) => Fact::Available(v),
             Err(detail) => Fact::Unavailable(Unavailable {
                 kind: UnavailableKind::Malformed,

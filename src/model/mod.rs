@@ -4,6 +4,7 @@
 //! are absorbed here so checks never see them. The model is serialised to JSON once per audit
 //! and handed to the CEL checks as `tenant`; `docs/model.md` documents every field.
 
+pub mod absence;
 pub mod agents;
 pub mod azure;
 pub mod canonical;
@@ -81,10 +82,21 @@ pub struct TenantModel {
     pub compliance: compliance::Compliance,
     pub agents: Fact<Vec<agents::Agent>>,
     pub scope: scope::Scope,
+    /// Fields the sources did not send (left out of the model, so checks that read them are
+    /// unknown); not part of `tenant`.
+    #[serde(skip)]
+    pub absences: Vec<absence::Absence>,
 }
 
 impl TenantModel {
     pub fn from_snapshot(snapshot: &Snapshot, config: AuditConfig) -> TenantModel {
+        let (mut model, absences) =
+            absence::collecting(|| TenantModel::normalize(snapshot, config));
+        model.absences = absences;
+        model
+    }
+
+    fn normalize(snapshot: &Snapshot, config: AuditConfig) -> TenantModel {
         let directory = directory::normalize(snapshot);
         let teams = teams::normalize(snapshot);
         let azure = azure::normalize(snapshot);
@@ -130,6 +142,7 @@ impl TenantModel {
             compliance,
             agents,
             scope,
+            absences: Vec::new(),
         }
     }
 

@@ -157,6 +157,28 @@ pub fn required_str(obj: &Value, names: &[&str]) -> Result<String, String> {
     })
 }
 
+/// A property every record of its kind should carry, read with `read`: `None` when the record
+/// does not have it (absent, null or unreadable), which is noted as an absence of `record`'s
+/// `names[0]`, read into `model_field`, so a check that needs it is unknown for that record.
+pub fn reported<T>(
+    obj: &Value,
+    record: &str,
+    names: &[&str],
+    model_field: &str,
+    read: impl FnOnce(&Value, &[&str]) -> Option<T>,
+) -> Option<T> {
+    let value = read(obj, names);
+    if value.is_none() {
+        super::absence::note(
+            record,
+            names.first().copied().unwrap_or("?"),
+            model_field,
+            obj,
+        );
+    }
+    value
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

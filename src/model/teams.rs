@@ -42,9 +42,14 @@ pub struct Teams {
 
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
 pub struct AcsFederation {
-    pub enable_acs_users: bool,
+    /// Absent (omitted) when the instance does not carry `EnableAcsUsers`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_acs_users: Option<bool>,
     /// Canonical (lower-case bare GUID) entries; entries that are not GUIDs are kept as written.
-    pub allowed_acs_resources: Vec<String>,
+    /// Absent (omitted) when the instance does not carry `AllowedAcsResources`; `null` there is
+    /// an empty list, as the cmdlet renders an empty one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed_acs_resources: Option<Vec<String>>,
     /// Entries of `AllowedAcsResources` that are not GUIDs (e.g. ARM paths), as written.
     pub allowed_acs_resources_invalid: Vec<String>,
     /// Deprecated; `null` when the service no longer returns it.
@@ -61,8 +66,10 @@ pub struct ExternalAccessPolicy {
     pub identity: String,
     /// Name as assignments show it: `Global` or `Name`.
     pub name: String,
-    /// `EnableAcsFederationAccess`; the documented default `true` when the property is absent.
-    pub enable_acs_federation_access: bool,
+    /// `EnableAcsFederationAccess`; absent (omitted) when the policy does not carry it. The
+    /// documented default (True) is for a new policy, not for a read that lacks the property.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enable_acs_federation_access: Option<bool>,
     pub enable_federation_access: Option<bool>,
     pub enable_teams_consumer_access: Option<bool>,
     pub communication_with_external_orgs: Option<String>,
@@ -133,17 +140,25 @@ pub struct PhoneNumber {
 pub struct TeamsUser {
     pub id: String,
     pub upn: Option<String>,
-    /// camelCase: `user`, `resourceAccount`, `guest`, `sfbOnPremUser`, `unknown`.
+    /// camelCase: `user`, `resourceAccount`, `guest`, `sfbOnPremUser`, `unknown`. Fields below
+    /// are absent (omitted) when neither source reported them.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub enterprise_voice_enabled: Option<bool>,
-    pub feature_types: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feature_types: Option<Vec<String>>,
     /// `TeamsOnly`, `Islands`, ... when the source reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub teams_upgrade_effective_mode: Option<String>,
     /// Lower-case key into `external_access_policies` of the effective policy (`global` when
-    /// none is assigned).
-    pub external_access_policy: String,
-    /// Name of the effective online voice routing policy; `null` when none.
-    pub online_voice_routing_policy: Option<String>,
+    /// the source says none is assigned: an empty or null assignment).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub external_access_policy: Option<String>,
+    /// Name of the effective online voice routing policy; `null` when the source says none
+    /// (Global) is assigned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub online_voice_routing_policy: Option<Option<String>>,
     /// policyType → assigned policy name, as reported.
     pub effective_policies: BTreeMap<String, String>,
 }
@@ -311,11 +326,13 @@ fn strip_tag(identity: &str) -> &str {
 
 /// The key into `external_access_policies` for an assigned policy name; an empty assignment
 /// means the Global policy applies (Get-CsOnlineUser shows it empty).
-fn policy_key(name: Option<&str>) -> String {
-    name.map(strip_tag)
-        .filter(|n| !n.is_empty())
-        .map(str::to_ascii_lowercase)
-        .unwrap_or_else(|| "global".to_string())
+fn policy_key(name: &str) -> String {
+    let name = strip_tag(name);
+    if name.is_empty() {
+        "global".to_string()
+    } else {
+        name.to_ascii_lowercase()
+    }
 }
 
 /// A string list that may be absent, null, an array or a PowerShell-rendered string; any other
@@ -333,11 +350,22 @@ fn list_prop(obj: &Value, names: &[&str], item_keys: &[&str]) -> Result<Vec<Stri
     }
 }
 
-/// A boolean with a documented default when absent; a value that is not a boolean is an error.
-fn bool_or(obj: &Value, name: &str, default: bool) -> Result<bool, String> {
+/// A boolean the record should carry: `None` (noted as absent) when it does not; a value that
+/// is not a boolean is an error.
+fn sent_bool(
+    obj: &Value,
+    record: &str,
+    name: &str,
+    model_field: &str,
+) -> Result<Option<bool>, String> {
     match prop_any(obj, &[name]) {
-        None => Ok(default),
-        Some(v) => bool_prop(obj, &[name]).ok_or_else(|| format!("`{name}` is {v}, not a boolean")),
+        None => {
+            super::absence::note(record, name, model_field, obj);
+            Ok(None)
+        }
+        Some(v) => bool_prop(obj, &[name])
+            .map(Some)
+            .ok_or_else(|| format!("`{name}` is {v}, not a boolean")),
     }
 }
 
@@ -373,6 +401,11 @@ fn parse_acs_federation(data: &Value) -> Result<AcsFederation, String> {
             "the instance has none of Identity, EnableAcsUsers, AllowedAcsResources".into(),
         );
     }
+    let record = str_prop(g, &["Identity"]).unwrap_or_else(|| "Global".into());
+    let allowed_sent = prop(g, "AllowedAcsResources").is_some();
+    if !allowed_sent {
+        super::absence::note(&record, "AllowedAcsResources", "allowed_acs_resources", g);
+    }
     let mut allowed = Vec::new();
     let mut invalid = Vec::new();
     for entry in list_prop(g, &["AllowedAcsResources"], &[])? {
@@ -395,9 +428,8 @@ fn parse_acs_federation(data: &Value) -> Result<AcsFederation, String> {
         }
     }
     Ok(AcsFederation {
-        // The cmdlet documents False as the default when it was never set.
-        enable_acs_users: bool_or(g, "EnableAcsUsers", false)?,
-        allowed_acs_resources: allowed,
+        enable_acs_users: sent_bool(g, &record, "EnableAcsUsers", "enable_acs_users")?,
+        allowed_acs_resources: allowed_sent.then_some(allowed),
         allowed_acs_resources_invalid: invalid,
         allow_all_acs_resources: bool_prop(g, &["AllowAllAcsResources"]),
         blocked_acs_resources: blocked,
@@ -415,9 +447,13 @@ fn parse_external_access_policies(
             let identity = required_str(p, &["Identity"])?;
             let name = strip_tag(&identity).to_string();
             let policy = ExternalAccessPolicy {
-                // Set-CsExternalAccessPolicy documents True as the default.
-                enable_acs_federation_access: bool_or(p, "EnableAcsFederationAccess", true)
-                    .map_err(|e| format!("{identity}: {e}"))?,
+                enable_acs_federation_access: sent_bool(
+                    p,
+                    &identity,
+                    "EnableAcsFederationAccess",
+                    "enable_acs_federation_access",
+                )
+                .map_err(|e| format!("{identity}: {e}"))?,
                 enable_federation_access: bool_prop(p, &["EnableFederationAccess"]),
                 enable_teams_consumer_access: bool_prop(p, &["EnableTeamsConsumerAccess"]),
                 communication_with_external_orgs: str_prop(p, &["CommunicationWithExternalOrgs"]),
@@ -707,154 +743,265 @@ fn numbers_by_target(numbers: &BTreeMap<String, PhoneNumber>) -> BTreeMap<String
     out
 }
 
-/// What one source says about a Teams user; merged into `TeamsUser`.
+/// What one source says about a Teams user; merged into `TeamsUser`. `None` = not reported.
 #[derive(Debug, Default, Clone)]
 struct UserPart {
     upn: Option<String>,
     account_type: Option<String>,
     enterprise_voice_enabled: Option<bool>,
-    feature_types: Vec<String>,
+    feature_types: Option<Vec<String>>,
     teams_upgrade_effective_mode: Option<String>,
-    /// Assigned external access policy name as reported (`None` = not reported).
+    /// Key of the assigned external access policy (`global` when the source says none).
     external_access_policy: Option<String>,
     /// `Some(None)`: the source reports the Global default; `None`: not reported.
     online_voice_routing_policy: Option<Option<String>>,
     effective_policies: BTreeMap<String, String>,
 }
 
-/// A policy name from a string or a `{Name}`-style object; `Tag:` removed.
-fn policy_name(v: Option<&Value>) -> Option<String> {
-    let v = v?;
+/// A policy name from a string or a `{Name}`-style object; `Tag:` removed. `Some("")` for an
+/// explicit null or empty name, which Get-CsOnlineUser uses for "Global applies".
+fn policy_name(v: &Value) -> Option<String> {
     let name = match v {
+        Value::Null => return Some(String::new()),
         Value::String(s) => s.clone(),
-        Value::Object(_) => str_prop(v, &["Name", "Identity", "DisplayName"])?,
+        Value::Object(_) => str_prop(v, &["Name", "Identity", "DisplayName"]).unwrap_or_default(),
         _ => return None,
     };
-    let name = strip_tag(&name);
-    (!name.is_empty()).then(|| name.to_string())
+    Some(strip_tag(&name).to_string())
 }
 
 /// The Global voice routing policy is what applies when nothing is assigned; both sources are
 /// read into "not assigned" for it so checks see one spelling.
-fn voice_routing(name: Option<String>) -> Option<String> {
-    name.filter(|n| !n.eq_ignore_ascii_case("global"))
+fn voice_routing(name: String) -> Option<String> {
+    (!name.is_empty() && !name.eq_ignore_ascii_case("global")).then_some(name)
 }
 
-/// `graph.userConfigurations`: a list response, or objects keyed by user id when the collector
-/// read users one by one.
-fn parse_user_configurations(data: &Value) -> Result<BTreeMap<String, UserPart>, String> {
+/// `effectivePolicyAssignments` (Graph userConfigurations and the Teams admin API's REST
+/// users: `[{policyType, policyAssignment: {displayName, ...}}]`): policyType → name.
+fn effective_assignments(u: &Value, id: &str) -> Result<Option<BTreeMap<String, String>>, String> {
+    match prop(u, "effectivePolicyAssignments") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Array(assignments)) => {
+            let mut effective = BTreeMap::new();
+            for a in assignments {
+                let Some(policy_type) = str_prop(a, &["policyType"]) else {
+                    continue;
+                };
+                let name =
+                    prop(a, "policyAssignment").and_then(|pa| str_prop(pa, &["displayName"]));
+                if let Some(name) = name {
+                    effective.insert(policy_type, name);
+                }
+            }
+            Ok(Some(effective))
+        }
+        Some(other) => Err(format!(
+            "user {id}: `effectivePolicyAssignments` is {}",
+            raw::kind(other)
+        )),
+    }
+}
+
+/// One user record of either source, in either spelling: Graph's and the REST API's camelCase
+/// with `effectivePolicyAssignments`, or Get-CsOnlineUser's flat PascalCase with one
+/// `*Policy` property per policy type (empty = Global). Fields the record does not carry are
+/// `None` and noted as absent; `graph` says which fields the source can carry at all.
+fn user_part(u: &Value, id: &str, graph: bool) -> Result<UserPart, String> {
+    let upn = str_prop(u, &["userPrincipalName"]);
+    let record = upn.clone().unwrap_or_else(|| id.to_string());
+    let record = record.as_str();
+    let note = |field: &str, model_field: &str| super::absence::note(record, field, model_field, u);
+    let assignments = effective_assignments(u, id)?;
+    let (external_access_policy, online_voice_routing_policy, effective_policies) =
+        match assignments {
+            Some(effective) => {
+                let assigned = |policy_type: &str| {
+                    effective
+                        .iter()
+                        .find(|(t, _)| t.eq_ignore_ascii_case(policy_type))
+                        .map(|(_, name)| strip_tag(name).to_string())
+                };
+                let external = assigned("ExternalAccessPolicy");
+                if external.is_none() {
+                    note(
+                        "effectivePolicyAssignments[ExternalAccessPolicy]",
+                        "external_access_policy",
+                    );
+                }
+                let routing = assigned("OnlineVoiceRoutingPolicy");
+                if routing.is_none() {
+                    note(
+                        "effectivePolicyAssignments[OnlineVoiceRoutingPolicy]",
+                        "online_voice_routing_policy",
+                    );
+                }
+                (
+                    external.map(|n| policy_key(&n)),
+                    routing.map(voice_routing),
+                    effective,
+                )
+            }
+            None => {
+                // Every `*Policy` property is the name of the user's assigned policy of that
+                // type (empty = Global), the same names Graph uses for `policyType`.
+                let effective = u
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(k, _)| k.to_ascii_lowercase().ends_with("policy"))
+                    .filter_map(|(k, v)| {
+                        policy_name(v)
+                            .filter(|n| !n.is_empty())
+                            .map(|n| (k.clone(), n))
+                    })
+                    .collect();
+                let external = prop(u, "ExternalAccessPolicy").and_then(policy_name);
+                if external.is_none() {
+                    note("ExternalAccessPolicy", "external_access_policy");
+                }
+                let routing = prop(u, "OnlineVoiceRoutingPolicy").and_then(policy_name);
+                if routing.is_none() {
+                    note("OnlineVoiceRoutingPolicy", "online_voice_routing_policy");
+                }
+                (
+                    external.map(|n| policy_key(&n)),
+                    routing.map(voice_routing),
+                    effective,
+                )
+            }
+        };
+    let account_type = str_prop(u, &["accountType"]).map(|t| raw::camel(&t));
+    if account_type.is_none() {
+        note("AccountType", "account_type");
+    }
+    let enterprise_voice_enabled =
+        bool_prop(u, &["isEnterpriseVoiceEnabled", "EnterpriseVoiceEnabled"]);
+    if enterprise_voice_enabled.is_none() {
+        note("EnterpriseVoiceEnabled", "enterprise_voice_enabled");
+    }
+    let feature_types = match prop(u, "featureTypes") {
+        None => {
+            note("FeatureTypes", "feature_types");
+            None
+        }
+        Some(_) => {
+            Some(list_prop(u, &["featureTypes"], &[]).map_err(|e| format!("user {id}: {e}"))?)
+        }
+    };
+    // Graph's userConfiguration has no upgrade mode: only Get-CsOnlineUser reports it.
+    let teams_upgrade_effective_mode = str_prop(u, &["TeamsUpgradeEffectiveMode"]);
+    if teams_upgrade_effective_mode.is_none() && !graph {
+        note("TeamsUpgradeEffectiveMode", "teams_upgrade_effective_mode");
+    }
+    Ok(UserPart {
+        upn,
+        account_type,
+        enterprise_voice_enabled,
+        feature_types,
+        teams_upgrade_effective_mode,
+        external_access_policy,
+        online_voice_routing_policy,
+        effective_policies,
+    })
+}
+
+/// A per-user response body as one user record: the record itself, the documented
+/// `{"value": {…}}` wrapper of `GET /admin/teams/userConfigurations/{id}`, or the Teams admin
+/// API's REST envelope `{"users": [{…}]}` (the record whose id is `id`, else the only one).
+/// `Ok(None)` for a user the endpoint did not know (`null`, an empty list).
+fn one_user<'a>(v: &'a Value, id: &str) -> Result<Option<&'a Value>, String> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Object(_) => {
+            for wrapper in ["value", "users"] {
+                match prop(v, wrapper) {
+                    Some(inner @ Value::Object(_)) => return Ok(Some(inner)),
+                    Some(Value::Array(list)) => {
+                        let found = list.iter().find(|u| {
+                            str_prop(u, &["id", "objectId"]).is_some_and(|i| object_id(&i) == id)
+                        });
+                        return match (found, list.as_slice()) {
+                            (Some(u), _) | (None, [u]) => Ok(Some(u)),
+                            (None, []) => Ok(None),
+                            (None, _) => Err(format!("user {id}: `{wrapper}` lists other users")),
+                        };
+                    }
+                    Some(Value::Null) => return Ok(None),
+                    Some(other) => {
+                        return Err(format!("user {id}: `{wrapper}` is {}", raw::kind(other)));
+                    }
+                    None => {}
+                }
+            }
+            Ok(Some(v))
+        }
+        other => Err(format!("user {id} is {}", raw::kind(other))),
+    }
+}
+
+/// Users keyed by id: either an object keyed by user id (one response per user, read one by
+/// one), or a list response (`value` or the REST `users` envelope) whose records carry `id` /
+/// `objectId`.
+fn user_records(data: &Value) -> Result<Vec<(String, &Value)>, String> {
     let keyed_form = data.as_object().is_some_and(|m| {
         !m.is_empty()
             && prop(data, "value").is_none()
-            && prop(data, "id").is_none()
+            && prop(data, "users").is_none()
             && m.keys().all(|k| canonical::guid(k).is_some())
     });
-    let list: Vec<(Option<&str>, &Value)> = if keyed_form {
+    if keyed_form {
         let mut list = Vec::new();
-        for (id, v) in raw::keyed(data)? {
-            match v {
-                // A user the endpoint did not know: nothing to merge.
-                Value::Null => {}
-                Value::Object(_) => list.push((Some(id.as_str()), v)),
-                other => return Err(format!("user {id} is {}", raw::kind(other))),
+        for (key, v) in raw::keyed(data)? {
+            let id = object_id(key);
+            if let Some(u) = one_user(v, &id)? {
+                if !u.is_object() {
+                    return Err(format!("user {id} is {}", raw::kind(u)));
+                }
+                list.push((id, u));
             }
         }
-        list
-    } else {
-        records(data, &[])?.into_iter().map(|v| (None, v)).collect()
-    };
-    list.into_iter()
-        .map(|(key, u)| {
-            let id = match (str_prop(u, &["id"]), key) {
-                (Some(id), _) => object_id(&id),
-                (None, Some(key)) => object_id(key),
-                (None, None) => return Err("a record has no `id`".into()),
-            };
-            let mut effective = BTreeMap::new();
-            match prop(u, "effectivePolicyAssignments") {
-                None | Some(Value::Null) => {}
-                Some(Value::Array(assignments)) => {
-                    for a in assignments {
-                        let Some(policy_type) = str_prop(a, &["policyType"]) else {
-                            continue;
-                        };
-                        let name = prop(a, "policyAssignment")
-                            .and_then(|pa| str_prop(pa, &["displayName"]));
-                        if let Some(name) = name {
-                            effective.insert(policy_type, name);
-                        }
-                    }
-                }
-                Some(other) => {
-                    return Err(format!(
-                        "user {id}: `effectivePolicyAssignments` is {}",
-                        raw::kind(other)
-                    ));
-                }
-            }
-            let assigned = |policy_type: &str| {
-                effective
-                    .iter()
-                    .find(|(t, _)| t.eq_ignore_ascii_case(policy_type))
-                    .map(|(_, name)| strip_tag(name).to_string())
-            };
-            let part = UserPart {
-                upn: str_prop(u, &["userPrincipalName"]),
-                account_type: str_prop(u, &["accountType"]).map(|t| raw::camel(&t)),
-                enterprise_voice_enabled: bool_prop(u, &["isEnterpriseVoiceEnabled"]),
-                feature_types: list_prop(u, &["featureTypes"], &[])
-                    .map_err(|e| format!("user {id}: {e}"))?,
-                teams_upgrade_effective_mode: None,
-                external_access_policy: assigned("ExternalAccessPolicy"),
-                online_voice_routing_policy: assigned("OnlineVoiceRoutingPolicy")
-                    .map(|n| voice_routing(Some(n))),
-                effective_policies: effective.clone(),
-            };
-            Ok((id, part))
+        return Ok(list);
+    }
+    records(data, &["users"])?
+        .into_iter()
+        .map(|u| {
+            let id = str_prop(u, &["id", "objectId"]).ok_or_else(|| {
+                let keys: Vec<&str> = u
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, _)| k.as_str())
+                    .collect();
+                format!(
+                    "a user record has no `id` or `objectId` (keys: {})",
+                    keys.join(", ")
+                )
+            })?;
+            Ok((object_id(&id), u))
         })
         .collect()
 }
 
-/// `teams.onlineUsers`: Get-CsOnlineUser objects keyed by user id. An empty policy property
-/// there means the Global policy applies.
+/// `graph.userConfigurations`: a list response, or responses keyed by user id.
+fn parse_user_configurations(data: &Value) -> Result<BTreeMap<String, UserPart>, String> {
+    user_records(data)?
+        .into_iter()
+        .map(|(id, u)| Ok((id.clone(), user_part(u, &id, true)?)))
+        .collect()
+}
+
+/// `teams.onlineUsers`: Get-CsOnlineUser objects (flat PascalCase) or the Teams admin API's REST
+/// users (camelCase, `effectivePolicyAssignments`), keyed by user id or as one `users` list.
 fn parse_online_users(data: &Value) -> Result<BTreeMap<String, UserPart>, String> {
-    let mut out = BTreeMap::new();
-    for (key, u) in raw::keyed(data)? {
-        match u {
-            Value::Null => continue,
-            Value::Object(map) => {
-                let id = object_id(key);
-                // Every `*Policy` property is the name of the user's assigned policy of that
-                // type (empty = Global), the same names Graph uses for `policyType`.
-                let effective = map
-                    .iter()
-                    .filter(|(k, _)| k.to_ascii_lowercase().ends_with("policy"))
-                    .filter_map(|(k, v)| policy_name(Some(v)).map(|n| (k.clone(), n)))
-                    .collect();
-                let part = UserPart {
-                    upn: str_prop(u, &["UserPrincipalName"]),
-                    account_type: str_prop(u, &["AccountType"]).map(|t| raw::camel(&t)),
-                    enterprise_voice_enabled: bool_prop(u, &["EnterpriseVoiceEnabled"]),
-                    feature_types: list_prop(u, &["FeatureTypes"], &[])
-                        .map_err(|e| format!("user {id}: {e}"))?,
-                    teams_upgrade_effective_mode: str_prop(u, &["TeamsUpgradeEffectiveMode"]),
-                    external_access_policy: policy_name(prop(u, "ExternalAccessPolicy")),
-                    // Present but empty means "Global"; absent means the source did not say.
-                    online_voice_routing_policy: prop(u, "OnlineVoiceRoutingPolicy")
-                        .map(|v| voice_routing(policy_name(Some(v)))),
-                    effective_policies: effective,
-                };
-                out.insert(id, part);
-            }
-            other => return Err(format!("user {key} is {}", raw::kind(other))),
-        }
-    }
-    Ok(out)
+    user_records(data)?
+        .into_iter()
+        .map(|(id, u)| Ok((id.clone(), user_part(u, &id, false)?)))
+        .collect()
 }
 
 /// Graph is the documented source and wins where both have a value; Get-CsOnlineUser fills
 /// the gaps (upgrade mode, users Graph does not return such as resource accounts). The fact is
-/// available when either source is.
+/// available when either source is. A field neither source reported stays absent.
 fn merge_users(
     graph: Fact<BTreeMap<String, UserPart>>,
     online: Fact<BTreeMap<String, UserPart>>,
@@ -890,25 +1037,19 @@ fn merge_users(
                 upn: g.upn.clone().or_else(|| t.upn.clone()),
                 account_type: g.account_type.clone().or_else(|| t.account_type.clone()),
                 enterprise_voice_enabled: g.enterprise_voice_enabled.or(t.enterprise_voice_enabled),
-                feature_types: if g.feature_types.is_empty() {
-                    t.feature_types.clone()
-                } else {
-                    g.feature_types.clone()
-                },
+                feature_types: g.feature_types.clone().or_else(|| t.feature_types.clone()),
                 teams_upgrade_effective_mode: g
                     .teams_upgrade_effective_mode
                     .clone()
                     .or_else(|| t.teams_upgrade_effective_mode.clone()),
-                external_access_policy: policy_key(
-                    g.external_access_policy
-                        .as_deref()
-                        .or(t.external_access_policy.as_deref()),
-                ),
+                external_access_policy: g
+                    .external_access_policy
+                    .clone()
+                    .or_else(|| t.external_access_policy.clone()),
                 online_voice_routing_policy: g
                     .online_voice_routing_policy
                     .clone()
-                    .or_else(|| t.online_voice_routing_policy.clone())
-                    .flatten(),
+                    .or_else(|| t.online_voice_routing_policy.clone()),
                 effective_policies,
             };
             (id.clone(), user)
@@ -988,8 +1129,8 @@ mod tests {
             b1_global(json!([ACS_ID]))
         ]));
         let f = f.value().unwrap();
-        assert!(f.enable_acs_users);
-        assert_eq!(f.allowed_acs_resources, [ACS_ID]);
+        assert_eq!(f.enable_acs_users, Some(true));
+        assert_eq!(f.allowed_acs_resources.as_deref().unwrap(), [ACS_ID]);
         assert!(f.allowed_acs_resources_invalid.is_empty());
         assert_eq!(f.require_acs_federation_for_meeting, Some(false));
         assert_eq!(f.label_for_allowed_acs_users.as_deref(), Some("External"));
@@ -998,7 +1139,10 @@ mod tests {
     #[test]
     fn acs_federation_single_object_is_the_global_instance() {
         let f = acs(b1_global(json!([ACS_ID])));
-        assert_eq!(f.value().unwrap().allowed_acs_resources, [ACS_ID]);
+        assert_eq!(
+            f.value().unwrap().allowed_acs_resources.as_deref().unwrap(),
+            [ACS_ID]
+        );
     }
 
     #[test]
@@ -1006,13 +1150,13 @@ mod tests {
         let mut global = b1_global(json!([ACS_ID]));
         global["Identity"] = json!("global");
         let f = acs(json!([{"Identity": "Tag:X", "EnableAcsUsers": false}, global]));
-        assert!(f.value().unwrap().enable_acs_users);
+        assert_eq!(f.value().unwrap().enable_acs_users, Some(true));
     }
 
     #[test]
     fn acs_federation_only_instance_is_used_without_identity() {
         let f = acs(json!([{"EnableAcsUsers": true, "AllowedAcsResources": [ACS_ID]}]));
-        assert!(f.value().unwrap().enable_acs_users);
+        assert_eq!(f.value().unwrap().enable_acs_users, Some(true));
     }
 
     #[test]
@@ -1036,15 +1180,18 @@ mod tests {
             "blockedAcsResources": []
         }));
         let f = f.value().unwrap();
-        assert!(f.enable_acs_users);
-        assert_eq!(f.allowed_acs_resources, [ACS_ID]);
+        assert_eq!(f.enable_acs_users, Some(true));
+        assert_eq!(f.allowed_acs_resources.as_deref().unwrap(), [ACS_ID]);
         assert_eq!(f.allow_all_acs_resources, Some(false));
     }
 
     #[test]
     fn allowed_acs_resources_powershell_rendering_is_canonical() {
         let f = acs(b1_global(json!("{'FACED04C-2CED-433D-90DB-063E424B87B1'}")));
-        assert_eq!(f.value().unwrap().allowed_acs_resources, [ACS_ID]);
+        assert_eq!(
+            f.value().unwrap().allowed_acs_resources.as_deref().unwrap(),
+            [ACS_ID]
+        );
     }
 
     #[test]
@@ -1056,7 +1203,7 @@ mod tests {
             " faced04c-2ced-433d-90db-063e424b87b1 "
         ])));
         assert_eq!(
-            f.value().unwrap().allowed_acs_resources,
+            f.value().unwrap().allowed_acs_resources.as_deref().unwrap(),
             [
                 ACS_ID,
                 "bb567890-1234-1234-1234-bbb123456789",
@@ -1070,14 +1217,21 @@ mod tests {
         let arm = "/subscriptions/11112222-3333-4444-5555-666677778888/resourceGroups/rg-cc/providers/Microsoft.Communication/CommunicationServices/acs-d365-prod";
         let f = acs(b1_global(json!([ACS_ID, format!(" {arm} ")])));
         let f = f.value().unwrap();
-        assert_eq!(f.allowed_acs_resources, [ACS_ID, arm]);
+        assert_eq!(f.allowed_acs_resources.as_deref().unwrap(), [ACS_ID, arm]);
         assert_eq!(f.allowed_acs_resources_invalid, [arm]);
     }
 
     #[test]
     fn allowed_acs_resources_null_is_an_empty_list() {
         let f = acs(b1_global(Value::Null));
-        assert!(f.value().unwrap().allowed_acs_resources.is_empty());
+        assert!(
+            f.value()
+                .unwrap()
+                .allowed_acs_resources
+                .as_ref()
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -1106,9 +1260,9 @@ mod tests {
     }
 
     #[test]
-    fn enable_acs_users_absent_defaults_to_false() {
+    fn enable_acs_users_absent_stays_absent() {
         let f = acs(json!({"Identity": "Global", "AllowedAcsResources": []}));
-        assert!(!f.value().unwrap().enable_acs_users);
+        assert_eq!(f.value().unwrap().enable_acs_users, None);
     }
 
     #[test]
@@ -1164,7 +1318,7 @@ mod tests {
         let fed = &p["federationonly"];
         assert_eq!(fed.identity, "Tag:FederationOnly");
         assert_eq!(fed.name, "FederationOnly");
-        assert!(!fed.enable_acs_federation_access);
+        assert_eq!(fed.enable_acs_federation_access, Some(false));
         assert_eq!(fed.enable_teams_consumer_access, Some(false));
         assert_eq!(
             p["global"].communication_with_external_orgs.as_deref(),
@@ -1173,10 +1327,11 @@ mod tests {
     }
 
     #[test]
-    fn external_access_policy_acs_access_defaults_to_true_when_absent() {
+    fn external_access_policy_without_acs_access_leaves_it_absent_not_the_default() {
         let t = teams("teams.ExternalAccessPolicy", b2());
-        assert!(
-            t.external_access_policies.value().unwrap()["acsdefault"].enable_acs_federation_access
+        assert_eq!(
+            t.external_access_policies.value().unwrap()["acsdefault"].enable_acs_federation_access,
+            None
         );
     }
 
@@ -1778,11 +1933,16 @@ mod tests {
         assert_eq!(u.account_type.as_deref(), Some("user"));
         assert_eq!(u.enterprise_voice_enabled, Some(true));
         assert_eq!(
-            u.feature_types,
+            u.feature_types.as_deref().unwrap(),
             ["Teams", "AudioConferencing", "PhoneSystem", "CallingPlan"]
         );
-        assert_eq!(u.external_access_policy, "federationonly");
-        assert_eq!(u.online_voice_routing_policy.as_deref(), Some("DR-US"));
+        assert_eq!(u.external_access_policy.as_deref(), Some("federationonly"));
+        assert_eq!(
+            u.online_voice_routing_policy
+                .as_ref()
+                .and_then(|p| p.as_deref()),
+            Some("DR-US")
+        );
         assert_eq!(u.effective_policies["TeamsCallingPolicy"], "Global");
         assert_eq!(u.teams_upgrade_effective_mode, None);
     }
@@ -1794,7 +1954,7 @@ mod tests {
             a71(json!("Global"), json!("Global")),
         );
         let u = &t.users.value().unwrap()[AGENT];
-        assert_eq!(u.external_access_policy, "global");
+        assert_eq!(u.external_access_policy.as_deref(), Some("global"));
         assert_eq!(u.online_voice_routing_policy, None);
     }
 
@@ -1814,8 +1974,12 @@ mod tests {
         ]));
         let u = &t.users.value().unwrap()[AGENT];
         assert_eq!(u.enterprise_voice_enabled, Some(true), "graph wins");
-        assert_eq!(u.feature_types.len(), 4, "graph wins");
-        assert_eq!(u.external_access_policy, "federationonly", "graph wins");
+        assert_eq!(u.feature_types.as_ref().unwrap().len(), 4, "graph wins");
+        assert_eq!(
+            u.external_access_policy.as_deref(),
+            Some("federationonly"),
+            "graph wins"
+        );
         assert_eq!(u.online_voice_routing_policy, None, "graph reports Global");
         assert_eq!(
             u.teams_upgrade_effective_mode.as_deref(),
@@ -1849,9 +2013,17 @@ mod tests {
         let u = &t.users.value().unwrap()[AGENT];
         assert_eq!(u.account_type.as_deref(), Some("resourceAccount"));
         assert_eq!(u.enterprise_voice_enabled, Some(false));
-        assert_eq!(u.feature_types, ["Teams", "PhoneSystem"]);
-        assert_eq!(u.external_access_policy, "federationonly");
-        assert_eq!(u.online_voice_routing_policy.as_deref(), Some("DR-US"));
+        assert_eq!(
+            u.feature_types.as_deref().unwrap(),
+            ["Teams", "PhoneSystem"]
+        );
+        assert_eq!(u.external_access_policy.as_deref(), Some("federationonly"));
+        assert_eq!(
+            u.online_voice_routing_policy
+                .as_ref()
+                .and_then(|p| p.as_deref()),
+            Some("DR-US")
+        );
         assert_eq!(u.effective_policies["TeamsCallingPolicy"], "AllowCalling");
         assert_eq!(u.teams_upgrade_effective_mode.as_deref(), Some("TeamsOnly"));
     }
@@ -1863,7 +2035,7 @@ mod tests {
             online_user(json!({"ExternalAccessPolicy": "", "OnlineVoiceRoutingPolicy": ""})),
         );
         let u = &t.users.value().unwrap()[AGENT];
-        assert_eq!(u.external_access_policy, "global");
+        assert_eq!(u.external_access_policy.as_deref(), Some("global"));
         assert_eq!(u.online_voice_routing_policy, None);
     }
 

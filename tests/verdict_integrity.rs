@@ -1,0 +1,214 @@
+//! Verdict integrity (issue 9 section 6): less data may turn a verdict into unknown; it must never
+//! turn pass into fail or fail into pass.
+//!
+//! The property: delete any single key from any raw record of a snapshot and audit again. Every
+//! result keeps its status or becomes unknown; no subject appears with a verdict it did not have,
+//! and none vanishes without its check saying it could not tell.
+//!
+//! `cargo test` runs a deterministic sample of the deletions of each example; the full sweep is
+//! `cargo test --test verdict_integrity -- --ignored`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, LazyLock};
+
+use ccaudit::engine::check::CheckSet;
+use ccaudit::engine::evaluate::{CheckResult, Status};
+use ccaudit::engine::{self, cel as celx};
+use ccaudit::model::{AuditConfig, TenantModel};
+use ccaudit::snapshot::Snapshot;
+use serde_json::Value;
+
+static CATALOG: LazyLock<(Arc<cel::Env>, CheckSet)> = LazyLock::new(|| {
+    let env = celx::environment();
+    let set = engine::catalog::load(&env, None).unwrap();
+    (env, set)
+});
+
+fn example(name: &str) -> Snapshot {
+    Snapshot::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples")
+            .join(name),
+    )
+    .expect("the example loads")
+}
+
+fn synthetic() -> Snapshot {
+    let mut params = ccaudit::synth::SynthParams::healthy(3, 6, 6);
+    params.faults_per_mille = 300;
+    ccaudit::synth::generate(&params)
+}
+
+/// (check, subject id) -> status.
+type Verdicts = BTreeMap<(String, String), Status>;
+
+fn audit(snapshot: &Snapshot) -> Vec<CheckResult> {
+    let (env, checks) = &*CATALOG;
+    let config = AuditConfig {
+        contact_center_skus: vec![ccaudit::synth::CONTACT_CENTER_SKU.to_string()],
+    };
+    let model = TenantModel::from_snapshot(snapshot, config);
+    engine::evaluate::evaluate(env, checks, &model)
+}
+
+fn verdicts(results: &[CheckResult]) -> Verdicts {
+    results
+        .iter()
+        .map(|r| {
+            let subject = r.subject.as_ref().map(|s| s.id.clone()).unwrap_or_default();
+            ((r.check.clone(), subject), r.status)
+        })
+        .collect()
+}
+
+/// One deletable key: the fact, the JSON pointer of the object holding it, and the key.
+#[derive(Debug, Clone)]
+struct Deletion {
+    fact: String,
+    pointer: String,
+    key: String,
+}
+
+fn deletions(snapshot: &Snapshot) -> Vec<Deletion> {
+    fn walk(fact: &str, pointer: String, v: &Value, out: &mut Vec<Deletion>) {
+        match v {
+            Value::Object(map) => {
+                for (k, child) in map {
+                    out.push(Deletion {
+                        fact: fact.to_string(),
+                        pointer: pointer.clone(),
+                        key: k.clone(),
+                    });
+                    let escaped = k.replace('~', "~0").replace('/', "~1");
+                    walk(fact, format!("{pointer}/{escaped}"), child, out);
+                }
+            }
+            Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    walk(fact, format!("{pointer}/{i}"), child, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for (key, fact) in &snapshot.facts {
+        if let Some(data) = &fact.data {
+            walk(key, String::new(), data, &mut out);
+        }
+    }
+    out
+}
+
+fn apply(snapshot: &Snapshot, d: &Deletion) -> Snapshot {
+    let mut s = snapshot.clone();
+    let data = s
+        .facts
+        .get_mut(&d.fact)
+        .and_then(|f| f.data.as_mut())
+        .expect("the fact has data");
+    let target = data.pointer_mut(&d.pointer).expect("the pointer resolves");
+    target
+        .as_object_mut()
+        .expect("an object")
+        .shift_remove(&d.key);
+    s
+}
+
+/// What went wrong for one deletion, one line each.
+fn violations(before: &Verdicts, after_results: &[CheckResult]) -> Vec<String> {
+    let after = verdicts(after_results);
+    // A check that now says, for the whole tenant, that it could not tell covers its subjects.
+    let undecided_checks: std::collections::BTreeSet<&str> = after_results
+        .iter()
+        .filter(|r| r.subject.is_none() && matches!(r.status, Status::Unknown))
+        .map(|r| r.check.as_str())
+        .collect();
+    let mut out = Vec::new();
+    for ((check, subject), status) in before {
+        match after.get(&(check.clone(), subject.clone())) {
+            Some(s) if s == status || *s == Status::Unknown => {}
+            Some(s) => out.push(format!(
+                "{check} [{subject}]: {} -> {}",
+                status.as_str(),
+                s.as_str()
+            )),
+            None if undecided_checks.contains(check.as_str()) => {}
+            None if *status == Status::Skipped || *status == Status::Unknown => {}
+            None => out.push(format!(
+                "{check} [{subject}]: {} -> vanished",
+                status.as_str()
+            )),
+        }
+    }
+    for ((check, subject), status) in &after {
+        if !before.contains_key(&(check.clone(), subject.clone()))
+            && matches!(status, Status::Pass | Status::Fail | Status::Missing)
+        {
+            out.push(format!(
+                "{check} [{subject}]: new subject with {}",
+                status.as_str()
+            ));
+        }
+    }
+    out
+}
+
+/// Runs the deletions (every `stride`-th one) and returns the violations found.
+fn sweep(snapshot: &Snapshot, stride: usize) -> (usize, Vec<String>) {
+    let before = verdicts(&audit(snapshot));
+    let all = deletions(snapshot);
+    let mut tried = 0;
+    let mut found = Vec::new();
+    for d in all.iter().step_by(stride.max(1)) {
+        tried += 1;
+        let after = audit(&apply(snapshot, d));
+        for v in violations(&before, &after) {
+            found.push(format!("without {}{}/{}: {v}", d.fact, d.pointer, d.key));
+        }
+    }
+    (tried, found)
+}
+
+fn assert_sweep(name: &str, snapshot: &Snapshot, stride: usize) {
+    let (tried, found) = sweep(snapshot, stride);
+    assert!(tried > 0, "{name}: no deletions tried");
+    assert!(
+        found.is_empty(),
+        "{name}: {} of {tried} single-key deletions changed a verdict other than to unknown:\n{}",
+        found.len(),
+        found.join("\n")
+    );
+}
+
+/// A stride that is prime and not a divisor of record sizes, so a sample still reaches every
+/// kind of key across records.
+const SAMPLE_STRIDE: usize = 7;
+
+#[test]
+fn deleting_a_key_from_the_healthy_example_never_flips_a_verdict() {
+    assert_sweep("healthy", &example("healthy.snapshot.json"), SAMPLE_STRIDE);
+}
+
+#[test]
+fn deleting_a_key_from_the_field_case_never_flips_a_verdict() {
+    assert_sweep(
+        "field-case",
+        &example("field-case.snapshot.json"),
+        SAMPLE_STRIDE,
+    );
+}
+
+#[test]
+fn deleting_a_key_from_a_synthetic_tenant_with_faults_never_flips_a_verdict() {
+    assert_sweep("synthetic", &synthetic(), SAMPLE_STRIDE * 3);
+}
+
+#[test]
+#[ignore = "full sweep: every single-key deletion of both examples and the synthetic tenant"]
+fn full_sweep_of_every_single_key_deletion() {
+    assert_sweep("healthy", &example("healthy.snapshot.json"), 1);
+    assert_sweep("field-case", &example("field-case.snapshot.json"), 1);
+    assert_sweep("synthetic", &synthetic(), 1);
+}
