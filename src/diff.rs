@@ -400,6 +400,9 @@ struct View<'a> {
 
 type Got<T> = Result<T, Val>;
 
+/// How a value the source did not send is counted where values are tallied by kind.
+const NOT_REPORTED: &str = "not_reported";
+
 /// A field the source may not have sent: absent compares as unavailable, never as a value.
 fn sent<T>(field: &Option<T>) -> Got<&T> {
     field.as_ref().ok_or_else(|| Val::Unavailable {
@@ -523,7 +526,8 @@ impl View<'_> {
                 licenses.get(*id).is_some_and(|l| {
                     plans.iter().any(|p| {
                         l.plans
-                            .get(*p)
+                            .as_ref()
+                            .and_then(|plans| plans.get(*p))
                             .is_some_and(|s| s.eq_ignore_ascii_case("Success"))
                     })
                 })
@@ -961,7 +965,7 @@ fn resource_account_rows(a: &View, b: &View) -> Vec<Row> {
         |v| {
             let app_id = v.dynamics_app_id()?;
             over_scope(v, &|ra| {
-                ra.application_id.as_deref() == Some(app_id.as_str())
+                ra.application_id.clone().flatten().as_deref() == Some(app_id.as_str())
             })
         },
     );
@@ -971,7 +975,7 @@ fn resource_account_rows(a: &View, b: &View) -> Vec<Row> {
         |v| {
             let acs_id = v.d365_acs_id()?;
             over_scope(v, &|ra| {
-                ra.acs_resource_id.as_deref() == Some(acs_id.as_str())
+                ra.acs_resource_id.clone().flatten().as_deref() == Some(acs_id.as_str())
             })
         },
     );
@@ -980,7 +984,8 @@ fn resource_account_rows(a: &View, b: &View) -> Vec<Row> {
         "AcsResourceId set but not a GUID",
         |v| {
             over_scope(v, &|ra| {
-                ra.acs_resource_id.is_some() && !ra.acs_resource_id_is_guid
+                matches!(ra.acs_resource_id, Some(Some(_)))
+                    && ra.acs_resource_id_is_guid == Some(false)
             })
         },
     );
@@ -1006,7 +1011,7 @@ fn resource_account_rows(a: &View, b: &View) -> Vec<Row> {
                     .filter(|id| {
                         users
                             .get(*id)
-                            .and_then(|u| u.usage_location.as_deref())
+                            .and_then(|u| u.usage_location.clone().flatten())
                             .is_some_and(|l| !l.is_empty())
                     })
                     .count(),
@@ -1066,7 +1071,7 @@ fn license_rows(a: &View, b: &View) -> Vec<Row> {
         "Teams Phone Resource Account SKU has unassigned units",
         |v| {
             let sku = ra_sku(v)?.ok_or_else(|| Val::na("not subscribed"))?;
-            Ok(Val::Bool(sku.available_units > 0))
+            Ok(Val::Bool(*sent(&sku.available_units)? > 0))
         },
     );
     r.add(
@@ -1074,7 +1079,7 @@ fn license_rows(a: &View, b: &View) -> Vec<Row> {
         "Teams Phone Resource Account SKU status",
         |v| {
             let sku = ra_sku(v)?.ok_or_else(|| Val::na("not subscribed"))?;
-            Ok(Val::Text(sku.capability_status))
+            Ok(Val::Text(sent(&sku.capability_status)?.clone()))
         },
     );
     r.add(
@@ -1112,7 +1117,10 @@ fn license_rows(a: &View, b: &View) -> Vec<Row> {
                     .filter(|id| {
                         licenses.get(*id).is_some_and(|l| {
                             skus.iter().any(|s| {
-                                l.sku_part_numbers.iter().any(|p| p.eq_ignore_ascii_case(s))
+                                l.sku_part_numbers
+                                    .iter()
+                                    .flatten()
+                                    .any(|p| p.eq_ignore_ascii_case(s))
                                     || l.sku_ids.iter().any(|i| i.eq_ignore_ascii_case(s))
                             })
                         })
@@ -1128,7 +1136,7 @@ fn license_rows(a: &View, b: &View) -> Vec<Row> {
         Ok(counted(
             ids.iter()
                 .filter_map(|id| licenses.get(id))
-                .flat_map(|l| l.sku_part_numbers.iter().cloned()),
+                .flat_map(|l| l.sku_part_numbers.iter().flatten().cloned()),
         ))
     });
     r.rows
@@ -1137,21 +1145,17 @@ fn license_rows(a: &View, b: &View) -> Vec<Row> {
 fn number_rows(a: &View, b: &View) -> Vec<Row> {
     let mut r = Rows::new(a, b);
     r.add("numbers.by_type", "phone numbers by type", |v| {
-        Ok(counted(
-            get(&v.m.teams.numbers)?
-                .values()
-                .map(|n| n.number_type.clone()),
-        ))
+        Ok(counted(get(&v.m.teams.numbers)?.values().map(|n| {
+            n.number_type.clone().unwrap_or_else(|| NOT_REPORTED.into())
+        })))
     });
     r.add(
         "numbers.ra_by_type",
         "contact-center numbers by type",
         |v| {
-            Ok(counted(
-                v.ra_numbers()?
-                    .into_iter()
-                    .map(|(_, n)| n.number_type.clone()),
-            ))
+            Ok(counted(v.ra_numbers()?.into_iter().map(|(_, n)| {
+                n.number_type.clone().unwrap_or_else(|| NOT_REPORTED.into())
+            })))
         },
     );
     // One row per number type either side uses for its contact center: the capability Teams
@@ -1159,7 +1163,11 @@ fn number_rows(a: &View, b: &View) -> Vec<Row> {
     let mut types = BTreeSet::new();
     for v in [a, b] {
         if let Ok(numbers) = v.ra_numbers() {
-            types.extend(numbers.into_iter().map(|(_, n)| n.number_type.clone()));
+            types.extend(
+                numbers
+                    .into_iter()
+                    .map(|(_, n)| n.number_type.clone().unwrap_or_else(|| NOT_REPORTED.into())),
+            );
         }
     }
     for number_type in &types {
@@ -1170,7 +1178,9 @@ fn number_rows(a: &View, b: &View) -> Vec<Row> {
                 let numbers: Vec<_> = v
                     .ra_numbers()?
                     .into_iter()
-                    .filter(|(_, n)| &n.number_type == number_type)
+                    .filter(|(_, n)| {
+                        n.number_type.as_deref().unwrap_or(NOT_REPORTED) == number_type
+                    })
                     .collect();
                 if numbers.is_empty() {
                     return Ok(Val::Absent);
@@ -1181,6 +1191,7 @@ fn number_rows(a: &View, b: &View) -> Vec<Row> {
                         .filter(|(_, n)| {
                             n.capabilities
                                 .iter()
+                                .flatten()
                                 .any(|c| c == "voiceApplicationAssignment")
                         })
                         .count(),
@@ -1197,7 +1208,7 @@ fn number_rows(a: &View, b: &View) -> Vec<Row> {
             Ok(Val::ratio(
                 numbers
                     .iter()
-                    .filter(|(_, n)| n.activation_state == "activated")
+                    .filter(|(_, n)| n.activation_state.as_deref() == Some("activated"))
                     .count(),
                 numbers.len(),
             ))

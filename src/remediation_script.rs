@@ -724,7 +724,7 @@ impl<'a> Ctx<'a> {
         read.push(format!("$current = @({})", current.join(", ")));
         let sync_app = app
             .map(str::to_string)
-            .or_else(|| ra.application_id.clone().filter(|a| is_guid(a)));
+            .or_else(|| ra.application_id.clone().flatten().filter(|a| is_guid(a)));
         let mut apply = vec![format!(
             "Set-CsOnlineApplicationInstance -Identity {}{params}",
             ps_str(&ra.upn)
@@ -883,9 +883,12 @@ impl<'a> Ctx<'a> {
             .skus()
             .iter()
             .filter(|s| {
-                s.capability_status == "Enabled"
-                    && s.available_units > 0
-                    && s.service_plans.iter().any(|p| p.starts_with("MCOPSTN"))
+                s.capability_status.as_deref() == Some("Enabled")
+                    && s.available_units.is_some_and(|n| n > 0)
+                    && s.service_plans
+                        .iter()
+                        .flatten()
+                        .any(|p| p.starts_with("MCOPSTN"))
             })
             .collect();
         free.sort_by(|a, b| a.sku_part_number.cmp(&b.sku_part_number));
@@ -910,13 +913,13 @@ impl<'a> Ctx<'a> {
 
     fn agent_license(&self, r: &CheckResult) -> Vec<Step> {
         let id = subject_id(r);
-        let plans = self.licenses(&id).map(|l| &l.plans);
+        let plans = self.licenses(&id).and_then(|l| l.plans.as_ref());
         let has_phone_plan =
             plans.is_some_and(|p| p.contains_key("MCOEV") || p.contains_key("MCOEV_GOV"));
         let free_phone = self.skus().iter().find(|s| {
             (s.sku_id == TEAMS_PHONE_SKU || s.sku_part_number == "MCOEV")
-                && s.capability_status == "Enabled"
-                && s.available_units > 0
+                && s.capability_status.as_deref() == Some("Enabled")
+                && s.available_units.is_some_and(|n| n > 0)
         });
         match (self.user(&id), has_phone_plan, free_phone) {
             (Some(_), false, Some(sku)) => vec![self.add_license(
@@ -1271,7 +1274,7 @@ impl<'a> Ctx<'a> {
     fn not_a_service_number(&self, r: &CheckResult) -> Step {
         let number = subject_name(r);
         let n = self.number(&number);
-        let lines = match n.map(|n| n.number_type.as_str()) {
+        let lines = match n.and_then(|n| n.number_type.as_deref()) {
             Some("operatorConnect") => vec![
                 format!(
                     "Ask {} to re-provision the range containing {number} for voice applications (service",
@@ -1304,14 +1307,18 @@ impl<'a> Ctx<'a> {
 
     /// The UPN of the resource account a number is assigned to.
     fn assignee(&self, n: Option<&PhoneNumber>) -> Option<String> {
-        let target = n?.assignment_target_id.as_deref()?;
+        let target = n?.assignment_target_id.as_ref()?.as_deref()?;
         self.ra_upn(target).map(str::to_string)
     }
 
     fn activate_number(&self, r: &CheckResult) -> Step {
         let number = subject_name(r);
         let n = self.number(&number);
-        let failed = n.is_some_and(|n| n.activation_state.ends_with("Failed"));
+        let failed = n.is_some_and(|n| {
+            n.activation_state
+                .as_deref()
+                .is_some_and(|s| s.ends_with("Failed"))
+        });
         match (failed, self.assignee(n), n) {
             (true, Some(upn), Some(n)) => self.change(
                 r,
@@ -1329,7 +1336,7 @@ impl<'a> Ctx<'a> {
                         "Set-CsPhoneNumberAssignment -Identity {} -PhoneNumber {} -PhoneNumberType {}",
                         ps_str(&upn),
                         ps_str(&number),
-                        ps_str(&pascal(&n.number_type))
+                        ps_str(&pascal(n.number_type.as_deref().unwrap_or_default()))
                     )],
                     notes: vec![
                         "If it fails again, open a Teams support case (or contact the operator) with the number.".into(),
@@ -1384,7 +1391,7 @@ impl<'a> Ctx<'a> {
                         "Set-CsPhoneNumberAssignment -Identity {} -PhoneNumber {} -PhoneNumberType {}",
                         ps_str(&ra.upn),
                         ps_str(&number),
-                        ps_str(&pascal(&n.number_type))
+                        ps_str(&pascal(n.number_type.as_deref().unwrap_or_default()))
                     )],
                     notes: Vec::new(),
                 },

@@ -24,6 +24,10 @@ struct Case {
     name: String,
     #[serde(default)]
     patch: Option<Value>,
+    /// JSON pointers into the model set to an explicit `null` (present and null, which a merge
+    /// patch cannot say: its `null` deletes the key, i.e. the source did not send the field).
+    #[serde(default)]
+    null: Vec<String>,
     #[serde(default)]
     unavailable: BTreeMap<String, String>,
     expect: Expect,
@@ -133,6 +137,11 @@ fn run_case(
     let (mut model, mut unavailable) = base.clone();
     if let Some(patch) = &case.patch {
         merge_patch(&mut model, patch);
+    }
+    for pointer in &case.null {
+        *model
+            .pointer_mut(pointer)
+            .ok_or_else(|| format!("`null: {pointer}` names no value of the model"))? = Value::Null;
     }
     for (path, k) in &case.unavailable {
         let kind = kind(k).ok_or_else(|| format!("unknown unavailable kind `{k}`"))?;

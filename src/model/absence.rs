@@ -84,6 +84,22 @@ pub fn note(record: &str, field: &str, model_field: &str, obj: &Value) {
     });
 }
 
+/// Notes that `source` has no record at all for `record`, whose key in the model's map is
+/// `model_field` (a user id): the user was not read, which is not "has nothing".
+pub fn note_missing_record(source: &str, record: &str, what: &str, model_field: &str) {
+    KEPT.with(|k| {
+        if let Some(kept) = k.borrow_mut().as_mut() {
+            kept.push(Absence {
+                source: source.to_string(),
+                record: record.to_string(),
+                field: what.to_string(),
+                model_field: model_field.to_string(),
+                keys_seen: Vec::new(),
+            });
+        }
+    });
+}
+
 /// Runs `parse` for source `key`; its notes are kept only if it succeeds.
 pub fn parsing<T>(key: &str, parse: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     let outer = PARSING.with(|p| p.borrow_mut().replace(Vec::new()));

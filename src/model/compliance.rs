@@ -310,7 +310,7 @@ mod tests {
             display_name: None,
             account_enabled: Some(true),
             user_type: Some("Member".into()),
-            usage_location: Some("US".into()),
+            usage_location: Some(Some("US".into())),
             assigned_sku_ids: Vec::new(),
             department: department.map(str::to_string),
             company_name: None,

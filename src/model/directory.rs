@@ -37,7 +37,9 @@ pub struct Directory {
 pub struct Organization {
     pub id: String,
     pub display_name: Option<String>,
-    /// Two-letter country of the tenant (`countryLetterCode`), used for data-location checks.
+    /// Two-letter country of the tenant (`countryLetterCode`), used for data-location checks;
+    /// absent (omitted) when the organization does not carry it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub country_letter_code: Option<String>,
     pub verified_domains: Vec<String>,
     pub default_domain: Option<String>,
@@ -47,15 +49,21 @@ pub struct Organization {
 pub struct Sku {
     pub sku_id: String,
     pub sku_part_number: String,
-    /// `Enabled`, `Warning`, `Suspended`, `Deleted`, `LockedOut`.
-    pub capability_status: String,
+    /// `Enabled`, `Warning`, `Suspended`, `Deleted`, `LockedOut`. This and the fields below
+    /// are absent (omitted) when the SKU record does not carry them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capability_status: Option<String>,
     /// `prepaidUnits.enabled`.
-    pub enabled_units: i64,
-    pub consumed_units: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enabled_units: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consumed_units: Option<i64>,
     /// `enabled_units - consumed_units` (may be negative when over-assigned).
-    pub available_units: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub available_units: Option<i64>,
     /// Service plan names included in the SKU.
-    pub service_plans: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_plans: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -63,11 +71,15 @@ pub struct User {
     pub id: String,
     pub upn: String,
     pub display_name: Option<String>,
+    /// Absent (omitted) when the user record does not carry `accountEnabled`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub account_enabled: Option<bool>,
     /// `Member` or `Guest`.
     pub user_type: Option<String>,
-    /// Two-letter usage location; `null` blocks license assignment.
-    pub usage_location: Option<String>,
+    /// Two-letter usage location; `null` (not set) blocks license assignment; absent (omitted)
+    /// when the record does not carry `usageLocation`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage_location: Option<Option<String>>,
     /// Lower-case skuIds from `assignedLicenses`.
     pub assigned_sku_ids: Vec<String>,
     pub department: Option<String>,
@@ -82,10 +94,15 @@ pub struct User {
 pub struct UserLicenses {
     /// Lower-case skuIds.
     pub sku_ids: Vec<String>,
-    pub sku_part_numbers: Vec<String>,
+    /// Absent (omitted) when a license record lacks `skuPartNumber`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sku_part_numbers: Option<Vec<String>>,
     /// Service plan name → provisioningStatus (`Success`, `Disabled`, `PendingInput`, ...),
-    /// across all the user's SKUs; `Success` wins when a plan appears twice.
-    pub plans: BTreeMap<String, String>,
+    /// across all the user's SKUs; `Success` wins when a plan appears twice. Absent (omitted)
+    /// when a license lacks `servicePlans` or a plan lacks its name or status: the plans are
+    /// then not fully known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plans: Option<BTreeMap<String, String>>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -110,11 +127,13 @@ pub struct ConsentGrant {
     pub client_id: String,
     /// Object id of the resource service principal (e.g. Microsoft Graph's).
     pub resource_id: String,
-    /// `AllPrincipals` (admin consent) or `Principal`.
-    pub consent_type: String,
+    /// `AllPrincipals` (admin consent) or `Principal`; absent (omitted) when not reported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consent_type: Option<String>,
     pub principal_id: Option<String>,
-    /// The space-separated `scope` split into names.
-    pub scopes: Vec<String>,
+    /// The space-separated `scope` split into names; absent (omitted) when not reported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -286,7 +305,13 @@ fn parse_organization(data: &Value) -> Result<Organization, String> {
     Ok(Organization {
         id: object_id(&required_str(org, &["id"])?),
         display_name: str_prop(org, &["displayName"]),
-        country_letter_code: str_prop(org, &["countryLetterCode"]),
+        country_letter_code: raw::reported(
+            org,
+            "organization",
+            &["countryLetterCode"],
+            "country_letter_code",
+            str_prop,
+        ),
         verified_domains,
         default_domain,
     })
@@ -296,18 +321,45 @@ fn parse_skus(data: &Value) -> Result<Vec<Sku>, String> {
     records(data, &[])?
         .into_iter()
         .map(|sku| {
-            let enabled_units = prop(sku, "prepaidUnits")
-                .and_then(|p| int_prop(p, &["enabled"]))
-                .unwrap_or(0);
-            let consumed_units = int_prop(sku, &["consumedUnits"]).unwrap_or(0);
+            let sku_part_number = required_str(sku, &["skuPartNumber"])?;
+            let record = sku_part_number.as_str();
+            let enabled_units = raw::reported(
+                sku,
+                record,
+                &["prepaidUnits.enabled"],
+                "enabled_units",
+                |s, _| prop(s, "prepaidUnits").and_then(|p| int_prop(p, &["enabled"])),
+            );
+            let consumed_units =
+                raw::reported(sku, record, &["consumedUnits"], "consumed_units", int_prop);
+            if enabled_units.is_none() || consumed_units.is_none() {
+                super::absence::note(
+                    record,
+                    "prepaidUnits.enabled or consumedUnits",
+                    "available_units",
+                    sku,
+                );
+            }
+            let service_plans = prop(sku, "servicePlans")
+                .filter(|p| !p.is_null())
+                .map(|p| raw::string_list(Some(p), &["servicePlanName"]));
+            if service_plans.is_none() {
+                super::absence::note(record, "servicePlans", "service_plans", sku);
+            }
             Ok(Sku {
                 sku_id: object_id(&required_str(sku, &["skuId"])?),
-                sku_part_number: required_str(sku, &["skuPartNumber"])?,
-                capability_status: str_prop(sku, &["capabilityStatus"]).unwrap_or_default(),
+                capability_status: raw::reported(
+                    sku,
+                    record,
+                    &["capabilityStatus"],
+                    "capability_status",
+                    str_prop,
+                ),
                 enabled_units,
                 consumed_units,
-                available_units: enabled_units - consumed_units,
-                service_plans: raw::string_list(prop(sku, "servicePlans"), &["servicePlanName"]),
+                available_units: enabled_units.zip(consumed_units).map(|(e, c)| e - c),
+                service_plans,
+                sku_part_number,
             })
         })
         .collect()
@@ -344,12 +396,26 @@ fn parse_users(data: &Value) -> Result<BTreeMap<String, User>, String> {
                         .collect()
                 })
                 .unwrap_or_default();
+            let upn = required_str(u, &["userPrincipalName"])?;
+            let usage_location = match prop(u, "usageLocation") {
+                None => {
+                    super::absence::note(&upn, "usageLocation", "usage_location", u);
+                    None
+                }
+                Some(_) => Some(str_prop(u, &["usageLocation"])),
+            };
             let user = User {
-                upn: required_str(u, &["userPrincipalName"])?,
+                account_enabled: raw::reported(
+                    u,
+                    &upn,
+                    &["accountEnabled"],
+                    "account_enabled",
+                    bool_prop,
+                ),
+                upn,
                 display_name: str_prop(u, &["displayName"]),
-                account_enabled: bool_prop(u, &["accountEnabled"]),
                 user_type: str_prop(u, &["userType"]),
-                usage_location: str_prop(u, &["usageLocation"]),
+                usage_location,
                 assigned_sku_ids,
                 department: str_prop(u, &["department"]),
                 company_name: str_prop(u, &["companyName"]),
@@ -379,7 +445,11 @@ fn parse_license_details(data: &Value) -> Result<BTreeMap<String, UserLicenses>,
     raw::keyed(data)?
         .iter()
         .map(|(user, response)| {
-            let mut out = UserLicenses::default();
+            let mut out = UserLicenses {
+                sku_part_numbers: Some(Vec::new()),
+                plans: Some(BTreeMap::new()),
+                ..UserLicenses::default()
+            };
             for license in per_user_records(user, response)? {
                 let sku_id = object_id(
                     &required_str(license, &["skuId"]).map_err(|e| format!("user {user}: {e}"))?,
@@ -387,14 +457,26 @@ fn parse_license_details(data: &Value) -> Result<BTreeMap<String, UserLicenses>,
                 if !out.sku_ids.contains(&sku_id) {
                     out.sku_ids.push(sku_id);
                 }
-                if let Some(part) = str_prop(license, &["skuPartNumber"])
-                    && !out.sku_part_numbers.contains(&part)
-                {
-                    out.sku_part_numbers.push(part);
+                match str_prop(license, &["skuPartNumber"]) {
+                    Some(part) => {
+                        if let Some(parts) = out.sku_part_numbers.as_mut()
+                            && !parts.contains(&part)
+                        {
+                            parts.push(part);
+                        }
+                    }
+                    None => {
+                        super::absence::note(user, "skuPartNumber", "sku_part_numbers", license);
+                        out.sku_part_numbers = None;
+                    }
                 }
                 let plans = match prop(license, "servicePlans") {
                     Some(Value::Array(p)) => p.as_slice(),
-                    None | Some(Value::Null) => &[],
+                    None | Some(Value::Null) => {
+                        super::absence::note(user, "servicePlans", "plans", license);
+                        out.plans = None;
+                        &[]
+                    }
                     Some(other) => {
                         return Err(format!(
                             "user {user}: `servicePlans` is {}",
@@ -403,18 +485,28 @@ fn parse_license_details(data: &Value) -> Result<BTreeMap<String, UserLicenses>,
                     }
                 };
                 for plan in plans {
-                    let Some(name) = str_prop(plan, &["servicePlanName"]) else {
+                    let name = str_prop(plan, &["servicePlanName"]);
+                    let status = str_prop(plan, &["provisioningStatus"]);
+                    let (Some(name), Some(status)) = (name, status) else {
+                        super::absence::note(
+                            user,
+                            "servicePlans[].servicePlanName or provisioningStatus",
+                            "plans",
+                            plan,
+                        );
+                        out.plans = None;
                         continue;
                     };
-                    let status = str_prop(plan, &["provisioningStatus"]).unwrap_or_default();
+                    let Some(known) = out.plans.as_mut() else {
+                        continue;
+                    };
                     // The same plan can come with several SKUs (e.g. Teams in E5 and in a
                     // Teams add-on); the user has it if any copy is provisioned.
-                    let keep_existing = out
-                        .plans
+                    let keep_existing = known
                         .get(&name)
                         .is_some_and(|s| s.eq_ignore_ascii_case("Success"));
                     if !keep_existing {
-                        out.plans.insert(name, status);
+                        known.insert(name, status);
                     }
                 }
             }
@@ -470,14 +562,26 @@ fn parse_consent_grants(data: &Value) -> Result<Vec<ConsentGrant>, String> {
     records(data, &[])?
         .into_iter()
         .map(|g| {
+            let client_id = object_id(&required_str(g, &["clientId"])?);
+            let record = format!("the grant to client {client_id}");
+            let scopes = match prop(g, "scope") {
+                None => {
+                    super::absence::note(&record, "scope", "scopes", g);
+                    None
+                }
+                // An empty or null scope is a grant of nothing, as Graph writes it.
+                Some(_) => Some(
+                    str_prop(g, &["scope"])
+                        .map(|s| s.split_whitespace().map(str::to_string).collect())
+                        .unwrap_or_default(),
+                ),
+            };
             Ok(ConsentGrant {
-                client_id: object_id(&required_str(g, &["clientId"])?),
+                consent_type: raw::reported(g, &record, &["consentType"], "consent_type", str_prop),
                 resource_id: object_id(&required_str(g, &["resourceId"])?),
-                consent_type: str_prop(g, &["consentType"]).unwrap_or_default(),
                 principal_id: opt_object_id(g, &["principalId"]),
-                scopes: str_prop(g, &["scope"])
-                    .map(|s| s.split_whitespace().map(str::to_string).collect())
-                    .unwrap_or_default(),
+                scopes,
+                client_id,
             })
         })
         .collect()
@@ -616,12 +720,12 @@ mod tests {
         let sku = &d.skus.value().unwrap()[0];
         assert_eq!(sku.sku_id, "440eaaa8-b3e0-484b-a8be-62870b9ba70a");
         assert_eq!(sku.sku_part_number, "PHONESYSTEM_VIRTUALUSER");
-        assert_eq!(sku.capability_status, "Enabled");
+        assert_eq!(sku.capability_status.as_deref(), Some("Enabled"));
         assert_eq!(
             (sku.enabled_units, sku.consumed_units, sku.available_units),
-            (25, 3, 22)
+            (Some(25), Some(3), Some(22))
         );
-        assert_eq!(sku.service_plans, ["MCOEV_VIRTUALUSER"]);
+        assert_eq!(sku.service_plans.as_deref().unwrap(), ["MCOEV_VIRTUALUSER"]);
     }
 
     #[test]
@@ -630,7 +734,7 @@ mod tests {
             "graph.subscribedSkus",
             json!({"value": [{"skuId": "440eaaa8-b3e0-484b-a8be-62870b9ba70a", "skuPartNumber": "PHONESYSTEM_VIRTUALUSER", "consumedUnits": 6, "prepaidUnits": {"enabled": 5}}]}),
         );
-        assert_eq!(d.skus.value().unwrap()[0].available_units, -1);
+        assert_eq!(d.skus.value().unwrap()[0].available_units, Some(-1));
     }
 
     #[test]
@@ -674,7 +778,7 @@ mod tests {
         assert_eq!(user.id, id);
         assert_eq!(user.upn, "RA_CC_Main@contoso.com");
         assert_eq!(user.account_enabled, Some(false));
-        assert_eq!(user.usage_location.as_deref(), Some("US"));
+        assert_eq!(user.usage_location.clone().flatten().as_deref(), Some("US"));
         assert_eq!(
             user.assigned_sku_ids,
             ["440eaaa8-b3e0-484b-a8be-62870b9ba70a"]
@@ -748,9 +852,12 @@ mod tests {
                 "e43b5b99-8dfb-405f-9987-dc307f34bcbd"
             ]
         );
-        assert_eq!(lic.sku_part_numbers, ["SPE_E5", "MCOEV"]);
-        assert_eq!(lic.plans["TEAMS1"], "Success");
-        assert_eq!(lic.plans["MCOEV"], "Success");
+        assert_eq!(
+            lic.sku_part_numbers.as_deref().unwrap(),
+            ["SPE_E5", "MCOEV"]
+        );
+        assert_eq!(lic.plans.as_ref().unwrap()["TEAMS1"], "Success");
+        assert_eq!(lic.plans.as_ref().unwrap()["MCOEV"], "Success");
     }
 
     #[test]
@@ -761,7 +868,11 @@ mod tests {
         );
         assert_eq!(
             d.licenses.value().unwrap()["748a7c7c-a489-4de4-8a68-4415f1d19a9c"],
-            UserLicenses::default()
+            UserLicenses {
+                sku_ids: Vec::new(),
+                sku_part_numbers: Some(Vec::new()),
+                plans: Some(BTreeMap::new()),
+            }
         );
     }
 
@@ -840,10 +951,10 @@ mod tests {
             }]}),
         );
         let grant = &d.consent_grants.value().unwrap()[0];
-        assert_eq!(grant.consent_type, "AllPrincipals");
+        assert_eq!(grant.consent_type.as_deref(), Some("AllPrincipals"));
         assert_eq!(grant.principal_id, None);
         assert_eq!(
-            grant.scopes,
+            grant.scopes.as_deref().unwrap(),
             [
                 "TeamsResourceAccount.Read.All",
                 "User.Read",

@@ -140,7 +140,7 @@ fn compare(attribute: Attribute, op: Comparison, value: &str, subject: &Subject<
         Attribute::Department => user.department.as_deref(),
         Attribute::Company => user.company_name.as_deref(),
         Attribute::Office => user.office_location.as_deref(),
-        Attribute::UsageLocation => user.usage_location.as_deref(),
+        Attribute::UsageLocation => user.usage_location.as_ref().and_then(|l| l.as_deref()),
         Attribute::ExtensionAttribute(n) => {
             let key = format!("extensionAttribute{n}");
             user.extension_attributes
@@ -443,7 +443,7 @@ mod tests {
             display_name: Some("Agent One".into()),
             account_enabled: Some(true),
             user_type: Some("Member".into()),
-            usage_location: Some("US".into()),
+            usage_location: Some(Some("US".into())),
             assigned_sku_ids: Vec::new(),
             department: Some("Contact Center".into()),
             company_name: Some("Contoso".into()),

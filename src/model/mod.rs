@@ -104,6 +104,7 @@ impl TenantModel {
         let mut compliance = compliance::normalize(snapshot, &directory);
         let agents = agents::normalize(snapshot, &directory);
         let scope = scope::derive(&teams, &d365);
+        note_unread_users(snapshot, &directory, &teams, &agents);
         compliance.agent_segment_groups = compliance::group_by_membership(
             agents.clone().map(|list| {
                 list.into_iter()
@@ -177,6 +178,46 @@ impl TenantModel {
     /// The model as the JSON that checks see as `tenant`.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).expect("the model serialises")
+    }
+}
+
+/// Agents and resource accounts for whom a per-user source has no record at all were not read
+/// (the key is missing), which checks must not take for "no licenses" or "not a Teams user":
+/// noted so the unknown result says which source and user.
+fn note_unread_users(
+    snapshot: &Snapshot,
+    directory: &directory::Directory,
+    teams: &teams::Teams,
+    agents: &Fact<Vec<agents::Agent>>,
+) {
+    let mut people: Vec<(String, String)> = agents
+        .value()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| Some((a.id.clone()?, a.upn.clone().unwrap_or(a.key.clone()))))
+        .collect();
+    if let Some(ras) = teams.resource_accounts.value() {
+        people.extend(ras.values().map(|ra| (ra.id.clone(), ra.upn.clone())));
+    }
+    let users_source = if matches!(
+        snapshot.fact("teams.onlineUsers"),
+        crate::snapshot::RawFact::NotCollected
+    ) {
+        "graph.userConfigurations"
+    } else {
+        "teams.onlineUsers"
+    };
+    for (id, upn) in &people {
+        if let Some(licenses) = directory.licenses.value()
+            && !licenses.contains_key(id)
+        {
+            absence::note_missing_record("graph.licenseDetails", upn, "licenseDetails", id);
+        }
+        if let Some(users) = teams.users.value()
+            && !users.contains_key(id)
+        {
+            absence::note_missing_record(users_source, upn, "a user record", id);
+        }
     }
 }
 

@@ -49,19 +49,19 @@ pub fn derive(teams: &Teams, d365: &D365) -> Scope {
                 .values()
                 .filter_map(|ra| {
                     let mut reasons = Vec::new();
-                    if app_id.is_some() && ra.application_id == app_id {
+                    if app_id.is_some() && ra.application_id.clone().flatten() == app_id {
                         reasons.push("dynamics_app_id".to_string());
                     }
-                    if acs_id.is_some() && ra.acs_resource_id == acs_id {
+                    if acs_id.is_some() && ra.acs_resource_id.clone().flatten() == acs_id {
                         reasons.push("d365_acs_resource".to_string());
                     }
                     if d365_ra_ids.contains(&ra.id) {
                         reasons.push("d365_phone_number".to_string());
                     }
-                    if ra.application_kind == "documented_example" {
+                    if ra.application_kind.as_deref() == Some("documented_example") {
                         reasons.push("documented_app_id".to_string());
                     }
-                    if ra.acs_resource_id.is_some() && reasons.is_empty() {
+                    if matches!(ra.acs_resource_id, Some(Some(_))) && reasons.is_empty() {
                         reasons.push("acs_resource_bound".to_string());
                     }
                     (!reasons.is_empty()).then(|| ScopedResourceAccount {

@@ -38,6 +38,10 @@ pub struct Teams {
     pub numbers_by_target: Fact<BTreeMap<String, Vec<String>>>,
     /// `graph.userConfigurations`, completed by `teams.onlineUsers`; keyed by object id.
     pub users: Fact<BTreeMap<String, TeamsUser>>,
+    /// Users a source was asked about and answered that it does not know (a `null` response),
+    /// and no source knows: not Teams users. A user missing from `users` and from this list
+    /// was not read.
+    pub users_not_found: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
@@ -94,13 +98,19 @@ pub struct ResourceAccount {
     pub id: String,
     pub upn: String,
     pub display_name: Option<String>,
-    /// Canonical GUID, or the raw text when it is not a GUID; `null` when unset.
-    pub application_id: Option<String>,
+    /// Canonical GUID, or the raw text when it is not a GUID; `null` when unset; absent
+    /// (omitted, as are the derived fields) when the record does not carry it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub application_id: Option<Option<String>>,
     /// `auto_attendant`, `call_queue`, `documented_example` (4b8f0dce-...), `other`, `none`.
-    pub application_kind: String,
-    /// Canonical GUID, or the raw text (e.g. an ARM path); `null` when unset.
-    pub acs_resource_id: Option<String>,
-    pub acs_resource_id_is_guid: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub application_kind: Option<String>,
+    /// Canonical GUID, or the raw text (e.g. an ARM path); `null` when unset; absent (omitted)
+    /// when the record does not carry it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acs_resource_id: Option<Option<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub acs_resource_id_is_guid: Option<bool>,
     /// E.164, from the resource account itself (`phoneNumber`).
     pub phone_number: Option<String>,
     /// `graph` or `teams`.
@@ -119,16 +129,25 @@ pub struct PhoneNumber {
     /// E.164.
     pub number: String,
     /// camelCase as Graph spells it: `callingPlan`, `operatorConnect`, `directRouting`, ...
-    pub number_type: String,
+    /// This and the fields below are absent (omitted) when the record does not carry them
+    /// (public callers of the Teams API read only number, target and acquisition date).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number_type: Option<String>,
     /// `activated`, `assignmentPending`, `assignmentFailed`, `updatePending`, `updateFailed`.
-    pub activation_state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activation_state: Option<String>,
     /// camelCase: `voiceApplicationAssignment`, `userAssignment`, `conferenceAssignment`, ...
-    pub capabilities: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Vec<String>>,
     /// camelCase: `unassigned`, `userAssigned`, `voiceApplicationAssigned`,
-    /// `thirdPartyAppAssigned`, ...
-    pub assignment_status: String,
-    /// Lower-case object id of the user or resource account it is assigned to.
-    pub assignment_target_id: Option<String>,
+    /// `thirdPartyAppAssigned`, ...; `unassigned` when the status is absent but the target is
+    /// reported empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignment_status: Option<String>,
+    /// Lower-case object id of the user or resource account it is assigned to; `null` when
+    /// the source reports it unassigned; absent (omitted) when the source does not say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assignment_target_id: Option<Option<String>>,
     pub operator_id: Option<String>,
     pub operator_name: Option<String>,
     pub iso_country_code: Option<String>,
@@ -227,7 +246,19 @@ pub fn normalize(snapshot: &Snapshot) -> Teams {
             )
         },
     );
-    let numbers_by_target = numbers.as_ref().map(numbers_by_target);
+    let numbers_by_target = numbers.as_ref().and_then(numbers_by_target);
+    let (users, users_not_found) = merge_users(
+        fact::from_raw(
+            "graph.userConfigurations",
+            read("graph.userConfigurations"),
+            parse_user_configurations,
+        ),
+        fact::from_raw(
+            "teams.onlineUsers",
+            read("teams.onlineUsers"),
+            parse_online_users,
+        ),
+    );
     Teams {
         acs_federation: fact::from_raw(
             "teams.TeamsAcsFederationConfiguration",
@@ -252,18 +283,8 @@ pub fn normalize(snapshot: &Snapshot) -> Teams {
         ),
         numbers,
         numbers_by_target,
-        users: merge_users(
-            fact::from_raw(
-                "graph.userConfigurations",
-                read("graph.userConfigurations"),
-                parse_user_configurations,
-            ),
-            fact::from_raw(
-                "teams.onlineUsers",
-                read("teams.onlineUsers"),
-                parse_online_users,
-            ),
-        ),
+        users,
+        users_not_found,
     }
 }
 
@@ -573,19 +594,32 @@ fn parse_resource_accounts(
         .into_iter()
         .map(|ra| {
             let id = object_id(&required_str(ra, &["id", "objectId"])?);
-            let application_id = str_prop(ra, &["appId", "applicationId"])
-                .map(|a| canonical::guid_or_raw(&a))
-                .filter(|a| !a.is_empty());
-            let acs_resource_id = str_prop(ra, &["acsResourceId"])
-                .map(|a| canonical::guid_or_raw(&a))
-                .filter(|a| !a.is_empty());
+            let upn = required_str(ra, &["userPrincipalName"])
+                .map_err(|e| format!("resource account {id}: {e}"))?;
+            // Absent (`None`) is kept apart from reported-but-unset (`Some(None)`).
+            let optional_id = |names: &[&str], model_field: &str| {
+                if names.iter().all(|n| prop(ra, n).is_none()) {
+                    super::absence::note(&upn, names[0], model_field, ra);
+                    return None;
+                }
+                Some(
+                    str_prop(ra, names)
+                        .map(|a| canonical::guid_or_raw(&a))
+                        .filter(|a| !a.is_empty()),
+                )
+            };
+            let application_id = optional_id(&["appId", "applicationId"], "application_id");
+            let acs_resource_id = optional_id(&["acsResourceId"], "acs_resource_id");
             let account = ResourceAccount {
-                upn: required_str(ra, &["userPrincipalName"])
-                    .map_err(|e| format!("resource account {id}: {e}"))?,
+                upn,
                 display_name: str_prop(ra, &["displayName"]),
-                application_kind: application_kind(application_id.as_deref()).to_string(),
+                application_kind: application_id
+                    .as_ref()
+                    .map(|a| application_kind(a.as_deref()).to_string()),
                 application_id,
-                acs_resource_id_is_guid: acs_resource_id.as_deref().is_some_and(canonical::is_guid),
+                acs_resource_id_is_guid: acs_resource_id
+                    .as_ref()
+                    .map(|a| a.as_deref().is_some_and(canonical::is_guid)),
                 acs_resource_id,
                 phone_number: str_prop(ra, &["phoneNumber"]).and_then(|p| canonical::e164(&p)),
                 source: source.to_string(),
@@ -619,20 +653,75 @@ fn parse_ra_associations(data: &Value) -> Result<BTreeMap<String, Vec<RaAssociat
         .collect()
 }
 
-/// A target id, or `None` when unset; the nil GUID is how some renderings say "unassigned".
-fn target_id(raw: Option<String>) -> Option<String> {
-    raw.map(|t| object_id(&t))
-        .filter(|t| !t.is_empty() && t != NIL_GUID)
+/// A target id, `Some(None)` when reported unset (null, empty, or the nil GUID, which is how
+/// some renderings say "unassigned"), `None` when the record does not carry one of `names`.
+fn target_id(n: &Value, names: &[&str]) -> Option<Option<String>> {
+    if names.iter().all(|name| prop(n, name).is_none()) {
+        return None;
+    }
+    Some(
+        str_prop(n, names)
+            .map(|t| object_id(&t))
+            .filter(|t| !t.is_empty() && t != NIL_GUID),
+    )
 }
 
-/// When the source omits the status, an unassigned number is still known to be unassigned;
-/// an assigned one is left empty rather than guessed.
-fn assignment_status(raw: Option<String>, target: &Option<String>) -> String {
+/// When the source omits the status, a number whose target is reported empty is still known
+/// to be unassigned; otherwise the status is absent rather than guessed.
+fn assignment_status(raw: Option<String>, target: Option<&Option<String>>) -> Option<String> {
     match raw {
-        Some(s) => raw::camel(&s),
-        None if target.is_none() => "unassigned".to_string(),
-        None => String::new(),
+        Some(s) => Some(raw::camel(&s)),
+        None if target == Some(&None) => Some("unassigned".to_string()),
+        None => None,
     }
+}
+
+/// The fields every number record should carry, read with the names the source uses; absent
+/// ones are noted.
+struct NumberFields<'a> {
+    number_type: &'a [&'a str],
+    activation_state: &'a [&'a str],
+    capabilities: &'a [&'a str],
+    assignment_status: &'a [&'a str],
+}
+
+/// A number's type, activation state, capabilities and assignment status, each `None` when
+/// the record does not carry it.
+type NumberDetails = (
+    Option<String>,
+    Option<String>,
+    Option<Vec<String>>,
+    Option<String>,
+);
+
+fn number_fields(
+    n: &Value,
+    number: &str,
+    names: &NumberFields<'_>,
+    target: Option<&Option<String>>,
+) -> Result<NumberDetails, String> {
+    let camel = |v: &Value, names: &[&str]| str_prop(v, names).map(|t| raw::camel(&t));
+    let number_type = raw::reported(n, number, names.number_type, "number_type", camel);
+    let activation_state =
+        raw::reported(n, number, names.activation_state, "activation_state", camel);
+    let capabilities = match prop_any(n, names.capabilities) {
+        None => {
+            super::absence::note(number, names.capabilities[0], "capabilities", n);
+            None
+        }
+        Some(_) => Some(
+            list_prop(n, names.capabilities, &[])
+                .map_err(|e| format!("{number}: {e}"))?
+                .iter()
+                .map(|c| raw::camel(c))
+                .collect(),
+        ),
+    };
+    let status = assignment_status(str_prop(n, names.assignment_status), target);
+    if status.is_none() {
+        super::absence::note(number, names.assignment_status[0], "assignment_status", n);
+    }
+    Ok((number_type, activation_state, capabilities, status))
 }
 
 fn e164_of(n: &Value, names: &[&str]) -> Result<String, String> {
@@ -646,7 +735,7 @@ fn keyed_numbers(list: Vec<PhoneNumber>) -> BTreeMap<String, PhoneNumber> {
     for n in list {
         let replace = out
             .get(&n.number)
-            .is_none_or(|old| old.assignment_target_id.is_none());
+            .is_none_or(|old| !matches!(old.assignment_target_id, Some(Some(_))));
         if replace {
             out.insert(n.number.clone(), n);
         }
@@ -659,20 +748,26 @@ fn parse_graph_numbers(data: &Value) -> Result<BTreeMap<String, PhoneNumber>, St
         .into_iter()
         .map(|n| {
             let number = e164_of(n, &["telephoneNumber"])?;
-            let target = target_id(str_prop(n, &["assignmentTargetId"]));
+            let target = target_id(n, &["assignmentTargetId"]);
+            if target.is_none() {
+                super::absence::note(&number, "assignmentTargetId", "assignment_target_id", n);
+            }
+            let (number_type, activation_state, capabilities, assignment_status) = number_fields(
+                n,
+                &number,
+                &NumberFields {
+                    number_type: &["numberType"],
+                    activation_state: &["activationState"],
+                    capabilities: &["capabilities"],
+                    assignment_status: &["assignmentStatus"],
+                },
+                target.as_ref(),
+            )?;
             Ok(PhoneNumber {
-                number_type: str_prop(n, &["numberType"])
-                    .map(|t| raw::camel(&t))
-                    .unwrap_or_default(),
-                activation_state: str_prop(n, &["activationState"])
-                    .map(|t| raw::camel(&t))
-                    .unwrap_or_default(),
-                capabilities: list_prop(n, &["capabilities"], &[])
-                    .map_err(|e| format!("{number}: {e}"))?
-                    .iter()
-                    .map(|c| raw::camel(c))
-                    .collect(),
-                assignment_status: assignment_status(str_prop(n, &["assignmentStatus"]), &target),
+                number_type,
+                activation_state,
+                capabilities,
+                assignment_status,
                 assignment_target_id: target,
                 operator_id: str_prop(n, &["operatorId"]),
                 operator_name: None,
@@ -692,29 +787,40 @@ fn parse_teams_numbers(data: &Value) -> Result<BTreeMap<String, PhoneNumber>, St
         .into_iter()
         .map(|n| {
             let number = e164_of(n, &["TelephoneNumber"])?;
-            let assigned_to = prop(n, "AssignedTo").and_then(|a| match a {
+            let assigned_to = prop(n, "AssignedTo").map(|a| match a {
                 Value::Object(_) => str_prop(a, &["id", "objectId"]),
                 Value::String(_) => str_prop(n, &["AssignedTo"]),
                 _ => None,
             });
-            let target =
-                target_id(str_prop(n, &["TargetId", "AssignedPstnTargetId"]).or(assigned_to));
+            let target = match target_id(n, &["TargetId", "AssignedPstnTargetId"]) {
+                Some(Some(t)) => Some(Some(t)),
+                reported => match assigned_to {
+                    Some(a) => Some(
+                        a.map(|t| object_id(&t))
+                            .filter(|t| !t.is_empty() && t != NIL_GUID),
+                    ),
+                    None => reported,
+                },
+            };
+            if target.is_none() {
+                super::absence::note(&number, "TargetId", "assignment_target_id", n);
+            }
+            let (number_type, activation_state, capabilities, assignment_status) = number_fields(
+                n,
+                &number,
+                &NumberFields {
+                    number_type: &["NumberType"],
+                    activation_state: &["ActivationState"],
+                    capabilities: &["Capability", "Capabilities"],
+                    assignment_status: &["PstnAssignmentStatus", "AssignmentStatus"],
+                },
+                target.as_ref(),
+            )?;
             Ok(PhoneNumber {
-                number_type: str_prop(n, &["NumberType"])
-                    .map(|t| raw::camel(&t))
-                    .unwrap_or_default(),
-                activation_state: str_prop(n, &["ActivationState"])
-                    .map(|t| raw::camel(&t))
-                    .unwrap_or_default(),
-                capabilities: list_prop(n, &["Capability", "Capabilities"], &[])
-                    .map_err(|e| format!("{number}: {e}"))?
-                    .iter()
-                    .map(|c| raw::camel(c))
-                    .collect(),
-                assignment_status: assignment_status(
-                    str_prop(n, &["PstnAssignmentStatus", "AssignmentStatus"]),
-                    &target,
-                ),
+                number_type,
+                activation_state,
+                capabilities,
+                assignment_status,
                 assignment_target_id: target,
                 operator_id: str_prop(n, &["OperatorId", "PstnPartnerId"]),
                 operator_name: str_prop(n, &["PstnPartnerName"]),
@@ -727,10 +833,43 @@ fn parse_teams_numbers(data: &Value) -> Result<BTreeMap<String, PhoneNumber>, St
     Ok(keyed_numbers(list))
 }
 
-fn numbers_by_target(numbers: &BTreeMap<String, PhoneNumber>) -> BTreeMap<String, Vec<String>> {
+/// Target → numbers. A number whose target the source did not report could belong to any
+/// account, so no account's list would be known complete: the join is then unavailable.
+fn numbers_by_target(
+    numbers: &BTreeMap<String, PhoneNumber>,
+) -> Fact<BTreeMap<String, Vec<String>>> {
+    let untargeted: Vec<&str> = numbers
+        .values()
+        .filter(|n| n.assignment_target_id.is_none())
+        .map(|n| n.number.as_str())
+        .collect();
+    if !untargeted.is_empty() {
+        let source = numbers
+            .values()
+            .next()
+            .map_or("graph", |n| n.source.as_str());
+        return Fact::Unavailable(Unavailable {
+            kind: fact::UnavailableKind::Malformed,
+            reason: format!(
+                "the numbers' source did not report the assignment target of {} ({}), so which numbers each account has is not known",
+                untargeted.join(", "),
+                if source == "graph" {
+                    "assignmentTargetId"
+                } else {
+                    "TargetId"
+                }
+            ),
+            needs: None,
+            sources: vec![if source == "graph" {
+                "graph.numberAssignments".into()
+            } else {
+                "teams.telephoneNumbers".into()
+            }],
+        });
+    }
     let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for n in numbers.values() {
-        if let Some(target) = &n.assignment_target_id {
+        if let Some(Some(target)) = &n.assignment_target_id {
             out.entry(target.clone())
                 .or_default()
                 .push(n.number.clone());
@@ -740,7 +879,7 @@ fn numbers_by_target(numbers: &BTreeMap<String, PhoneNumber>) -> BTreeMap<String
         list.sort();
         list.dedup();
     }
-    out
+    Fact::Available(out)
 }
 
 /// What one source says about a Teams user; merged into `TeamsUser`. `None` = not reported.
@@ -807,6 +946,29 @@ fn effective_assignments(u: &Value, id: &str) -> Result<Option<BTreeMap<String, 
 /// `*Policy` property per policy type (empty = Global). Fields the record does not carry are
 /// `None` and noted as absent; `graph` says which fields the source can carry at all.
 fn user_part(u: &Value, id: &str, graph: bool) -> Result<UserPart, String> {
+    const EXPECTED: [&str; 9] = [
+        "userPrincipalName",
+        "accountType",
+        "isEnterpriseVoiceEnabled",
+        "EnterpriseVoiceEnabled",
+        "featureTypes",
+        "effectivePolicyAssignments",
+        "ExternalAccessPolicy",
+        "OnlineVoiceRoutingPolicy",
+        "TeamsUpgradeEffectiveMode",
+    ];
+    if EXPECTED.iter().all(|k| prop(u, k).is_none()) {
+        let keys: Vec<&str> = u
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        return Err(format!(
+            "user {id} has none of the expected properties (keys: {})",
+            keys.join(", ")
+        ));
+    }
     let upn = str_prop(u, &["userPrincipalName"]);
     let record = upn.clone().unwrap_or_else(|| id.to_string());
     let record = record.as_str();
@@ -942,7 +1104,7 @@ fn one_user<'a>(v: &'a Value, id: &str) -> Result<Option<&'a Value>, String> {
 /// Users keyed by id: either an object keyed by user id (one response per user, read one by
 /// one), or a list response (`value` or the REST `users` envelope) whose records carry `id` /
 /// `objectId`.
-fn user_records(data: &Value) -> Result<Vec<(String, &Value)>, String> {
+fn user_records(data: &Value) -> Result<Vec<(String, Option<&Value>)>, String> {
     let keyed_form = data.as_object().is_some_and(|m| {
         !m.is_empty()
             && prop(data, "value").is_none()
@@ -953,12 +1115,13 @@ fn user_records(data: &Value) -> Result<Vec<(String, &Value)>, String> {
         let mut list = Vec::new();
         for (key, v) in raw::keyed(data)? {
             let id = object_id(key);
-            if let Some(u) = one_user(v, &id)? {
-                if !u.is_object() {
-                    return Err(format!("user {id} is {}", raw::kind(u)));
-                }
-                list.push((id, u));
+            let user = one_user(v, &id)?;
+            if let Some(u) = user
+                && !u.is_object()
+            {
+                return Err(format!("user {id} is {}", raw::kind(u)));
             }
+            list.push((id, user));
         }
         return Ok(list);
     }
@@ -977,52 +1140,95 @@ fn user_records(data: &Value) -> Result<Vec<(String, &Value)>, String> {
                     keys.join(", ")
                 )
             })?;
-            Ok((object_id(&id), u))
+            Ok((object_id(&id), Some(u)))
+        })
+        .collect()
+}
+
+/// A user source's records: `None` for a user the source does not know.
+type UserParts = BTreeMap<String, Option<UserPart>>;
+
+fn parse_user_parts(data: &Value, graph: bool) -> Result<UserParts, String> {
+    user_records(data)?
+        .into_iter()
+        .map(|(id, u)| {
+            let part = u.map(|u| user_part(u, &id, graph)).transpose()?;
+            Ok((id, part))
         })
         .collect()
 }
 
 /// `graph.userConfigurations`: a list response, or responses keyed by user id.
-fn parse_user_configurations(data: &Value) -> Result<BTreeMap<String, UserPart>, String> {
-    user_records(data)?
-        .into_iter()
-        .map(|(id, u)| Ok((id.clone(), user_part(u, &id, true)?)))
-        .collect()
+fn parse_user_configurations(data: &Value) -> Result<UserParts, String> {
+    parse_user_parts(data, true)
 }
 
 /// `teams.onlineUsers`: Get-CsOnlineUser objects (flat PascalCase) or the Teams admin API's REST
 /// users (camelCase, `effectivePolicyAssignments`), keyed by user id or as one `users` list.
-fn parse_online_users(data: &Value) -> Result<BTreeMap<String, UserPart>, String> {
-    user_records(data)?
-        .into_iter()
-        .map(|(id, u)| Ok((id.clone(), user_part(u, &id, false)?)))
-        .collect()
+fn parse_online_users(data: &Value) -> Result<UserParts, String> {
+    parse_user_parts(data, false)
 }
 
 /// Graph is the documented source and wins where both have a value; Get-CsOnlineUser fills
 /// the gaps (upgrade mode, users Graph does not return such as resource accounts). The fact is
 /// available when either source is. A field neither source reported stays absent.
 fn merge_users(
-    graph: Fact<BTreeMap<String, UserPart>>,
-    online: Fact<BTreeMap<String, UserPart>>,
+    graph: Fact<UserParts>,
+    online: Fact<UserParts>,
+) -> (Fact<BTreeMap<String, TeamsUser>>, Vec<String>) {
+    let not_found: Vec<String> = [&graph, &online]
+        .iter()
+        .filter_map(|f| f.value())
+        .flat_map(|m| {
+            m.iter()
+                .filter(|(_, p)| p.is_none())
+                .map(|(id, _)| id.clone())
+        })
+        .filter(|id| {
+            [&graph, &online]
+                .iter()
+                .filter_map(|f| f.value())
+                .all(|m| !matches!(m.get(id), Some(Some(_))))
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    (merge_parts(graph, online), not_found)
+}
+
+fn merge_parts(
+    graph: Fact<UserParts>,
+    online: Fact<UserParts>,
 ) -> Fact<BTreeMap<String, TeamsUser>> {
-    let (graph, online) = match (graph, online) {
-        (Fact::Unavailable(g), Fact::Unavailable(t)) => {
-            return Fact::Unavailable(both_unavailable(g, t, "teams.onlineUsers", "other source "));
-        }
-        // Get-CsOnlineUser is the only source covering resource accounts as well as agents: if
-        // it was read and failed, treating its users as absent would turn "could not read" into
-        // a finding, so the whole fact is unavailable. (Graph only adds detail for agents.)
-        (_, Fact::Unavailable(u))
-            if u.kind != crate::model::fact::UnavailableKind::NotCollected =>
-        {
-            return Fact::Unavailable(u);
-        }
-        (g, t) => (
-            g.value().cloned().unwrap_or_default(),
-            t.value().cloned().unwrap_or_default(),
-        ),
-    };
+    let (graph, online): (BTreeMap<String, UserPart>, BTreeMap<String, UserPart>) =
+        match (graph, online) {
+            (Fact::Unavailable(g), Fact::Unavailable(t)) => {
+                return Fact::Unavailable(both_unavailable(
+                    g,
+                    t,
+                    "teams.onlineUsers",
+                    "other source ",
+                ));
+            }
+            // Get-CsOnlineUser is the only source covering resource accounts as well as agents: if
+            // it was read and failed, treating its users as absent would turn "could not read" into
+            // a finding, so the whole fact is unavailable. (Graph only adds detail for agents.)
+            (_, Fact::Unavailable(u))
+                if u.kind != crate::model::fact::UnavailableKind::NotCollected =>
+            {
+                return Fact::Unavailable(u);
+            }
+            (g, t) => {
+                let known = |f: Fact<UserParts>| -> BTreeMap<String, UserPart> {
+                    f.value()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|(id, p)| Some((id.clone(), p.clone()?)))
+                        .collect()
+                };
+                (known(g), known(t))
+            }
+        };
     let ids: std::collections::BTreeSet<&String> = graph.keys().chain(online.keys()).collect();
     let users = ids
         .into_iter()
@@ -1514,20 +1720,23 @@ mod tests {
         let ra = &t.resource_accounts.value().unwrap()[RA];
         assert_eq!(ra.id, RA);
         assert_eq!(ra.upn, "ra_cc_main@contoso.com");
-        assert_eq!(ra.application_id.as_deref(), Some(DOCUMENTED_D365_APP_ID));
-        assert_eq!(ra.application_kind, "documented_example");
         assert_eq!(
-            ra.acs_resource_id.as_deref(),
+            ra.application_id.clone().flatten().as_deref(),
+            Some(DOCUMENTED_D365_APP_ID)
+        );
+        assert_eq!(ra.application_kind.as_deref(), Some("documented_example"));
+        assert_eq!(
+            ra.acs_resource_id.clone().flatten().as_deref(),
             Some("bb567890-1234-1234-1234-bbb123456789")
         );
-        assert!(ra.acs_resource_id_is_guid);
+        assert_eq!(ra.acs_resource_id_is_guid, Some(true));
         assert_eq!(ra.phone_number.as_deref(), Some("+14255550100"));
         assert_eq!(ra.source, "graph");
     }
 
     #[test]
     fn resource_account_application_kinds_follow_the_app_id() {
-        let kind = |app: Value| ra_with("appId", app).application_kind;
+        let kind = |app: Value| ra_with("appId", app).application_kind.unwrap_or_default();
         assert_eq!(kind(json!(AUTO_ATTENDANT_APP_ID)), "auto_attendant");
         assert_eq!(kind(json!(CALL_QUEUE_APP_ID.to_uppercase())), "call_queue");
         assert_eq!(
@@ -1542,23 +1751,26 @@ mod tests {
 
     #[test]
     fn resource_account_without_app_id_has_none() {
-        assert_eq!(ra_with("appId", Value::Null).application_id, None);
+        assert_eq!(ra_with("appId", Value::Null).application_id, Some(None));
     }
 
     #[test]
     fn resource_account_arm_path_acs_id_is_kept_raw() {
         let arm = "/subscriptions/1/resourceGroups/rg/providers/Microsoft.Communication/CommunicationServices/acs";
         let ra = ra_with("acsResourceId", json!(arm));
-        assert_eq!(ra.acs_resource_id.as_deref(), Some(arm));
-        assert!(!ra.acs_resource_id_is_guid);
+        assert_eq!(ra.acs_resource_id.clone().flatten().as_deref(), Some(arm));
+        assert_eq!(ra.acs_resource_id_is_guid, Some(false));
     }
 
     #[test]
     fn resource_account_empty_acs_id_is_none() {
         let ra = ra_with("acsResourceId", json!(""));
-        assert_eq!(ra.acs_resource_id, None);
-        assert!(!ra.acs_resource_id_is_guid);
-        assert_eq!(ra_with("acsResourceId", Value::Null).acs_resource_id, None);
+        assert_eq!(ra.acs_resource_id, Some(None));
+        assert_eq!(ra.acs_resource_id_is_guid, Some(false));
+        assert_eq!(
+            ra_with("acsResourceId", Value::Null).acs_resource_id,
+            Some(None)
+        );
     }
 
     #[test]
@@ -1590,7 +1802,7 @@ mod tests {
         ]));
         let ra = &t.resource_accounts.value().unwrap()[RA];
         assert_eq!(ra.source, "teams");
-        assert_eq!(ra.application_kind, "documented_example");
+        assert_eq!(ra.application_kind.as_deref(), Some("documented_example"));
         assert_eq!(ra.phone_number.as_deref(), Some("+14255550100"));
     }
 
@@ -1609,8 +1821,8 @@ mod tests {
         );
         let ra = &t.resource_accounts.value().unwrap()[RA];
         assert_eq!(ra.source, "teams");
-        assert_eq!(ra.application_kind, "call_queue");
-        assert_eq!(ra.acs_resource_id, None);
+        assert_eq!(ra.application_kind.as_deref(), Some("call_queue"));
+        assert_eq!(ra.acs_resource_id, Some(None));
         assert_eq!(ra.phone_number.as_deref(), Some("+14255550199"));
     }
 
@@ -1738,21 +1950,27 @@ mod tests {
         let t = teams("graph.numberAssignments", a72());
         let numbers = t.numbers.value().unwrap();
         let n = &numbers["+14255550100"];
-        assert_eq!(n.number_type, "directRouting");
-        assert_eq!(n.activation_state, "activated");
+        assert_eq!(n.number_type.as_deref(), Some("directRouting"));
+        assert_eq!(n.activation_state.as_deref(), Some("activated"));
         assert_eq!(
-            n.capabilities,
+            n.capabilities.as_deref().unwrap(),
             ["voiceApplicationAssignment", "userAssignment"]
         );
-        assert_eq!(n.assignment_status, "voiceApplicationAssigned");
-        assert_eq!(n.assignment_target_id.as_deref(), Some(RA));
+        assert_eq!(
+            n.assignment_status.as_deref(),
+            Some("voiceApplicationAssigned")
+        );
+        assert_eq!(
+            n.assignment_target_id.clone().flatten().as_deref(),
+            Some(RA)
+        );
         assert_eq!(
             n.operator_id.as_deref(),
             Some("7a205197-8e59-487d-b9fa-3fc1b108f1e5")
         );
         assert_eq!(n.iso_country_code.as_deref(), Some("US"));
         assert_eq!(n.source, "graph");
-        assert_eq!(numbers["+14255550101"].assignment_target_id, None);
+        assert_eq!(numbers["+14255550101"].assignment_target_id, Some(None));
         let by_target = t.numbers_by_target.value().unwrap();
         assert_eq!(by_target.len(), 1);
         assert_eq!(by_target[RA], ["+14255550100", "+14255550102"]);
@@ -1790,14 +2008,20 @@ mod tests {
         }));
         let n = &t.numbers.value().unwrap()["+14255550100"];
         assert_eq!(n.source, "teams");
-        assert_eq!(n.number_type, "directRouting");
-        assert_eq!(n.activation_state, "activated");
+        assert_eq!(n.number_type.as_deref(), Some("directRouting"));
+        assert_eq!(n.activation_state.as_deref(), Some("activated"));
         assert_eq!(
-            n.capabilities,
+            n.capabilities.as_deref().unwrap(),
             ["voiceApplicationAssignment", "userAssignment"]
         );
-        assert_eq!(n.assignment_status, "voiceApplicationAssigned");
-        assert_eq!(n.assignment_target_id.as_deref(), Some(RA));
+        assert_eq!(
+            n.assignment_status.as_deref(),
+            Some("voiceApplicationAssigned")
+        );
+        assert_eq!(
+            n.assignment_target_id.clone().flatten().as_deref(),
+            Some(RA)
+        );
         assert_eq!(t.numbers_by_target.value().unwrap()[RA], ["+14255550100"]);
     }
 
@@ -1807,14 +2031,17 @@ mod tests {
             json!({"TelephoneNumber": "+14255550100", "AssignedPstnTargetId": RA, "NumberType": "OperatorConnect", "PstnPartnerName": "Contoso Telecom", "Capability": "{ConferenceAssignment, VoiceApplicationAssignment}"}),
         );
         let n = &t.numbers.value().unwrap()["+14255550100"];
-        assert_eq!(n.assignment_target_id.as_deref(), Some(RA));
-        assert_eq!(n.number_type, "operatorConnect");
+        assert_eq!(
+            n.assignment_target_id.clone().flatten().as_deref(),
+            Some(RA)
+        );
+        assert_eq!(n.number_type.as_deref(), Some("operatorConnect"));
         assert_eq!(n.operator_name.as_deref(), Some("Contoso Telecom"));
         assert_eq!(
-            n.capabilities,
+            n.capabilities.as_deref().unwrap(),
             ["conferenceAssignment", "voiceApplicationAssignment"]
         );
-        assert_eq!(n.assignment_status, "");
+        assert_eq!(n.assignment_status, None, "absent, not guessed");
     }
 
     #[test]
@@ -1823,15 +2050,18 @@ mod tests {
             json!({"TelephoneNumber": "tel:+14255550100", "AssignedTo": {"id": "748A7C7C-A489-4DE4-8A68-4415F1D19A9C"}}),
         );
         let n = &t.numbers.value().unwrap()["+14255550100"];
-        assert_eq!(n.assignment_target_id.as_deref(), Some(RA));
+        assert_eq!(
+            n.assignment_target_id.clone().flatten().as_deref(),
+            Some(RA)
+        );
     }
 
     #[test]
     fn teams_number_without_target_or_status_is_unassigned() {
         let t = b6(json!({"TelephoneNumber": "+14255550100", "TargetId": NIL_GUID}));
         let n = &t.numbers.value().unwrap()["+14255550100"];
-        assert_eq!(n.assignment_target_id, None);
-        assert_eq!(n.assignment_status, "unassigned");
+        assert_eq!(n.assignment_target_id, Some(None));
+        assert_eq!(n.assignment_status.as_deref(), Some("unassigned"));
         assert!(t.numbers_by_target.value().unwrap().is_empty());
     }
 
@@ -1955,7 +2185,7 @@ mod tests {
         );
         let u = &t.users.value().unwrap()[AGENT];
         assert_eq!(u.external_access_policy.as_deref(), Some("global"));
-        assert_eq!(u.online_voice_routing_policy, None);
+        assert_eq!(u.online_voice_routing_policy, Some(None));
     }
 
     #[test]
@@ -1980,7 +2210,11 @@ mod tests {
             Some("federationonly"),
             "graph wins"
         );
-        assert_eq!(u.online_voice_routing_policy, None, "graph reports Global");
+        assert_eq!(
+            u.online_voice_routing_policy,
+            Some(None),
+            "graph reports Global"
+        );
         assert_eq!(
             u.teams_upgrade_effective_mode.as_deref(),
             Some("TeamsOnly"),
@@ -2036,7 +2270,7 @@ mod tests {
         );
         let u = &t.users.value().unwrap()[AGENT];
         assert_eq!(u.external_access_policy.as_deref(), Some("global"));
-        assert_eq!(u.online_voice_routing_policy, None);
+        assert_eq!(u.online_voice_routing_policy, Some(None));
     }
 
     #[test]
