@@ -2,7 +2,7 @@
 //! must reach exactly the verdicts of the offline audit of the snapshot the fake serves.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
@@ -565,6 +565,59 @@ async fn fallbacks_national_cloud_and_agent_group() {
     let err = stderr(&out);
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains("--agent-group"), "{err}");
+}
+
+/// `ccaudit collect` of `snapshot`'s agents from `fake` (exit 0 asserted), then the snapshot
+/// it wrote and where.
+async fn collected(fake: &FakeTenant, snapshot: &Value) -> (Value, tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("collected.snapshot.json");
+    let mut args = agents_flag(snapshot);
+    args.extend([
+        "--quiet".into(),
+        "--output".into(),
+        saved.display().to_string(),
+    ]);
+    let out = ccaudit(fake, "collect", args, vec![]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    (json, dir, saved)
+}
+
+/// The S&C front door redirecting to its regional back end (apis.md A.10): every cmdlet is
+/// re-sent to the region and read; the audit of what was collected is the offline audit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn compliance_front_door_redirect_is_read_through_the_regional_host() {
+    let options = FakeOptions {
+        faults: Faults::default()
+            .compliance_redirect("https://nam13b.admin.protection.outlook.com:446"),
+        ..FakeOptions::default()
+    };
+    let (fake, snapshot) = fake("field-case.snapshot.json", options).await;
+    let (saved, _dir, path) = collected(&fake, &snapshot).await;
+    for key in [
+        "compliance.InformationBarrierPolicy",
+        "compliance.OrganizationSegment",
+        "compliance.PolicyConfig",
+    ] {
+        assert_eq!(
+            saved["facts"][key]["data"], snapshot["facts"][key]["data"],
+            "{key}: {}",
+            saved["facts"][key]
+        );
+    }
+    let log = fake.requests();
+    assert_read_only_and_no_repeats(&log);
+    let regional = log
+        .iter()
+        .filter(|r| r.path.starts_with("/regions/nam13b/") && r.status == 200)
+        .count();
+    assert!(regional >= 3, "{log:?}");
+    let expected = verdicts(&report(&offline(
+        &example_path("field-case.snapshot.json"),
+        &[],
+    )));
+    assert_eq!(verdicts(&report(&offline(&path, &[]))), expected);
 }
 
 /// The fake's endpoint flags without `--dataverse-url`: the org must be found.
