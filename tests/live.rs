@@ -620,6 +620,75 @@ async fn compliance_front_door_redirect_is_read_through_the_regional_host() {
     assert_eq!(verdicts(&report(&offline(&path, &[]))), expected);
 }
 
+/// The MicrosoftTeams module's legacy resource-account path is tried when the current one is
+/// 404; when both are, the fact is not found and says so for both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn application_instances_fall_back_to_the_legacy_path() {
+    let faults = || {
+        Faults::default()
+            .once("resourceAccounts", FaultKind::Status(403))
+            .legacy_application_instances_only()
+    };
+    let key = "teams.applicationInstances";
+    let options = FakeOptions {
+        faults: faults(),
+        ..FakeOptions::default()
+    };
+    let (fake, snapshot) = fake("healthy.snapshot.json", options).await;
+    let (saved, _dir, _) = collected(&fake, &snapshot).await;
+    let listed = |s: &Value| s["facts"][key]["data"]["applicationInstances"].clone();
+    assert_eq!(listed(&saved), listed(&snapshot));
+    let endpoint = saved["facts"][key]["endpoint"].as_str().unwrap();
+    assert!(
+        endpoint.ends_with("/Teams.PlatformService/v2/Legacy/ApplicationInstances?pageSize=100"),
+        "{endpoint}"
+    );
+    // Read through the legacy list, the resource accounts' per-user data is there too.
+    let instances = listed(&saved).as_array().unwrap().len();
+    let associations = &saved["facts"]["teams.applicationInstanceAssociations"]["data"];
+    assert_eq!(
+        associations.as_object().unwrap().len(),
+        instances,
+        "{associations}"
+    );
+    assert_read_only_and_no_repeats(&fake.requests());
+
+    // Neither path lists them: not found, naming both.
+    let mut without = snapshot.clone();
+    without["facts"].as_object_mut().unwrap().remove(key);
+    let fake = FakeTenant::start(
+        without.clone(),
+        FakeOptions {
+            faults: faults(),
+            ..FakeOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (saved, _dir, path) = collected(&fake, &without).await;
+    assert_eq!(
+        saved["facts"][key]["error"]["status"], 404,
+        "{}",
+        saved["facts"][key]
+    );
+    let snap =
+        ccaudit::snapshot::Snapshot::parse(&std::fs::read_to_string(&path).unwrap(), "collected")
+            .unwrap();
+    let fact: ccaudit::model::Fact<()> =
+        ccaudit::model::fact::from_raw(key, snap.fact(key), |_| Ok(()));
+    let u = fact.unavailable().unwrap();
+    assert_eq!(u.kind, ccaudit::model::UnavailableKind::NotFound);
+    assert!(
+        u.reason
+            .contains("/Teams.PlatformService/v2/ApplicationInstances:")
+            && u.reason
+                .contains("/Teams.PlatformService/v2/Legacy/ApplicationInstances"),
+        "{}",
+        u.reason
+    );
+    assert!(!u.reason.contains('\n'), "{}", u.reason);
+}
+
 /// The fake's endpoint flags without `--dataverse-url`: the org must be found.
 fn endpoints_without_dataverse(fake: &FakeTenant) -> Vec<String> {
     let mut args = fake.endpoint_args();
