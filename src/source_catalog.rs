@@ -360,7 +360,7 @@ pub const SOURCES: &[SourceSpec] = &[
     },
     SourceSpec {
         key: "teams.applicationInstances",
-        endpoint: "GET /Teams.PlatformService/v2/ApplicationInstances?pageSize=100",
+        endpoint: "GET /Teams.PlatformService/v2/ApplicationInstances?pageSize=100 (on 404: /Teams.PlatformService/v2/Legacy/ApplicationInstances)",
         needs: "Entra role Teams Administrator for the auditing identity",
         application: &[],
         delegated: &[p::TEAMS_ADMIN_IMPERSONATION],

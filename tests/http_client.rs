@@ -1,6 +1,7 @@
 //! The read-only tenant client and sign-in against the fake tenant server (loopback only).
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -170,14 +171,7 @@ async fn reads_every_service_and_merges_pages() {
             .len()
     );
 
-    let base = client
-        .endpoints()
-        .base(Service::Compliance)
-        .unwrap()
-        .clone();
-    let anchor = "UPN:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@contoso.onmicrosoft.com";
-    let ib = client
-        .invoke_get_cmdlet(&base, &tid, "Get-InformationBarrierPolicy", anchor)
+    let ib = invoke(&client, &tid, "Get-InformationBarrierPolicy")
         .await
         .unwrap();
     assert_eq!(
@@ -195,6 +189,107 @@ async fn reads_every_service_and_merges_pages() {
         );
         assert!(r.fault.is_none(), "{r:?}");
     }
+}
+
+/// The IB cmdlets and their snapshot keys.
+const CMDLETS: [(&str, &str); 3] = [
+    (
+        "compliance.InformationBarrierPolicy",
+        "Get-InformationBarrierPolicy",
+    ),
+    ("compliance.OrganizationSegment", "Get-OrganizationSegment"),
+    ("compliance.PolicyConfig", "Get-PolicyConfig"),
+];
+const ANCHOR: &str =
+    "UPN:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@contoso.onmicrosoft.com";
+
+/// Runs one IB cmdlet through the client's compliance endpoint.
+async fn invoke(client: &ReadOnlyClient, tid: &str, cmdlet: &str) -> Result<Value, FetchError> {
+    let base = client
+        .endpoints()
+        .base(Service::Compliance)
+        .unwrap()
+        .clone();
+    client.invoke_get_cmdlet(&base, tid, cmdlet, ANCHOR).await
+}
+
+#[tokio::test]
+async fn compliance_front_door_redirect_reads_every_cmdlet_from_the_regional_host() {
+    let (fake, client, snap) = start(FakeOptions {
+        faults: Faults::default()
+            .compliance_redirect("https://nam13b.admin.protection.outlook.com:446"),
+        ..FakeOptions::default()
+    })
+    .await;
+    let tid = fake.tenant_id().to_string();
+    for (key, cmdlet) in CMDLETS {
+        let v = invoke(&client, &tid, cmdlet).await.unwrap();
+        assert_eq!(v, fact(&snap, key), "{cmdlet}");
+    }
+    let sent: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.service == "compliance")
+        .collect();
+    let front = format!("/adminapi/beta/{tid}/InvokeCommand");
+    let regional = format!("/regions/nam13b{front}");
+    // Each cmdlet: one 302 at the front door, then the same POST to the region.
+    let redirected = sent.iter().filter(|r| r.path == front && r.status == 302);
+    assert_eq!(redirected.count(), CMDLETS.len(), "{sent:?}");
+    for (_, cmdlet) in CMDLETS {
+        assert!(
+            sent.iter()
+                .any(|r| r.path == regional && r.status == 200 && r.detail == [cmdlet]),
+            "{cmdlet} not read from the regional host: {sent:?}"
+        );
+    }
+    assert!(
+        sent.iter()
+            .all(|r| r.method == "POST" && (r.path == front || r.path == regional)),
+        "{sent:?}"
+    );
+}
+
+#[tokio::test]
+async fn compliance_redirect_to_another_host_is_refused_and_gets_no_token() {
+    // A listener that counts connections: the redirect's target.
+    let trap = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let trap_addr = trap.local_addr().unwrap();
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counted = connections.clone();
+    tokio::spawn(async move {
+        while trap.accept().await.is_ok() {
+            counted.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    let (fake, client, _) = start(FakeOptions {
+        faults: Faults::default().compliance_redirect(&format!("http://{trap_addr}")),
+        ..FakeOptions::default()
+    })
+    .await;
+    let tid = fake.tenant_id().to_string();
+    let e = invoke(&client, &tid, "Get-InformationBarrierPolicy")
+        .await
+        .unwrap_err();
+    let shown = e.to_string();
+    assert_eq!(shown.lines().count(), 1, "{shown}");
+    assert!(
+        shown.starts_with(&format!(
+            "POST {}/adminapi/beta/{tid}/InvokeCommand Get-InformationBarrierPolicy: HTTP 302: redirected to {trap_addr}, not followed",
+            fake.url("compliance").trim_start_matches("http://")
+        )),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("is not an allow-listed Security & Compliance regional host"),
+        "{shown}"
+    );
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        0,
+        "the location was contacted"
+    );
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! must reach exactly the verdicts of the offline audit of the snapshot the fake serves.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::time::{Duration, Instant};
 
@@ -565,6 +565,128 @@ async fn fallbacks_national_cloud_and_agent_group() {
     let err = stderr(&out);
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(err.contains("--agent-group"), "{err}");
+}
+
+/// `ccaudit collect` of `snapshot`'s agents from `fake` (exit 0 asserted), then the snapshot
+/// it wrote and where.
+async fn collected(fake: &FakeTenant, snapshot: &Value) -> (Value, tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("collected.snapshot.json");
+    let mut args = agents_flag(snapshot);
+    args.extend([
+        "--quiet".into(),
+        "--output".into(),
+        saved.display().to_string(),
+    ]);
+    let out = ccaudit(fake, "collect", args, vec![]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    (json, dir, saved)
+}
+
+/// The S&C front door redirecting to its regional back end (apis.md A.10): every cmdlet is
+/// re-sent to the region and read; the audit of what was collected is the offline audit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn compliance_front_door_redirect_is_read_through_the_regional_host() {
+    let options = FakeOptions {
+        faults: Faults::default()
+            .compliance_redirect("https://nam13b.admin.protection.outlook.com:446"),
+        ..FakeOptions::default()
+    };
+    let (fake, snapshot) = fake("field-case.snapshot.json", options).await;
+    let (saved, _dir, path) = collected(&fake, &snapshot).await;
+    for key in [
+        "compliance.InformationBarrierPolicy",
+        "compliance.OrganizationSegment",
+        "compliance.PolicyConfig",
+    ] {
+        assert_eq!(
+            saved["facts"][key]["data"], snapshot["facts"][key]["data"],
+            "{key}: {}",
+            saved["facts"][key]
+        );
+    }
+    let log = fake.requests();
+    assert_read_only_and_no_repeats(&log);
+    let regional = log
+        .iter()
+        .filter(|r| r.path.starts_with("/regions/nam13b/") && r.status == 200)
+        .count();
+    assert!(regional >= 3, "{log:?}");
+    let expected = verdicts(&report(&offline(
+        &example_path("field-case.snapshot.json"),
+        &[],
+    )));
+    assert_eq!(verdicts(&report(&offline(&path, &[]))), expected);
+}
+
+/// The MicrosoftTeams module's legacy resource-account path is tried when the current one is
+/// 404; when both are, the fact is not found and says so for both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn application_instances_fall_back_to_the_legacy_path() {
+    let faults = || {
+        Faults::default()
+            .once("resourceAccounts", FaultKind::Status(403))
+            .legacy_application_instances_only()
+    };
+    let key = "teams.applicationInstances";
+    let options = FakeOptions {
+        faults: faults(),
+        ..FakeOptions::default()
+    };
+    let (fake, snapshot) = fake("healthy.snapshot.json", options).await;
+    let (saved, _dir, _) = collected(&fake, &snapshot).await;
+    let listed = |s: &Value| s["facts"][key]["data"]["applicationInstances"].clone();
+    assert_eq!(listed(&saved), listed(&snapshot));
+    let endpoint = saved["facts"][key]["endpoint"].as_str().unwrap();
+    assert!(
+        endpoint.ends_with("/Teams.PlatformService/v2/Legacy/ApplicationInstances?pageSize=100"),
+        "{endpoint}"
+    );
+    // Read through the legacy list, the resource accounts' per-user data is there too.
+    let instances = listed(&saved).as_array().unwrap().len();
+    let associations = &saved["facts"]["teams.applicationInstanceAssociations"]["data"];
+    assert_eq!(
+        associations.as_object().unwrap().len(),
+        instances,
+        "{associations}"
+    );
+    assert_read_only_and_no_repeats(&fake.requests());
+
+    // Neither path lists them: not found, naming both.
+    let mut without = snapshot.clone();
+    without["facts"].as_object_mut().unwrap().remove(key);
+    let fake = FakeTenant::start(
+        without.clone(),
+        FakeOptions {
+            faults: faults(),
+            ..FakeOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (saved, _dir, path) = collected(&fake, &without).await;
+    assert_eq!(
+        saved["facts"][key]["error"]["status"], 404,
+        "{}",
+        saved["facts"][key]
+    );
+    let snap =
+        ccaudit::snapshot::Snapshot::parse(&std::fs::read_to_string(&path).unwrap(), "collected")
+            .unwrap();
+    let fact: ccaudit::model::Fact<()> =
+        ccaudit::model::fact::from_raw(key, snap.fact(key), |_| Ok(()));
+    let u = fact.unavailable().unwrap();
+    assert_eq!(u.kind, ccaudit::model::UnavailableKind::NotFound);
+    assert!(
+        u.reason
+            .contains("/Teams.PlatformService/v2/ApplicationInstances:")
+            && u.reason
+                .contains("/Teams.PlatformService/v2/Legacy/ApplicationInstances"),
+        "{}",
+        u.reason
+    );
+    assert!(!u.reason.contains('\n'), "{}", u.reason);
 }
 
 /// The fake's endpoint flags without `--dataverse-url`: the org must be found.

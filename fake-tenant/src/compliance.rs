@@ -1,4 +1,7 @@
-//! Security & Compliance REST `InvokeCommand` (`POST /compliance/adminapi/beta/{tid}/InvokeCommand`).
+//! Security & Compliance REST `InvokeCommand`: the front door
+//! (`POST /compliance/adminapi/beta/{tid}/InvokeCommand`) and the regional stand-in
+//! (`POST /compliance/regions/{region}/adminapi/beta/{tid}/InvokeCommand`), which an overridden
+//! client maps `{region}.ps.compliance.protection.outlook.com` to.
 
 use serde_json::Value;
 
@@ -6,17 +9,32 @@ use crate::http::{Ctx, Reply, Service, fact_error, not_found, route, service_err
 use crate::index::Fact;
 use crate::paging::{listed, skiptoken_reply};
 
+pub(crate) const FRONT_DOOR: [&str; 4] = ["adminapi", "beta", "*", "InvokeCommand"];
+pub(crate) const REGIONAL: [&str; 6] = ["regions", "*", "adminapi", "beta", "*", "InvokeCommand"];
+
 pub(crate) fn handle(ctx: &Ctx, body: &[u8]) -> Reply {
-    let Some(c) = route(&ctx.segs, &["adminapi", "beta", "*", "InvokeCommand"]) else {
+    let tenant = if let Some(c) = route(&ctx.segs, &FRONT_DOOR) {
+        if let Some(location) = &ctx.st.opts.faults.compliance_redirect {
+            return Reply::raw(302, "text/html; charset=utf-8", "")
+                .header(
+                    "Location",
+                    format!("{location}/adminapi/beta/{}/InvokeCommand", c[0]),
+                )
+                .fault("compliance_redirect");
+        }
+        c[0]
+    } else if let Some(c) = route(&ctx.segs, &REGIONAL) {
+        c[1]
+    } else {
         return not_found(
             Service::Compliance,
-            "fake-tenant serves only POST /adminapi/beta/{tenant}/InvokeCommand here.",
+            "fake-tenant serves only POST [/regions/{region}]/adminapi/beta/{tenant}/InvokeCommand here.",
         );
     };
-    if !ctx.st.index.is_tenant(c[0]) {
+    if !ctx.st.index.is_tenant(tenant) {
         return not_found(
             Service::Compliance,
-            &format!("Tenant '{}' was not found.", c[0]),
+            &format!("Tenant '{tenant}' was not found."),
         );
     }
     let bad = |msg: &str| service_error(Service::Compliance, 400, "BadRequest", msg);

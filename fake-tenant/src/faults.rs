@@ -33,6 +33,15 @@ pub struct Faults {
     pub once: Vec<OnceFault>,
     /// Path substrings whose collection's last page links back to its first page.
     pub next_link_cycle: Vec<String>,
+    /// The S&C front door answers every `InvokeCommand` with a 302 to
+    /// `{compliance_redirect}/adminapi/beta/{tid}/InvokeCommand`, as the real one redirects to
+    /// `https://{region}.admin.protection.outlook.com:446` (apis.md A.10); the cmdlets are
+    /// served at the regional stand-in `/compliance/regions/{region}/…`. `None`: served at the
+    /// front door.
+    pub compliance_redirect: Option<String>,
+    /// Resource accounts are listed only at the Teams module's legacy path
+    /// (`/Teams.PlatformService/v2/Legacy/ApplicationInstances`); the current one answers 404.
+    pub legacy_application_instances_only: bool,
 }
 
 impl Default for Faults {
@@ -45,6 +54,8 @@ impl Default for Faults {
             max_random_faults_per_url: 3,
             once: Vec::new(),
             next_link_cycle: Vec::new(),
+            compliance_redirect: None,
+            legacy_application_instances_only: false,
         }
     }
 }
@@ -75,6 +86,19 @@ impl Faults {
     /// to the first.
     pub fn next_link_cycle(mut self, path_contains: &str) -> Faults {
         self.next_link_cycle.push(path_contains.to_string());
+        self
+    }
+
+    /// The S&C front door redirects `InvokeCommand` to `location_base` (scheme, host, port:
+    /// `https://nam13b.admin.protection.outlook.com:446`) instead of answering.
+    pub fn compliance_redirect(mut self, location_base: &str) -> Faults {
+        self.compliance_redirect = Some(location_base.trim_end_matches('/').to_string());
+        self
+    }
+
+    /// Only the legacy resource-account path answers; the current one is 404.
+    pub fn legacy_application_instances_only(mut self) -> Faults {
+        self.legacy_application_instances_only = true;
         self
     }
 }

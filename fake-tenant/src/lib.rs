@@ -300,7 +300,7 @@ fn post_only(svc: Service, segs: &[String]) -> bool {
             is(&["*", "oauth2", "v2.0", "token"]) || is(&["*", "oauth2", "v2.0", "devicecode"])
         }
         Service::Graph => is(&["*", "$batch"]),
-        Service::Compliance => is(&["adminapi", "beta", "*", "InvokeCommand"]),
+        Service::Compliance => is(&compliance::FRONT_DOOR) || is(&compliance::REGIONAL),
         _ => false,
     }
 }

@@ -48,6 +48,15 @@ struct Args {
     /// SERVICE=STATUS: answer every request of a service with this status (e.g. teams=403).
     #[arg(long, value_name = "SERVICE=STATUS")]
     service_status: Vec<String>,
+    /// Answer S&C InvokeCommand with a 302 to this base, as the real front door does
+    /// (e.g. https://nam13b.admin.protection.outlook.com:446); the cmdlets are then served at
+    /// /compliance/regions/{region}/.
+    #[arg(long, value_name = "URL")]
+    compliance_redirect: Option<String>,
+    /// List resource accounts only at /Teams.PlatformService/v2/Legacy/ApplicationInstances
+    /// (the current path answers 404).
+    #[arg(long)]
+    legacy_application_instances_only: bool,
     /// Print one line per request to stderr.
     #[arg(long, short)]
     verbose: bool,
@@ -94,6 +103,12 @@ async fn run(args: Args) -> Result<(), String> {
             ));
         }
         faults = faults.service_status(svc, status);
+    }
+    if let Some(location) = &args.compliance_redirect {
+        faults = faults.compliance_redirect(location);
+    }
+    if args.legacy_application_instances_only {
+        faults = faults.legacy_application_instances_only();
     }
     let options = FakeOptions {
         client_id: args.client_id,

@@ -20,17 +20,26 @@ pub(crate) fn handle(ctx: &Ctx) -> Reply {
     ) {
         return policy(ctx, c[0], Some(c[1]));
     }
-    if route(s, &["Teams.PlatformService", "v2", "ApplicationInstances"]).is_some()
-        || route(
-            s,
-            &[
-                "Teams.PlatformService",
-                "v2",
-                "Legacy",
-                "ApplicationInstances",
-            ],
-        )
-        .is_some()
+    if route(s, &["Teams.PlatformService", "v2", "ApplicationInstances"]).is_some() {
+        if ctx.st.opts.faults.legacy_application_instances_only {
+            return not_found(
+                Service::Teams,
+                "The requested resource was not found. (fake-tenant: only the Legacy path lists application instances.)",
+            )
+            .fault("legacy_application_instances_only");
+        }
+        return application_instances(ctx);
+    }
+    if route(
+        s,
+        &[
+            "Teams.PlatformService",
+            "v2",
+            "Legacy",
+            "ApplicationInstances",
+        ],
+    )
+    .is_some()
     {
         return application_instances(ctx);
     }

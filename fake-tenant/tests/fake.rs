@@ -115,8 +115,11 @@ impl T {
             fake,
             // Feature unification in a workspace build turns on gzip; the fake's gzip faults
             // must reach the test as sent.
+            // Redirects are the fake's answers under test, and a Location may name a real
+            // Microsoft host: never followed.
             http: reqwest::Client::builder()
                 .no_gzip()
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),
         }
@@ -210,6 +213,27 @@ impl T {
             .await
             .unwrap();
         resp(r).await
+    }
+
+    /// POSTs an InvokeCommand `body` to `first` (below the compliance base) and again to each
+    /// `@odata.nextLink`, which must stay below `first`'s path; returns every `value` item.
+    async fn invoke_pages(&self, first: &str, token: &str, body: &Value) -> Vec<Value> {
+        let within = format!("{}{}", self.fake.url("compliance"), first);
+        let mut url = first.to_string();
+        let mut all = Vec::new();
+        loop {
+            let r = self.post_json("compliance", &url, token, body).await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            let v = r.json();
+            all.extend(v["value"].as_array().unwrap().iter().cloned());
+            match v["@odata.nextLink"].as_str() {
+                Some(next) => {
+                    assert!(next.starts_with(&within), "{next} is not below {within}");
+                    url = next.to_string();
+                }
+                None => return all,
+            }
+        }
     }
 
     /// Follows a `link_key` chain from `first`; returns every item of `array_key` and the
@@ -717,18 +741,7 @@ async fn compliance_invoke_command() {
     let path = format!("/adminapi/beta/{TID}/InvokeCommand");
     let body =
         json!({"CmdletInput": {"CmdletName": "Get-InformationBarrierPolicy", "Parameters": {}}});
-    let mut url = path.clone();
-    let mut all = Vec::new();
-    loop {
-        let r = t.post_json("compliance", &url, &tok, &body).await;
-        assert_eq!(r.status, 200, "{}", r.text);
-        let v = r.json();
-        all.extend(v["value"].as_array().unwrap().iter().cloned());
-        match v["@odata.nextLink"].as_str() {
-            Some(next) => url = next.to_string(),
-            None => break,
-        }
-    }
+    let all = t.invoke_pages(&path, &tok, &body).await;
     expect_ids(&all, "Name", "ib-", 5);
     let r = t
         .post_json(
@@ -759,6 +772,66 @@ async fn compliance_invoke_command() {
         .flat_map(|r| r.detail.iter().map(String::as_str))
         .collect();
     assert!(invokes.contains(&"Set-InformationBarrierPolicy"));
+}
+
+#[tokio::test]
+async fn compliance_redirect_sends_the_front_door_to_the_regional_stand_in() {
+    let t = T::start(FakeOptions {
+        page_size: 2,
+        faults: Faults::default()
+            .compliance_redirect("https://nam13b.admin.protection.outlook.com:446/"),
+        ..FakeOptions::default()
+    })
+    .await;
+    let tok = t.token("compliance").await;
+    let body =
+        json!({"CmdletInput": {"CmdletName": "Get-InformationBarrierPolicy", "Parameters": {}}});
+    let front = format!("/adminapi/beta/{TID}/InvokeCommand");
+    let r = t.post_json("compliance", &front, &tok, &body).await;
+    assert_eq!(r.status, 302, "{}", r.text);
+    assert_eq!(
+        r.headers["location"],
+        format!(
+            "https://nam13b.admin.protection.outlook.com:446/adminapi/beta/{TID}/InvokeCommand"
+        )
+    );
+    // The regional stand-in serves the cmdlet, its next links stay on it.
+    let regional = format!("/regions/nam13b/adminapi/beta/{TID}/InvokeCommand");
+    let all = t.invoke_pages(&regional, &tok, &body).await;
+    expect_ids(&all, "Name", "ib-", 5);
+    assert_eq!(t.get("compliance", &regional, &tok).await.status, 405);
+    let log = t.fake.requests();
+    assert_eq!(
+        log[1].fault.as_deref(),
+        Some("compliance_redirect"),
+        "{:?}",
+        log[1]
+    );
+    assert_eq!(log[1].detail, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn legacy_application_instances_only_is_404_on_the_current_path() {
+    let t = T::start(FakeOptions {
+        faults: Faults::default().legacy_application_instances_only(),
+        page_size: 100,
+        ..FakeOptions::default()
+    })
+    .await;
+    let tok = t.token("teams").await;
+    let current = "/Teams.PlatformService/v2/ApplicationInstances?pageSize=100";
+    let r = t.get("teams", current, &tok).await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    assert_eq!(r.json()["error"]["code"], "NotFound");
+    let legacy = "/Teams.PlatformService/v2/Legacy/ApplicationInstances?pageSize=100";
+    let r = t.get("teams", legacy, &tok).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    expect_ids(
+        r.json()["applicationInstances"].as_array().unwrap(),
+        "objectId",
+        "ai-",
+        5,
+    );
 }
 
 #[tokio::test]

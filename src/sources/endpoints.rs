@@ -41,6 +41,11 @@ pub struct CloudHosts {
     pub powerplatform_resource: &'static str,
     /// Dataverse org hosts are `{org}.{dataverse_suffix}`.
     pub dataverse_suffix: &'static str,
+    /// The S&C front door answers `InvokeCommand` with a 302 to
+    /// `https://{region}.{compliance_redirect}:446/…`, a back end not reachable from outside;
+    /// the working client re-sends to `{region}.{compliance}` (apis.md A.10). `None` where no
+    /// public source shows the redirect (the national clouds): there it is refused.
+    pub compliance_redirect: Option<&'static str>,
 }
 
 impl Cloud {
@@ -86,6 +91,7 @@ impl Cloud {
                 } else {
                     "crm.dynamics.com"
                 },
+                compliance_redirect: Some("admin.protection.outlook.com"),
             },
             Cloud::GccHigh => CloudHosts {
                 login: "login.microsoftonline.us",
@@ -96,6 +102,7 @@ impl Cloud {
                 powerplatform: "high.api.bap.microsoft.us",
                 powerplatform_resource: "https://high.service.powerapps.us",
                 dataverse_suffix: "crm.microsoftdynamics.us",
+                compliance_redirect: None,
             },
             Cloud::Dod => CloudHosts {
                 login: "login.microsoftonline.us",
@@ -106,6 +113,7 @@ impl Cloud {
                 powerplatform: "api.bap.appsplatform.us",
                 powerplatform_resource: "https://service.apps.appsplatform.us",
                 dataverse_suffix: "crm.appsplatform.us",
+                compliance_redirect: None,
             },
             Cloud::China => CloudHosts {
                 login: "login.partner.microsoftonline.cn",
@@ -116,6 +124,7 @@ impl Cloud {
                 powerplatform: "api.bap.partner.microsoftonline.cn",
                 powerplatform_resource: "https://service.powerapps.cn",
                 dataverse_suffix: "crm.dynamics.cn",
+                compliance_redirect: None,
             },
         }
     }
@@ -276,6 +285,10 @@ pub struct Audience(String);
 /// The Skype and Teams Tenant Admin API, the same GUID in every cloud.
 pub const TEAMS_ADMIN_API_RESOURCE: &str = "48ac35b8-9aa8-4d74-927d-1f4a14a0b239";
 
+/// Under a compliance base overridden to a host that is not Microsoft's (a proxy, the fake
+/// tenant), the path segment that stands for the regional hosts: `{override}/regions/{region}`.
+pub const COMPLIANCE_REGIONS_SEGMENT: &str = "regions";
+
 impl Audience {
     pub fn new(resource: impl Into<String>) -> Audience {
         Audience(resource.into().trim_end_matches('/').to_string())
@@ -429,6 +442,59 @@ impl Endpoints {
         join(base, path_and_query)
     }
 
+    /// Where an S&C `InvokeCommand` is re-sent when the front door answered `request` with a
+    /// redirect to `location`: the request's own path and query on `{region}.{compliance host}`
+    /// (`nam13b.ps.compliance.protection.outlook.com`), the region being the first label of
+    /// `location`'s host, which must be `{region}.{compliance_redirect}` of this cloud
+    /// (`nam13b.admin.protection.outlook.com:446`). Nothing else of `location` is used. With the
+    /// compliance base overridden to a host that is not Microsoft's (a proxy, the fake tenant),
+    /// the regional host is `{override}/regions/{region}`: a redirect never leads the request, or
+    /// its token, off the configured hosts. The error says in one line why `location` is refused.
+    pub fn compliance_regional(&self, request: &Url, location: &Url) -> Result<Url, EndpointError> {
+        let h = self.cloud.hosts();
+        let host = location.host_str().unwrap_or("").to_ascii_lowercase();
+        let region = h
+            .compliance_redirect
+            .and_then(|suffix| host.strip_suffix(suffix)?.strip_suffix('.'))
+            .filter(|r| is_dns_label(r));
+        let Some(region) = region else {
+            let expected = match h.compliance_redirect {
+                Some(suffix) => format!("only <region>.{suffix} is"),
+                None => format!("none is known in the {} cloud", self.cloud),
+            };
+            let host = if host.is_empty() { "(no host)" } else { &host };
+            return Err(EndpointError(format!(
+                "{host} is not an allow-listed Security & Compliance regional host ({expected})"
+            )));
+        };
+        let base = &self.compliance;
+        let prefix = base.path().trim_end_matches('/');
+        let rest = Some(request)
+            .filter(|r| r.origin() == base.origin())
+            .and_then(|r| r.path().strip_prefix(prefix))
+            .filter(|rest| rest.starts_with('/'))
+            .ok_or_else(|| {
+                EndpointError(format!(
+                    "{} is not on the Security & Compliance endpoint",
+                    describe("POST", request)
+                ))
+            })?;
+        let on_microsoft = base.host_str().is_some_and(|b| {
+            let b = b.to_ascii_lowercase();
+            b == h.compliance || b.ends_with(&format!(".{}", h.compliance))
+        });
+        let regional = if on_microsoft {
+            Url::parse(&format!("https://{region}.{}", h.compliance))
+                .map_err(|e| EndpointError(format!("regional host for `{region}`: {e}")))?
+        } else {
+            join(base, &format!("/{COMPLIANCE_REGIONS_SEGMENT}/{region}"))?
+        };
+        match request.query() {
+            Some(q) => join(&regional, &format!("{rest}?{q}")),
+            None => join(&regional, rest),
+        }
+    }
+
     /// The token audience for a service. Overridden hosts keep the real cloud's audience; the
     /// Dataverse audience is the org URL as given (`https://contoso.crm.dynamics.com`; for an
     /// override with a prefix, `http://127.0.0.1:8080/dataverse`, which the fake maps).
@@ -492,6 +558,14 @@ pub fn check_tenant(tenant: &str) -> Result<(), EndpointError> {
             "tenant `{tenant}` is not a tenant id or domain"
         )))
     }
+}
+
+/// One DNS label: 1 to 63 letters, digits or hyphens, not starting or ending with a hyphen.
+fn is_dns_label(label: &str) -> bool {
+    (1..=63).contains(&label.len())
+        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !label.starts_with('-')
+        && !label.ends_with('-')
 }
 
 pub(crate) fn is_loopback(url: &Url) -> bool {
@@ -811,6 +885,99 @@ mod tests {
                 .0
                 .contains("--dataverse-url")
         );
+    }
+
+    #[test]
+    fn compliance_redirect_maps_the_region_onto_the_compliance_host() {
+        let front = |e: &Endpoints| {
+            e.url(Service::Compliance, "/adminapi/beta/tid/InvokeCommand")
+                .unwrap()
+        };
+        let location = Url::parse(
+            "https://nam13b.admin.protection.outlook.com:446/adminapi/beta/tid/InvokeCommand",
+        )
+        .unwrap();
+        for cloud in [Cloud::Public, Cloud::Gcc] {
+            let e = Endpoints::for_cloud(cloud);
+            assert_eq!(
+                e.compliance_regional(&front(&e), &location)
+                    .unwrap()
+                    .as_str(),
+                "https://nam13b.ps.compliance.protection.outlook.com/adminapi/beta/tid/InvokeCommand"
+            );
+        }
+        // Only the region comes from the location: path, query and port are the request's own.
+        let e = Endpoints::for_cloud(Cloud::Public);
+        let page = e
+            .url(
+                Service::Compliance,
+                "/adminapi/beta/tid/InvokeCommand?$skiptoken=2",
+            )
+            .unwrap();
+        let elsewhere =
+            Url::parse("https://ZAF01B.admin.protection.outlook.com:446/other?x=1").unwrap();
+        assert_eq!(
+            e.compliance_regional(&page, &elsewhere).unwrap().as_str(),
+            "https://zaf01b.ps.compliance.protection.outlook.com/adminapi/beta/tid/InvokeCommand?$skiptoken=2"
+        );
+    }
+
+    #[test]
+    fn compliance_redirect_under_an_override_stays_on_the_override() {
+        let o: EndpointOverride = "compliance=http://127.0.0.1:9/compliance".parse().unwrap();
+        let e = Endpoints::resolve_with_env(Cloud::Public, &[o], None, no_env).unwrap();
+        let request = e
+            .url(Service::Compliance, "/adminapi/beta/tid/InvokeCommand")
+            .unwrap();
+        let location = Url::parse(
+            "https://nam13b.admin.protection.outlook.com:446/adminapi/beta/tid/InvokeCommand",
+        )
+        .unwrap();
+        assert_eq!(
+            e.compliance_regional(&request, &location).unwrap().as_str(),
+            "http://127.0.0.1:9/compliance/regions/nam13b/adminapi/beta/tid/InvokeCommand"
+        );
+        // A request that is not on the compliance endpoint is not re-sent anywhere.
+        let other = Url::parse("http://127.0.0.1:9/graph/adminapi/beta/tid/InvokeCommand").unwrap();
+        let err = e.compliance_regional(&other, &location).unwrap_err().0;
+        assert!(
+            err.contains("not on the Security & Compliance endpoint"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn compliance_redirect_to_any_other_host_is_refused() {
+        let e = Endpoints::for_cloud(Cloud::Public);
+        let request = e
+            .url(Service::Compliance, "/adminapi/beta/tid/InvokeCommand")
+            .unwrap();
+        for bad in [
+            "https://evil.example/adminapi/beta/tid/InvokeCommand",
+            "https://nam13b.admin.protection.outlook.com.evil.example/x",
+            "https://evil-admin.protection.outlook.com/x",
+            "https://a.b.admin.protection.outlook.com/x",
+            "https://-nam.admin.protection.outlook.com/x",
+            "https://admin.protection.outlook.com/x",
+            "http://127.0.0.1:446/x",
+        ] {
+            let location = Url::parse(bad).unwrap();
+            let err = e.compliance_regional(&request, &location).unwrap_err().0;
+            assert!(!err.contains('\n'), "{err}");
+            assert!(
+                err.contains(location.host_str().unwrap())
+                    && err.contains("only <region>.admin.protection.outlook.com is"),
+                "{bad}: {err}"
+            );
+        }
+        // No public source shows the redirect in the national clouds: refused there.
+        let gov = Endpoints::for_cloud(Cloud::GccHigh);
+        let request = gov
+            .url(Service::Compliance, "/adminapi/beta/tid/InvokeCommand")
+            .unwrap();
+        let location = Url::parse("https://nam13b.admin.protection.outlook.com:446/x").unwrap();
+        let err = gov.compliance_regional(&request, &location).unwrap_err().0;
+        assert!(err.contains("none is known in the gcc-high cloud"), "{err}");
     }
 
     #[test]

@@ -10,7 +10,10 @@
 //! * `POST {graph}/v1.0/$batch` whose parts are [`BatchGet`]s — a type with no method field,
 //!   serialised with the literal method `GET` ([`ReadOnlyClient::graph_batch`]);
 //! * `POST {compliance}/adminapi/beta/{tenant}/InvokeCommand` for a cmdlet whose name starts
-//!   with `Get-` ([`ReadOnlyClient::invoke_get_cmdlet`]).
+//!   with `Get-` ([`ReadOnlyClient::invoke_get_cmdlet`]); when the front door redirects it to
+//!   `{region}.admin.protection.outlook.com:446`, the same POST once more to
+//!   `{region}.ps.compliance.protection.outlook.com` (a host mapping on an allow-list; the
+//!   location is never contacted).
 //!
 //! The token POSTs live in `auth.rs` on a separate client. No code path can send `PUT`,
 //! `PATCH` or `DELETE`, and method-override headers are refused:
@@ -351,7 +354,7 @@ impl ReadOnlyClient {
         let mut pager = Pager::new(paging, &base, first, self.inner.settings.max_pages);
         let mut current = pager.first_url().clone();
         loop {
-            let page = self
+            let (page, _) = self
                 .execute(service, &ReadKind::Get, &current, &headers, deadline)
                 .await?;
             match pager.accept(page, &current) {
@@ -462,14 +465,14 @@ impl ReadOnlyClient {
         );
         let mut current = pager.first_url().clone();
         loop {
-            let page = self
+            let (page, served) = self
                 .execute(Service::Compliance, &kind, &current, &headers, deadline)
                 .await
                 .map_err(|mut e| {
                     e.endpoint = format!("{} {cmdlet}", e.endpoint);
                     e
                 })?;
-            match pager.accept(page, &current) {
+            match pager.accept(page, &served) {
                 Ok(Some(next)) => current = next,
                 Ok(None) => return Ok(pager.finish()),
                 Err(e) => return Err(FetchError::new(label(&current), e.0)),
@@ -501,7 +504,7 @@ impl ReadOnlyClient {
         while !pending.is_empty() {
             round += 1;
             let kind = ReadKind::GraphBatch(pending.clone());
-            let response = self
+            let (response, _) = self
                 .execute(Service::Graph, &kind, batch_url, &headers, deadline)
                 .await?;
             let Some(responses) = response.get("responses").and_then(Value::as_array) else {
@@ -697,7 +700,14 @@ impl ReadOnlyClient {
         })
     }
 
-    /// Sends one request with retries, token refresh and redirects, and returns its JSON.
+    /// Sends one request with retries, token refresh and redirects, and returns its JSON and
+    /// the URL that answered (after redirects: a next link on a regional host is accepted when
+    /// that host served the page).
+    ///
+    /// Redirects are followed on the service's own origin or a subdomain of its base. An S&C
+    /// `InvokeCommand` redirected anywhere else is re-sent once, with the same body and headers,
+    /// to the regional host [`Endpoints::compliance_regional`] maps the location's host to;
+    /// the location itself is never contacted.
     async fn execute(
         &self,
         service: Service,
@@ -705,7 +715,7 @@ impl ReadOnlyClient {
         url: &Url,
         headers: &HeaderMap,
         deadline: Instant,
-    ) -> Result<Value, FetchError> {
+    ) -> Result<(Value, Url), FetchError> {
         let settings = &self.inner.settings;
         let method = kind.method();
         let body = kind.body();
@@ -728,6 +738,8 @@ impl ReadOnlyClient {
         let mut throttled: u32 = 0;
         let mut refreshed = false;
         let mut redirects = 0;
+        // Whether an S&C front-door redirect was already mapped to its regional host.
+        let mut regional = false;
         loop {
             attempt += 1;
             let endpoint = describe(method.as_str(), &url);
@@ -829,6 +841,41 @@ impl ReadOnlyClient {
                         url = next;
                         continue;
                     }
+                    Some(next) if matches!(kind, ReadKind::InvokeGetCmdlet(_)) => {
+                        let mapped = if regional {
+                            Err("the regional host redirected again".to_string())
+                        } else {
+                            self.inner
+                                .endpoints
+                                .compliance_regional(&url, &next)
+                                .map_err(|e| e.0)
+                        };
+                        match mapped {
+                            Ok(target) => {
+                                tracing::debug!(
+                                    from = next.host_str().unwrap_or(""),
+                                    to = %describe("POST", &target),
+                                    "S&C front door redirect: re-sent to the regional host"
+                                );
+                                regional = true;
+                                redirects += 1;
+                                attempt -= 1;
+                                url = target;
+                                continue;
+                            }
+                            Err(why) => {
+                                return Err(FetchError {
+                                    endpoint,
+                                    status: Some(status),
+                                    code: None,
+                                    message: format!(
+                                        "redirected to {}, not followed (no token sent there): {why}",
+                                        host_port(&next)
+                                    ),
+                                });
+                            }
+                        }
+                    }
                     Some(next) => {
                         return Err(FetchError {
                             endpoint,
@@ -899,15 +946,26 @@ impl ReadOnlyClient {
                 return Err(e);
             }
             if (200..300).contains(&status) {
-                return json_body(status, content_type, &bytes).map_err(|message| FetchError {
-                    endpoint,
-                    status: Some(status),
-                    code: None,
-                    message,
-                });
+                return json_body(status, content_type, &bytes)
+                    .map(|value| (value, url))
+                    .map_err(|message| FetchError {
+                        endpoint,
+                        status: Some(status),
+                        code: None,
+                        message,
+                    });
             }
             return Err(service_error(endpoint, status, content_type, &bytes));
         }
+    }
+}
+
+/// `host[:port]` of a URL, for messages.
+fn host_port(url: &Url) -> String {
+    let host = url.host_str().unwrap_or("(no host)");
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
     }
 }
 
@@ -1418,6 +1476,23 @@ mod tests {
             .into_iter()
             .filter(|r| !r.path.starts_with("/login/"))
             .collect()
+    }
+
+    const ANCHOR: &str =
+        "UPN:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@contoso.onmicrosoft.com";
+    /// Where the S&C front door redirects `InvokeCommand` (apis.md A.10).
+    const FRONT_DOOR_REDIRECT: &str =
+        "https://nam13b.admin.protection.outlook.com:446/adminapi/beta/tid/InvokeCommand";
+
+    /// A client of `server` and its compliance base.
+    async fn compliance_client(server: &loopback::Server) -> (ReadOnlyClient, Url) {
+        let client = client_for(server, fast()).await;
+        let base = client
+            .endpoints()
+            .base(Service::Compliance)
+            .unwrap()
+            .clone();
+        (client, base)
     }
 
     #[test]
@@ -1949,12 +2024,7 @@ mod tests {
     #[tokio::test]
     async fn invoke_get_cmdlet_refuses_anything_but_get() {
         let server = loopback::serve(tenant(|_| Reply::json(200, json!({"value":[]})))).await;
-        let client = client_for(&server, fast()).await;
-        let base = client
-            .endpoints()
-            .base(Service::Compliance)
-            .unwrap()
-            .clone();
+        let (client, base) = compliance_client(&server).await;
         for bad in [
             "Set-X",
             "Remove-InformationBarrierPolicy",
@@ -2000,12 +2070,7 @@ mod tests {
             Reply::json(200, json!({"@odata.context":"c","value":[{"Name":"P1","State":"Active"}]}))
         }))
         .await;
-        let client = client_for(&server, fast()).await;
-        let base = client
-            .endpoints()
-            .base(Service::Compliance)
-            .unwrap()
-            .clone();
+        let (client, base) = compliance_client(&server).await;
         let v = client
             .invoke_get_cmdlet(
                 &base,
@@ -2028,6 +2093,121 @@ mod tests {
         assert!(
             login.contains("ps.compliance.protection.outlook.com%2F.default"),
             "{login}"
+        );
+    }
+
+    /// The host and port a loopback request was sent to.
+    fn host_of(req: &Recorded) -> String {
+        req.header("host").unwrap().to_string()
+    }
+
+    #[tokio::test]
+    async fn invoke_command_redirect_is_resent_once_to_the_regional_host() {
+        let server = loopback::serve(tenant(|req| match req.path.as_str() {
+            "/compliance/adminapi/beta/tid/InvokeCommand" => {
+                Reply::text(302, "text/html", "").header("Location", FRONT_DOOR_REDIRECT)
+            }
+            "/compliance/regions/nam13b/adminapi/beta/tid/InvokeCommand" => {
+                let next = format!(
+                    "http://{}/compliance/regions/nam13b/adminapi/beta/tid/InvokeCommand?$skiptoken=2",
+                    host_of(req)
+                );
+                Reply::json(200, json!({"value":[{"Name":"P1"}],"@odata.nextLink": next}))
+            }
+            "/compliance/regions/nam13b/adminapi/beta/tid/InvokeCommand?$skiptoken=2" => {
+                Reply::json(200, json!({"value":[{"Name":"P2"}]}))
+            }
+            other => Reply::json(404, json!({"error":{"code":"NotFound","message":other}})),
+        }))
+        .await;
+        let (client, base) = compliance_client(&server).await;
+        let v = client
+            .invoke_get_cmdlet(&base, "tid", "Get-InformationBarrierPolicy", ANCHOR)
+            .await
+            .unwrap();
+        assert_eq!(v, json!({"value":[{"Name":"P1"},{"Name":"P2"}]}));
+        let sent = api_requests(&server);
+        let paths: Vec<&str> = sent.iter().map(|r| r.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "/compliance/adminapi/beta/tid/InvokeCommand",
+                "/compliance/regions/nam13b/adminapi/beta/tid/InvokeCommand",
+                "/compliance/regions/nam13b/adminapi/beta/tid/InvokeCommand?$skiptoken=2",
+            ]
+        );
+        // The same POST: method, body, anchor mailbox and token.
+        for r in &sent {
+            assert_eq!(r.method, "POST");
+            assert_eq!(r.body, sent[0].body);
+            assert_eq!(r.header("X-AnchorMailbox"), Some(ANCHOR));
+            assert_eq!(r.header("authorization"), sent[0].header("authorization"));
+        }
+    }
+
+    #[tokio::test]
+    async fn invoke_command_redirect_elsewhere_is_refused_and_gets_no_token() {
+        let trap =
+            loopback::serve(|_| Reply::json(200, json!({"value":[{"Name":"stolen"}]}))).await;
+        let trap_host = trap.url("/").host_str().unwrap().to_string();
+        let trap_port = trap.url("/").port().unwrap();
+        let location = format!("http://{trap_host}:{trap_port}/adminapi/beta/tid/InvokeCommand");
+        let server = loopback::serve(tenant(move |req| {
+            // Get-OrganizationSegment goes to the region, whose host redirects again.
+            let to = if req.path.contains("/regions/")
+                || String::from_utf8_lossy(&req.body).contains("Get-OrganizationSegment")
+            {
+                FRONT_DOOR_REDIRECT
+            } else {
+                location.as_str()
+            };
+            Reply::text(302, "text/html", "").header("Location", to)
+        }))
+        .await;
+        let (client, base) = compliance_client(&server).await;
+        let e = client
+            .invoke_get_cmdlet(&base, "tid", "Get-InformationBarrierPolicy", ANCHOR)
+            .await
+            .unwrap_err();
+        let shown = e.to_string();
+        assert!(!shown.contains('\n'), "{shown}");
+        assert!(
+            e.endpoint.ends_with(
+                "/compliance/adminapi/beta/tid/InvokeCommand Get-InformationBarrierPolicy"
+            ),
+            "{shown}"
+        );
+        assert!(
+            e.message.starts_with(&format!(
+                "redirected to {trap_host}:{trap_port}, not followed"
+            )),
+            "{shown}"
+        );
+        assert!(
+            e.message
+                .contains("only <region>.admin.protection.outlook.com is"),
+            "{shown}"
+        );
+        assert_eq!(e.status, Some(302));
+        assert!(
+            trap.requests().is_empty(),
+            "nothing was sent to the location"
+        );
+        assert_eq!(api_requests(&server).len(), 1);
+
+        let e = client
+            .invoke_get_cmdlet(&base, "tid", "Get-OrganizationSegment", ANCHOR)
+            .await
+            .unwrap_err();
+        assert!(
+            e.message.contains("the regional host redirected again"),
+            "{e}"
+        );
+        assert!(e.endpoint.contains("/compliance/regions/nam13b/"), "{e}");
+        assert_eq!(
+            api_requests(&server).len(),
+            3,
+            "front door, regional host, no more"
         );
     }
 

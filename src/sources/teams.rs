@@ -32,14 +32,31 @@ pub(crate) async fn policies(run: &Run<'_>) {
     );
 }
 
+/// The resource-account list: where ccaudit (like CIPP) reads it, and where the MicrosoftTeams
+/// module does (apis.md B.4), tried when the first answers 404.
+const APPLICATION_INSTANCES: [&str; 2] = [
+    "/Teams.PlatformService/v2/ApplicationInstances?pageSize=100",
+    "/Teams.PlatformService/v2/Legacy/ApplicationInstances?pageSize=100",
+];
+
 /// teams.applicationInstances (row 15), the fallback resource-account list. Returns the
 /// accounts' lower-case object ids, or `None` when it could not be read either.
 pub(crate) async fn application_instances(run: &Run<'_>) -> Option<Vec<String>> {
-    let path = "/Teams.PlatformService/v2/ApplicationInstances?pageSize=100";
-    let result = run
-        .client
-        .get_paged(Service::Teams, path, &[], Paging::teams_skip_token())
-        .await;
+    let read = |path: &'static str| async move {
+        let result = run
+            .client
+            .get_paged(Service::Teams, path, &[], Paging::teams_skip_token())
+            .await;
+        (path, result)
+    };
+    let [current, legacy] = APPLICATION_INSTANCES;
+    let (path, result) = match read(current).await {
+        (_, Err(e)) if e.status == Some(404) => match read(legacy).await {
+            (_, Err(l)) if l.status == Some(404) => (current, Err(neither_path(e, l))),
+            answered => answered,
+        },
+        answered => answered,
+    };
     let ids = result
         .as_ref()
         .ok()
@@ -50,6 +67,19 @@ pub(crate) async fn application_instances(run: &Run<'_>) -> Option<Vec<String>> 
         result,
     );
     ids
+}
+
+/// One 404 naming both resource-account paths, so "not found" does not read as if only one
+/// was tried.
+fn neither_path(current: FetchError, legacy: FetchError) -> FetchError {
+    FetchError {
+        message: format!(
+            "{}; the Teams module's path {} is not found either: {}",
+            current.message, legacy.endpoint, legacy.message
+        ),
+        code: current.code.or(legacy.code),
+        ..current
+    }
 }
 
 /// teams.telephoneNumbers (row 17), the fallback for Graph numberAssignments.
