@@ -120,6 +120,19 @@ pub fn parsing<T>(key: &str, parse: impl FnOnce() -> Result<T, String>) -> Resul
     result
 }
 
+/// Drops the notes that `record` lacks `model_field` once another source supplied it (Teams
+/// users merged from Graph and Get-CsOnlineUser): only what stays absent is worth reporting.
+pub fn supplied(records: &[&str], model_field: &str) {
+    KEPT.with(|k| {
+        if let Some(kept) = k.borrow_mut().as_mut() {
+            kept.retain(|a| {
+                a.model_field != model_field
+                    || !records.iter().any(|r| a.record.eq_ignore_ascii_case(r))
+            });
+        }
+    });
+}
+
 /// Drops the notes of source `key` (its fact was not used, e.g. a fallback was preferred).
 pub fn discard(key: &str) {
     KEPT.with(|k| {

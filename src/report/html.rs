@@ -53,6 +53,7 @@ struct Page<'a> {
     severities: Vec<&'static str>,
     results: Vec<Row<'a>>,
     warnings: &'a [String],
+    data_quality: Vec<String>,
     style: &'static str,
     script: &'static str,
 }
@@ -194,6 +195,7 @@ fn page(report: &Report) -> Page<'_> {
             .collect(),
         results: rows.into_iter().map(row).collect(),
         warnings: &report.warnings,
+        data_quality: report.data_quality.iter().map(|d| d.line()).collect(),
         style: STYLE,
         script: SCRIPT,
     }

@@ -45,6 +45,7 @@ pub fn render(report: &Report) -> String {
     passed_and_skipped(&mut out, &active);
     suppressed(&mut out, report);
     warnings(&mut out, report);
+    data_quality(&mut out, report);
     out
 }
 
@@ -237,6 +238,20 @@ fn warnings(out: &mut String, report: &Report) {
     let _ = writeln!(out, "## Warnings ({})\n", report.warnings.len());
     for w in &report.warnings {
         let _ = writeln!(out, "- {}", inline(w));
+    }
+    out.push('\n');
+}
+
+/// Records that lacked fields and responses of an unexpected shape: what to paste into an
+/// issue so the new shape becomes a fixture.
+fn data_quality(out: &mut String, report: &Report) {
+    if report.data_quality.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Data quality ({})\n", report.data_quality.len());
+    out.push_str("Data the audit received but did not understand (names only, no values):\n\n");
+    for d in &report.data_quality {
+        let _ = writeln!(out, "- {}", inline(&d.line()));
     }
     out.push('\n');
 }

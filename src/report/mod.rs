@@ -1,5 +1,6 @@
 //! One `Report` value, rendered by one small module per format.
 
+pub mod data_quality;
 pub mod html;
 pub mod json;
 pub mod junit;
@@ -27,6 +28,9 @@ pub struct Report {
     /// Things the user should know about the run itself (expired or unused suppressions, ...).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Records that lacked fields and responses of an unexpected shape, per source.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub data_quality: Vec<data_quality::DataQuality>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -94,6 +98,7 @@ impl Report {
             source: source.into(),
             collected_at: model.info.collected_at.clone(),
             summary: Summary::of(&results),
+            data_quality: data_quality::of(model, &results),
             results,
             warnings: Vec::new(),
         }

@@ -157,5 +157,8 @@ pub fn render(report: &Report) -> String {
     for w in &report.warnings {
         let _ = writeln!(out, "{warn}warning{warn:#}: {w}");
     }
+    for d in &report.data_quality {
+        let _ = writeln!(out, "{warn}data quality{warn:#}: {}", d.line());
+    }
     out
 }
