@@ -289,22 +289,44 @@ fn the_report_lists_what_was_not_understood_with_key_names_and_no_values() {
     let results = engine::evaluate::evaluate(env, checks, &model);
     let report = ccaudit::report::Report::new(&model, "snapshot", results);
     let json: Value = serde_json::from_str(&ccaudit::report::json::render(&report)).unwrap();
-    let entries = json["data_quality"].as_array().expect("a data_quality array");
+    let entries = json["data_quality"]
+        .as_array()
+        .expect("a data_quality array");
     let online = entries
         .iter()
         .find(|d| d["source"] == "teams.onlineUsers")
         .unwrap_or_else(|| panic!("an entry for teams.onlineUsers: {entries:?}"));
     assert_eq!(online["problem"], "missing_fields");
     assert_eq!(online["records"], 1);
-    assert!(online["fields"].as_array().unwrap().contains(&Value::from("EnterpriseVoiceEnabled")));
-    assert!(online["keys_seen"].as_array().unwrap().contains(&Value::from("UserPrincipalName")));
-    let unknown: u64 = entries.iter().map(|d| d["unknown_results"].as_u64().unwrap()).sum();
-    assert!(unknown >= 1, "the unknown AGT-001 result is counted: {entries:?}");
+    assert!(
+        online["fields"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("EnterpriseVoiceEnabled"))
+    );
+    assert!(
+        online["keys_seen"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("UserPrincipalName"))
+    );
+    let unknown: u64 = entries
+        .iter()
+        .map(|d| d["unknown_results"].as_u64().unwrap())
+        .sum();
+    assert!(
+        unknown >= 1,
+        "the unknown AGT-001 result is counted: {entries:?}"
+    );
     let text = serde_json::to_string(&json["data_quality"]).unwrap();
-    assert!(!text.contains("agent2@contoso.com"), "values are never listed: {text}");
+    assert!(
+        !text.contains("agent2@contoso.com"),
+        "values are never listed: {text}"
+    );
 
     // A snapshot read in full has nothing to report, so the part is left out.
-    let model = TenantModel::from_snapshot(&example("healthy.snapshot.json"), AuditConfig::default());
+    let model =
+        TenantModel::from_snapshot(&example("healthy.snapshot.json"), AuditConfig::default());
     let report = ccaudit::report::Report::new(&model, "snapshot", Vec::new());
     assert!(report.data_quality.is_empty(), "{:?}", report.data_quality);
 }

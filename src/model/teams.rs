@@ -1261,11 +1261,23 @@ fn merge_parts(
             let names = [id.as_str(), user.upn.as_deref().unwrap_or(id)];
             let supplied = [
                 ("account_type", user.account_type.is_some()),
-                ("enterprise_voice_enabled", user.enterprise_voice_enabled.is_some()),
+                (
+                    "enterprise_voice_enabled",
+                    user.enterprise_voice_enabled.is_some(),
+                ),
                 ("feature_types", user.feature_types.is_some()),
-                ("teams_upgrade_effective_mode", user.teams_upgrade_effective_mode.is_some()),
-                ("external_access_policy", user.external_access_policy.is_some()),
-                ("online_voice_routing_policy", user.online_voice_routing_policy.is_some()),
+                (
+                    "teams_upgrade_effective_mode",
+                    user.teams_upgrade_effective_mode.is_some(),
+                ),
+                (
+                    "external_access_policy",
+                    user.external_access_policy.is_some(),
+                ),
+                (
+                    "online_voice_routing_policy",
+                    user.online_voice_routing_policy.is_some(),
+                ),
             ];
             for (field, present) in supplied {
                 if present {

@@ -57,11 +57,13 @@ impl DataQuality {
     }
 }
 
+/// One source's records, missing fields and seen keys.
+type Gaps<'a> = (BTreeSet<&'a str>, BTreeSet<&'a str>, BTreeSet<&'a str>);
+
 /// The data quality entries of an audit, by source.
 pub fn of(model: &TenantModel, results: &[CheckResult]) -> Vec<DataQuality> {
     let mut out = Vec::new();
-    let mut by_source: BTreeMap<&str, (BTreeSet<&str>, BTreeSet<&str>, BTreeSet<&str>)> =
-        BTreeMap::new();
+    let mut by_source: BTreeMap<&str, Gaps<'_>> = BTreeMap::new();
     for a in &model.absences {
         let entry = by_source.entry(a.source.as_str()).or_default();
         entry.0.insert(a.record.as_str());
@@ -86,7 +88,9 @@ pub fn of(model: &TenantModel, results: &[CheckResult]) -> Vec<DataQuality> {
     for u in model.unavailable_facts().into_values() {
         if u.kind == UnavailableKind::Malformed {
             for source in &u.sources {
-                malformed.entry(source.as_str()).or_insert(u.reason.as_str());
+                malformed
+                    .entry(source.as_str())
+                    .or_insert(u.reason.as_str());
             }
         }
     }
