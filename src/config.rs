@@ -18,6 +18,72 @@ use crate::suppress::{Date, Suppression};
 /// Read from the working directory when no `--config` is given and the file exists.
 pub const DEFAULT_FILE: &str = "ccaudit.yaml";
 
+/// Where [`DOCUMENTED_CONTACT_CENTER_SKUS`] come from, and as of when.
+pub const LICENSING_REFERENCE: &str = "https://learn.microsoft.com/entra/identity/users/licensing-service-plan-reference (last updated October 29, 2025)";
+
+/// A license product as Microsoft's licensing reference lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocumentedSku {
+    /// `skuPartNumber` ("String ID" in the reference).
+    pub part_number: &'static str,
+    /// `skuId` ("GUID").
+    pub sku_id: &'static str,
+    pub product: &'static str,
+}
+
+/// The licenses that count as a Contact Center agent license for voice (LIC-005) without any
+/// configuration: every product that Microsoft's "Product names and service plan identifiers for
+/// licensing" reference
+/// (<https://learn.microsoft.com/entra/identity/users/licensing-service-plan-reference>, source
+/// MicrosoftDocs/entra-docs `docs/identity/users/licensing-service-plan-reference.md`, "last
+/// updated on October 29, 2025") lists as Dynamics 365 Contact Center with a voice service plan
+/// (`DYN365_CS_VOICE`, f6ec6dfa-2402-468d-a455-89be11116d43, in each of them).
+///
+/// Listed there but left out, because they include no voice service plan: Dynamics 365 Contact
+/// Center Digital and its Customer Service Enterprise add-on (`DYN365_CC_DIGITAL` only), Dynamics
+/// 365 Customer Service Enterprise and Professional. Not listed there at all: Dynamics 365
+/// Customer Service Premium, which the D365 Teams Phone page names as the other license for the
+/// voice channel. A tenant that licenses its agents with a SKU not in this list names it with
+/// `--cc-sku` (which adds to this list); until it does, LIC-005 is unknown for those agents, not
+/// failed.
+pub const DOCUMENTED_CONTACT_CENTER_SKUS: &[DocumentedSku] = &[
+    DocumentedSku {
+        part_number: "DYNAMICS_365_CONTACT_CENTER",
+        sku_id: "dfb1700c-013e-4132-8bce-0d319c43a95d",
+        product: "Dynamics 365 Contact Center",
+    },
+    DocumentedSku {
+        part_number: "DYNAMICS_365_CONTACT_CENTER_VOICE",
+        sku_id: "79e2368c-4568-48d5-a352-b0344afabcf8",
+        product: "Dynamics 365 Contact Center Voice",
+    },
+    DocumentedSku {
+        part_number: "DYNAMICS_365_CONTACT_CENTER_ADD_ON_FOR_CUSTOMER_SERVICE_ENTERPRISE",
+        sku_id: "39a78eb6-3a8a-4e1e-878a-575a5c8984e7",
+        product: "Dynamics 365 Contact Center Add-on for Customer Service Enterprise",
+    },
+    DocumentedSku {
+        part_number: "DYNAMICS_365_CONTACT_CENTER_VOICE_ADD_ON_FOR_CUSTOMER_SERVICE_ENTERPRISE",
+        sku_id: "73e8b747-20bf-463d-8ffd-274a7d65d0bc",
+        product: "Dynamics 365 Contact Center Voice Add-on for Customer Service Enterprise",
+    },
+];
+
+/// The SKUs a flag, an environment variable or the file named: trimmed, blanks dropped,
+/// duplicates (in any case) dropped. An empty result means "none configured": `--cc-sku ""`,
+/// an empty `CCAUDIT_CC_SKUS` and `contact_center_skus: []` configure nothing, so the documented
+/// list alone applies, rather than a list that nothing matches.
+pub fn sku_list<S: AsRef<str>>(values: &[S]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for v in values {
+        let v = v.as_ref().trim();
+        if !v.is_empty() && !out.iter().any(|o| o.eq_ignore_ascii_case(v)) {
+            out.push(v.to_string());
+        }
+    }
+    out
+}
+
 /// A validated configuration file.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Config {
@@ -27,7 +93,8 @@ pub struct Config {
     pub agents: Vec<String>,
     /// A group whose user members are the agents, for a live read.
     pub agent_group: Option<String>,
-    /// License SKUs (part numbers or skuIds) that count as Contact Center licenses (LIC-005).
+    /// License SKUs (part numbers or skuIds) that count as Contact Center licenses (LIC-005), in
+    /// addition to [`DOCUMENTED_CONTACT_CENTER_SKUS`]. Empty (`[]` or left out): none added.
     pub contact_center_skus: Vec<String>,
     pub fail_on: Option<Severity>,
     pub suppressions: Vec<Suppression>,
@@ -207,7 +274,12 @@ impl Config {
             origin: origin.to_string(),
             agents: raw.agents.into_iter().map(|a| a.0).collect(),
             agent_group: raw.agent_group.map(|g| g.0),
-            contact_center_skus: raw.contact_center_skus.into_iter().map(|s| s.0).collect(),
+            contact_center_skus: sku_list(
+                &raw.contact_center_skus
+                    .into_iter()
+                    .map(|s| s.0)
+                    .collect::<Vec<_>>(),
+            ),
             fail_on: raw.fail_on,
             suppressions,
         })

@@ -634,7 +634,7 @@ fn d365_rows(a: &View, b: &View) -> Vec<Row> {
     );
     r.add(
         "d365.dynamics_app_id_is_documented_example",
-        "Dynamics App ID is the documented example (4b8f0dce-…), not an org's own",
+        "Dynamics App ID is the value the D365 docs' commands use (4b8f0dce-…)",
         |v| Ok(Val::Bool(v.dynamics_app_id()? == DOCUMENTED_D365_APP_ID)),
     );
     r.add("d365.data_location", "Teams provider data location", |v| {

@@ -161,7 +161,9 @@ struct AuditArgs {
     fail_on: Option<FailOn>,
     #[command(flatten)]
     selection: Selection,
-    /// SKU part numbers or skuIds that count as a Contact Center agent license (LIC-005).
+    /// SKU part numbers or skuIds that count as a Contact Center agent license (LIC-005), in
+    /// addition to those Microsoft's licensing reference lists for Contact Center voice. Empty
+    /// (`--cc-sku ""`) adds none.
     #[arg(long = "cc-sku", value_delimiter = ',', env = "CCAUDIT_CC_SKUS")]
     cc_skus: Vec<String>,
     /// Also write a PowerShell script with the fixes for every fail and missing result, to
@@ -338,10 +340,12 @@ fn audit(mut args: AuditArgs) -> Result<ExitStatus, Failure> {
             (snapshot, "live", env, set)
         }
     };
-    // Flags (and their environment variables) win over the file.
-    let contact_center_skus = match (&config, args.cc_skus.is_empty()) {
+    // Flags (and their environment variables) win over the file; an empty one says nothing, so
+    // the file's list (or none) applies.
+    let flag_skus = ccaudit::config::sku_list(&args.cc_skus);
+    let contact_center_skus = match (&config, flag_skus.is_empty()) {
         (Some(c), true) => c.contact_center_skus.clone(),
-        _ => args.cc_skus.clone(),
+        _ => flag_skus,
     };
     let fail_on: Severity = match (args.fail_on, config.as_ref().and_then(|c| c.fail_on)) {
         (Some(flag), _) => flag.into(),

@@ -2,11 +2,16 @@
 //! replaced by keyed hashes, and everything a diagnosis needs stays as collected.
 //!
 //! The same value maps to the same pseudonym everywhere in the snapshot, and in every snapshot
-//! redacted with the same key. So the relationships the checks test still hold: an agent's
-//! department and the IB segment filter that names it, a number in Teams and its Dataverse row, a
-//! custom policy and its assignments. The audit of a redacted snapshot has the same verdicts as the
-//! audit of the original (`tests/redact.rs` proves it on the field-case example), and two snapshots
-//! of one tenant redacted with one key still diff and explain against each other.
+//! redacted with the same key: a value is normalized before it is keyed (a policy name without
+//! `Tag:` and in lower case, a phone number as its digits, a UPN in lower case) and written back
+//! in the original's form (`Tag:` kept, `tel:+1 (425) …` keeps its layout). So the relationships
+//! the checks test still hold: an agent's department and the IB segment filter that names it, a
+//! number in Teams and its Dataverse row, a custom policy where it is defined and wherever a user
+//! or group assignment names it. The audit of a redacted snapshot gives every check and subject
+//! the verdict the audit of the original gives it (`tests/redact.rs` on both examples and a
+//! synthetic tenant with faults, `tests/live.rs` for `audit --tenant --redact`; subjects are
+//! followed through [`Pseudonyms`]), and two snapshots of one tenant redacted with one key still
+//! diff and explain against each other.
 //!
 //! What is replaced (HMAC-SHA256 with the key, hex-truncated):
 //! * UPNs and mail addresses: `user-<hash8>@domain-<hash6>.example`.
@@ -17,15 +22,18 @@
 //!   `dept-…`, `company-…`, `office-…`, `attr-…`, `place-…`, also inside IB `UserGroupFilter`
 //!   values, so segment membership evaluates identically.
 //! * Phone numbers: the country code and the last two digits stay, the digits between are
-//!   replaced by the same count of hashed digits (still E.164; `tel:` and `;ext=` kept).
+//!   replaced by the same count of hashed digits (still E.164; `tel:`, `+`, grouping and `;ext=`
+//!   kept as written).
 //! * Domains (verified, UPN/mail, federation allow/block lists) and host names (ACS `hostName`,
 //!   webhook and Dataverse URLs): `domain-<hash6>.example`, or `domain-<hash6>.<Microsoft
 //!   suffix>` when the host is a customer name under a Microsoft service domain
 //!   (`contoso.crm.dynamics.com` → `domain-…crm.dynamics.com`). Microsoft's own service hosts
 //!   (Graph, ARM, Teams admin, compliance, login) stay.
 //! * Custom policy names (Teams policies, IB policies) and IB segment names: `policy-<hash6>`,
-//!   `segment-<hash6>`. Microsoft's built-in policy names (`Global`, `Tag:FederationOnly`, …)
-//!   stay. Matching is case-insensitive, like the Teams and IB services.
+//!   `segment-<hash6>`, in policy lists, user and group assignments (`*Policy` values, also as
+//!   `{Name|Identity|DisplayName}` objects, `policyAssignment`, `PolicyName`) and any `Tag:…`
+//!   value. Microsoft's built-in policy names (`Global`, `Tag:FederationOnly`, …) stay. Matching
+//!   is case-insensitive, like the Teams and IB services.
 //! * Resource group and resource names in ARM ids and `name` fields: `rg-…`, `res-…`.
 //! * The tenant id: a GUID-shaped pseudonym, because anyone signed in to Microsoft 365 can look a
 //!   tenant id up; it is replaced inside URLs and compound ids too.
@@ -45,7 +53,7 @@
 //! Limit: an IB filter value compared with `-like` and a `*` wildcard is hashed as a whole, so a
 //! segment defined by a wildcard can lose members in the redacted snapshot.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -88,11 +96,49 @@ pub const MICROSOFT_DEFAULT_POLICY_NAMES: &[&str] = &[
 
 /// Returns a redacted copy of `snapshot`, pseudonymized with `key` (see the module docs).
 pub fn redact(snapshot: &Snapshot, key: &[u8]) -> Snapshot {
+    redact_with_pseudonyms(snapshot, key).0
+}
+
+/// [`redact`], and the pseudonyms it used, to follow a value of the original into the redacted
+/// snapshot (an audit subject, say).
+pub fn redact_with_pseudonyms<'k>(
+    snapshot: &Snapshot,
+    key: &'k [u8],
+) -> (Snapshot, Pseudonyms<'k>) {
     let mut redactor = Redactor::new(key, &snapshot.tenant_id);
     // The first pass learns every name and number from the fields that hold them, so the second
     // can also replace them where they occur inside other strings (ids, URLs, messages).
     let _ = redactor.snapshot(snapshot);
-    redactor.snapshot(snapshot)
+    let redacted = redactor.snapshot(snapshot);
+    (redacted, Pseudonyms { redactor })
+}
+
+/// What the values of one snapshot became in its redaction (from [`redact_with_pseudonyms`]).
+pub struct Pseudonyms<'k> {
+    redactor: Redactor<'k>,
+}
+
+impl Pseudonyms<'_> {
+    /// The id an audit of the redacted snapshot gives the subject that the audit of the original
+    /// calls `id`: object ids stay (the tenant id does not), policy names, phone numbers (in any
+    /// spelling) and UPNs become their pseudonyms.
+    pub fn subject_id(&mut self, id: &str) -> String {
+        let r = &mut self.redactor;
+        let t = id.trim();
+        let name = t
+            .get(..4)
+            .filter(|p| p.eq_ignore_ascii_case("tag:"))
+            .map_or(t, |_| t[4..].trim());
+        if is_tagged_policy(t) || r.policies.contains(&name.to_lowercase()) {
+            r.policy(id)
+        } else if looks_like_phone(t) {
+            r.phone(id)
+        } else if t.contains('@') {
+            r.email(id)
+        } else {
+            r.scan(id, false)
+        }
+    }
 }
 
 /// Where ccaudit keeps the key for a redacted output by default: `<output>.redact-key`.
@@ -303,11 +349,13 @@ fn kind(fact: &str, parent: &str, prop: &str) -> Kind {
     if parent == "tags" {
         return Kind::Prose;
     }
+    if names_a_policy(parent, prop) {
+        return Kind::Policy;
+    }
     match prop {
         "userprincipalname" | "mail" | "othermails" | "proxyaddresses" | "sipaddress" | "upn"
         | "email" | "emailaddress" => Kind::Email,
         "mailnickname" | "samaccountname" | "onpremisessamaccountname" => Kind::Label("alias"),
-        "displayname" if parent == "policyassignment" => Kind::Policy,
         "displayname" if fact == "graph.organization" => Kind::Tenant,
         "displayname" if fact == "graph.memberof" => Kind::Label("group"),
         "displayname" | "givenname" | "surname" | "fullname" | "friendlyname" => {
@@ -335,7 +383,6 @@ fn kind(fact: &str, parent: &str, prop: &str) -> Kind {
         "identity" | "configid" if teams_config || fact == "compliance.policyconfig" => {
             Kind::Policy
         }
-        "name" if parent.ends_with("policy") => Kind::Policy,
         "resourcegroup" | "resourcegroupname" => Kind::ArmGroup,
         "hostname" | "host" | "fqdn" => Kind::Host,
         "domain"
@@ -360,6 +407,33 @@ fn kind(fact: &str, parent: &str, prop: &str) -> Kind {
     }
 }
 
+/// Whether `prop` (inside `parent`) holds the name of a Teams policy instance, wherever a record
+/// names one: a policy list's `Identity` is decided by the fact; here are the places a user or
+/// group record names its policy: a `*Policy` property given as an object (`{"Name"}`,
+/// `{"Identity": "Tag:…"}`, `{"DisplayName"}`, all read by the normalizer), a Graph or Teams
+/// `policyAssignment` (`displayName`, and `policyName` / `name` as other callers read it), and
+/// group policy assignments (`PolicyName`). A name must get the same pseudonym here as where the
+/// policy is defined, or the audit of the redacted snapshot loses the link between them.
+fn names_a_policy(parent: &str, prop: &str) -> bool {
+    let name_field = matches!(
+        prop,
+        "name" | "identity" | "displayname" | "policyname" | "instancename"
+    );
+    prop == "policyname"
+        || (name_field && (parent.ends_with("policy") || parent == "policyassignment"))
+}
+
+/// `Tag:Name`: how Teams writes a policy instance's identity.
+fn is_tagged_policy(s: &str) -> bool {
+    let t = s.trim();
+    t.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("tag:"))
+        && t[4..]
+            .trim()
+            .chars()
+            .next()
+            .is_some_and(char::is_alphanumeric)
+}
+
 /// `extensionAttribute1`..`15` and `CustomAttribute1`..`15` (Exchange's names for the same).
 fn is_numbered_attribute(prop: &str) -> bool {
     prop.strip_prefix("extensionattribute")
@@ -378,6 +452,8 @@ struct Redactor<'k> {
     longest_word: usize,
     /// Digit runs of every phone number seen (with and without country code) → pseudonym digits.
     numbers: HashMap<String, String>,
+    /// Custom policy names seen (lower case, without `Tag:`).
+    policies: HashSet<String>,
     keep_hosts: Vec<String>,
     ms_suffixes: Vec<String>,
 }
@@ -511,6 +587,7 @@ impl<'k> Redactor<'k> {
             strong_words: HashMap::new(),
             longest_word: 0,
             numbers: HashMap::new(),
+            policies: HashSet::new(),
             keep_hosts,
             ms_suffixes,
         };
@@ -633,6 +710,8 @@ impl<'k> Redactor<'k> {
             Kind::ArmName if s.starts_with('/') => self.scan(s, false),
             Kind::ArmName => self.arm_segment("res", s),
             Kind::Prose => self.scan(s, true),
+            // `Tag:` names a policy instance wherever it appears.
+            Kind::Data if is_tagged_policy(s) => self.policy(s),
             Kind::Data => self.scan(s, false),
         }
     }
@@ -729,12 +808,10 @@ impl<'k> Redactor<'k> {
         if digits.len() < 7 || main.chars().any(char::is_alphabetic) {
             return self.scan(v, false);
         }
-        let plus = if main.trim_start().starts_with('+') {
-            "+"
-        } else {
-            ""
-        };
-        format!("{prefix}{plus}{}{ext}", self.phone_digits(&digits))
+        // Keyed by the digits alone, so `tel:+1…`, `+1 (425) …` and `1425…` share one
+        // pseudonym; written back in the original's layout.
+        let pseudo = self.phone_digits(&digits);
+        format!("{prefix}{}{ext}", relayout(main, &pseudo))
     }
 
     /// Keeps the country code and the last two digits; the digits between become keyed-hash
@@ -785,6 +862,7 @@ impl<'k> Redactor<'k> {
         let norm = name.to_lowercase();
         let out = format!("policy-{}", self.tag("policy", &norm, 6));
         self.remember(&norm, &out);
+        self.policies.insert(norm);
         format!("{tag}{out}")
     }
 
@@ -983,6 +1061,13 @@ impl<'k> Redactor<'k> {
             // A token may start after punctuation inside a longer one (`*.contoso.com`,
             // `ra_cc.contoso.com`), so a host is found even when the whole token is not one.
             if c.is_ascii_alphanumeric() && !prev.is_some_and(|p| p.is_ascii_alphanumeric()) {
+                // A guest's UPN (`name_home.com#EXT#@contoso.onmicrosoft.com`) as one address,
+                // so it gets the pseudonym it gets in a UPN field.
+                if let Some(len) = guest_upn_len(rest) {
+                    out.push_str(&self.email(&rest[..len]));
+                    i += len;
+                    continue;
+                }
                 let end = rest.find(|c| !is_token_char(c)).unwrap_or(rest.len());
                 let token = rest[..end].trim_end_matches(['.', '-']);
                 if let Some(replaced) = self.token(token) {
@@ -995,8 +1080,8 @@ impl<'k> Redactor<'k> {
                 && !prev.is_some_and(char::is_alphanumeric)
                 && let Some((len, digits)) = plus_number(rest)
             {
-                out.push('+');
-                out.push_str(&self.phone_digits(&digits));
+                let pseudo = self.phone_digits(&digits);
+                out.push_str(&relayout(&rest[..len], &pseudo));
                 i += len;
                 continue;
             }
@@ -1083,6 +1168,17 @@ fn is_token_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '%' | '+' | '@')
 }
 
+/// Length of the guest UPN (`…#EXT#@host`) that `text` starts with, if it does.
+fn guest_upn_len(text: &str) -> Option<usize> {
+    let end = text
+        .find(|c: char| !(is_token_char(c) || c == '#'))
+        .unwrap_or(text.len());
+    let candidate = text[..end].trim_end_matches(['.', '-']);
+    let (local, domain) = candidate.rsplit_once('@')?;
+    (local.to_ascii_lowercase().ends_with("#ext#") && is_host_like(domain) && has_known_tld(domain))
+        .then_some(candidate.len())
+}
+
 /// Dot-separated labels of letters, digits and hyphens, at least two of them, ending in a
 /// letter-only top-level label.
 fn is_host_like(s: &str) -> bool {
@@ -1145,6 +1241,19 @@ fn plus_number(text: &str) -> Option<(usize, String)> {
         }
     }
     (7..=15).contains(&digits.len()).then_some((end, digits))
+}
+
+/// `written` with its digits replaced, in order, by those of `digits`: separators, `+` and
+/// grouping stay where they were.
+fn relayout(written: &str, digits: &str) -> String {
+    let mut replacement = digits.chars();
+    written
+        .chars()
+        .map(|c| match c {
+            '0'..='9' => replacement.next().unwrap_or(c),
+            _ => c,
+        })
+        .collect()
 }
 
 /// Length of the ITU-T E.164 country code at the start of `digits` (1 to 3 digits).
@@ -1217,11 +1326,109 @@ mod tests {
         assert!(out.ends_with("00"));
         assert_eq!(out.len(), "tel:+14255550100".len());
         assert_ne!(out, "tel:+14255550100");
-        assert_eq!(r.phone("+1 (425) 555-0100"), out[4..]);
         assert!(r.phone("+442071234567").starts_with("+44"));
         assert!(r.phone("+3531234567").starts_with("+353"));
         let ext = r.phone("+14255550100;ext=12");
         assert!(ext.ends_with("00;ext=12"), "{ext}");
+    }
+
+    #[test]
+    fn one_number_gets_one_pseudonym_in_every_spelling() {
+        let mut r = redactor();
+        let e164 = r.phone("+14255550100");
+        let digits = &e164[1..];
+        assert_eq!(r.phone("tel:+14255550100"), format!("tel:{e164}"));
+        assert_eq!(r.phone("TEL:+14255550100"), format!("TEL:{e164}"));
+        assert_eq!(r.phone("14255550100"), digits, "without the plus");
+        assert_eq!(
+            r.phone("tel:+14255550100;ext=7"),
+            format!("tel:{e164};ext=7")
+        );
+        // The layout is the original's; only its digits change.
+        let grouped = r.phone("+1 (425) 555-0100");
+        let grouped_digits: String = grouped.chars().filter(char::is_ascii_digit).collect();
+        assert_eq!(grouped_digits, digits);
+        assert_eq!(
+            grouped.replace(|c: char| c.is_ascii_digit(), "9"),
+            "+9 (999) 999-9999"
+        );
+        // In free text too.
+        let text = r.scan("call +1 425 555 0100 or 14255550100", true);
+        assert_eq!(
+            text,
+            format!(
+                "call +{} {} {} {} or {digits}",
+                &digits[..1],
+                &digits[1..4],
+                &digits[4..7],
+                &digits[7..]
+            )
+        );
+    }
+
+    #[test]
+    fn a_policy_gets_one_pseudonym_wherever_a_record_names_it() {
+        let mut r = redactor();
+        let defined = r.policy("Tag:CC-Restricted");
+        let bare = &defined["Tag:".len()..];
+        let mut user = serde_json::json!({
+            "ExternalAccessPolicy": {"Identity": "Tag:CC-Restricted"},
+            "TeamsCallingPolicy": {"Name": "cc-restricted"},
+            "OnlineVoiceRoutingPolicy": {"DisplayName": "CC-Restricted"},
+            "effectivePolicyAssignments": [
+                {"policyType": "ExternalAccessPolicy",
+                 "policyAssignment": {"displayName": "CC-Restricted", "policyName": "CC-Restricted", "name": "CC-Restricted"}}
+            ],
+            "GroupPolicyAssignments": [{"PolicyType": "ExternalAccessPolicy", "PolicyName": "CC-Restricted"}],
+            "Note": "Tag:CC-Restricted",
+        });
+        r.value(&mut user, "teams.onlineusers", "", "");
+        assert_eq!(user["ExternalAccessPolicy"]["Identity"], defined);
+        assert_eq!(user["TeamsCallingPolicy"]["Name"], bare);
+        assert_eq!(user["OnlineVoiceRoutingPolicy"]["DisplayName"], bare);
+        let assignment = &user["effectivePolicyAssignments"][0]["policyAssignment"];
+        for key in ["displayName", "policyName", "name"] {
+            assert_eq!(assignment[key], bare, "{key}");
+        }
+        assert_eq!(
+            user["effectivePolicyAssignments"][0]["policyType"],
+            "ExternalAccessPolicy"
+        );
+        assert_eq!(user["GroupPolicyAssignments"][0]["PolicyName"], bare);
+        assert_eq!(user["Note"], defined);
+    }
+
+    #[test]
+    fn a_guest_upn_in_free_text_gets_its_upn_pseudonym() {
+        let mut r = redactor();
+        let upn = "jo_fabrikam.com#EXT#@contoso.onmicrosoft.com";
+        let pseudo = r.email(upn);
+        assert!(!pseudo.contains("fabrikam"), "{pseudo}");
+        assert_eq!(
+            r.scan(&format!("user {upn} not found"), false),
+            format!("user {pseudo} not found")
+        );
+    }
+
+    #[test]
+    fn subjects_of_an_audit_map_to_their_pseudonyms() {
+        let mut r = redactor();
+        let policy = r.policy("Tag:CC-Restricted");
+        let number = r.phone("tel:+14255550100");
+        let upn = r.email("agent1@contoso.com");
+        let mut p = Pseudonyms { redactor: r };
+        assert_eq!(p.subject_id("Tag:CC-Restricted"), policy);
+        assert_eq!(p.subject_id("CC-Restricted"), policy["Tag:".len()..]);
+        assert_eq!(p.subject_id("+14255550100"), number["tel:".len()..]);
+        assert_eq!(p.subject_id("agent1@contoso.com"), upn);
+        assert_eq!(p.subject_id("Global"), "Global");
+        let object_id = "5a2f3b9e-0c1d-4e2f-8a9b-1c2d3e4f5a6b";
+        assert_eq!(p.subject_id(object_id), object_id);
+        assert_ne!(
+            p.subject_id("11111111-2222-3333-4444-555555555555"),
+            "11111111-2222-3333-4444-555555555555",
+            "the tenant id is pseudonymized"
+        );
     }
 
     #[test]
@@ -1236,7 +1443,10 @@ mod tests {
         }
         assert!(out.contains(".crm.dynamics.com/api?x=1"), "{out}");
         assert!(out.contains(&format!("num-{}", &number[1..])), "{out}");
-        assert!(out.contains(&number), "{out}");
+        assert!(
+            out.contains(&relayout("+1 425 555 0100", &number[1..])),
+            "{out}"
+        );
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub struct SourceSpec {
     /// not name it (the Dataverse org, the agents). A snapshot need not have it; no check reads
     /// it directly, and the app registration does not need it when the flags are given.
     pub discovery: Option<&'static str>,
+    /// What else to know about reading it, when the grants alone would mislead (e.g. an
+    /// application permission that exists but that Microsoft documents only for delegated use).
+    pub note: Option<&'static str>,
 }
 
 /// The resource (API) an OAuth permission is defined on.
@@ -147,8 +150,9 @@ pub mod permission {
         "39b17d18-680c-41f4-b9c2-5f30629e7cb6",
         false,
     );
-    /// Whether app-only access to /beta/admin/teams/resourceAccounts works is untested
-    /// (docs/apis: the documented path is delegated).
+    /// Microsoft documents /beta/admin/teams/resourceAccounts for delegated sign-in only (ACS
+    /// Teams Phone extensibility quickstart); whether this app role is honoured app-only is
+    /// untested, so `graph.resourceAccounts` says so and falls back to the Teams admin API.
     pub const TEAMS_RESOURCE_ACCOUNT_READ_ALL: Permission = graph_role(
         "TeamsResourceAccount.Read.All",
         "b55aa226-33a1-4396-bcf4-edce5e7a31c1",
@@ -214,6 +218,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: None,
         dataverse_role: None,
         discovery: None,
+        note: None,
     },
     SourceSpec {
         key: "graph.subscribedSkus",
@@ -225,6 +230,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: None,
         dataverse_role: None,
         discovery: None,
+        note: None,
     },
     SourceSpec {
         key: "graph.users",
@@ -236,6 +242,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: None,
         dataverse_role: None,
         discovery: None,
+        note: None,
     },
     SourceSpec {
         key: "graph.licenseDetails",
@@ -247,6 +254,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: None,
         dataverse_role: None,
         discovery: None,
+        note: None,
     },
     SourceSpec {
         key: "graph.memberOf",
@@ -258,6 +266,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: None,
         dataverse_role: None,
         discovery: None,
+        note: None,
     },
     SourceSpec {
         key: "graph.servicePrincipals",
@@ -269,6 +278,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: None,
         dataverse_role: None,
         discovery: None,
+        note: None,
     },
     SourceSpec {
         key: "graph.oauth2PermissionGrants",
@@ -280,6 +290,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: None,
         dataverse_role: None,
         discovery: None,
+        note: None,
     },
     SourceSpec {
         key: "graph.roleAssignments",
@@ -291,6 +302,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: None,
         dataverse_role: None,
         discovery: None,
+        note: None,
     },
     SourceSpec {
         key: "graph.userConfigurations",
@@ -302,6 +314,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: None,
         dataverse_role: None,
         discovery: None,
+        note: None,
     },
     SourceSpec {
         key: "graph.numberAssignments",
@@ -313,17 +326,22 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: None,
         dataverse_role: None,
         discovery: None,
+        note: None,
     },
     SourceSpec {
         key: "graph.resourceAccounts",
         endpoint: "GET /beta/admin/teams/resourceAccounts",
-        needs: "Graph delegated permission TeamsResourceAccount.Read.All (admin-consented) and a Teams Administrator caller",
+        needs: "Graph TeamsResourceAccount.Read.All (admin-consented), signed in as a Teams Administrator or Teams Telephony Administrator (documented for delegated sign-in only; an app-only token may be refused, and the Teams admin API's resource-account list is the fallback)",
         application: &[p::TEAMS_RESOURCE_ACCOUNT_READ_ALL],
         delegated: &[p::SCOPE_TEAMS_RESOURCE_ACCOUNT_READ_ALL],
-        entra_roles: &["Teams Administrator"],
+        // The D365 Teams Phone page accepts either role for the number sync that reads this API.
+        entra_roles: &["Teams Administrator", "Teams Telephony Administrator"],
         azure_rbac: None,
         dataverse_role: None,
         discovery: None,
+        note: Some(
+            "Microsoft documents this API for delegated sign-in only (ACS Teams Phone extensibility quickstart); the application permission exists, but an app-only token may be refused. Then the resource accounts are read from the Teams admin API (teams.applicationInstances) instead.",
+        ),
     },
     SourceSpec {
         key: "teams.TeamsAcsFederationConfiguration",
@@ -335,6 +353,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: None,
         dataverse_role: None,
         discovery: None,
+        note: None,
     },
     SourceSpec {
         key: "teams.ExternalAccessPolicy",
@@ -346,6 +365,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: None,
         dataverse_role: None,
         discovery: None,
+        note: None,
     },
     SourceSpec {
         key: "teams.TenantFederationSettings",
@@ -357,6 +377,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: None,
         dataverse_role: None,
         discovery: None,
+        note: None,
     },
     SourceSpec {
         key: "teams.applicationInstances",
@@ -368,6 +389,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: None,
         dataverse_role: None,
         discovery: None,
+        note: None,
     },
     SourceSpec {
         key: "teams.applicationInstanceAssociations",
@@ -379,6 +401,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: None,
         dataverse_role: None,
         discovery: None,
+        note: None,
     },
     SourceSpec {
         key: "teams.telephoneNumbers",
@@ -390,6 +413,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: None,
         dataverse_role: None,
         discovery: None,
+        note: None,
     },
     SourceSpec {
         key: "teams.onlineUsers",
@@ -401,6 +425,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: None,
         dataverse_role: None,
         discovery: None,
+        note: None,
     },
     SourceSpec {
         key: "arm.subscriptions",
@@ -412,6 +437,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: ARM_READER,
         dataverse_role: None,
         discovery: None,
+        note: None,
     },
     SourceSpec {
         key: "arm.communicationServices",
@@ -423,6 +449,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: ARM_READER,
         dataverse_role: None,
         discovery: None,
+        note: None,
     },
     SourceSpec {
         key: "arm.eventSubscriptions",
@@ -434,6 +461,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: Some("Reader on the ACS resource"),
         dataverse_role: None,
         discovery: None,
+        note: None,
     },
     SourceSpec {
         key: "dataverse.msdyn_occommunicationprovidersettings",
@@ -445,6 +473,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: None,
         dataverse_role: OMNICHANNEL_ADMIN,
         discovery: None,
+        note: None,
     },
     SourceSpec {
         key: "dataverse.msdyn_occommunicationprovidersettingentries",
@@ -456,6 +485,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: None,
         dataverse_role: OMNICHANNEL_ADMIN,
         discovery: None,
+        note: None,
     },
     SourceSpec {
         key: "dataverse.msdyn_ocphonenumbers",
@@ -467,6 +497,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: None,
         dataverse_role: OMNICHANNEL_ADMIN,
         discovery: None,
+        note: None,
     },
     SourceSpec {
         key: "dataverse.msdyn_ocvoicechannelsettings",
@@ -478,6 +509,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: None,
         dataverse_role: OMNICHANNEL_ADMIN,
         discovery: None,
+        note: None,
     },
     SourceSpec {
         key: "dataverse.systemusers",
@@ -491,6 +523,7 @@ pub const SOURCES: &[SourceSpec] = &[
         discovery: Some(
             "the agents (voice-queue members) when --agents and --agent-group are not given",
         ),
+        note: None,
     },
     SourceSpec {
         key: "powerplatform.environments",
@@ -502,6 +535,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: None,
         dataverse_role: None,
         discovery: Some("the Dataverse org when --dataverse-url is not given"),
+        note: None,
     },
     SourceSpec {
         key: "compliance.InformationBarrierPolicy",
@@ -513,6 +547,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: None,
         dataverse_role: None,
         discovery: None,
+        note: None,
     },
     SourceSpec {
         key: "compliance.OrganizationSegment",
@@ -524,6 +559,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: None,
         dataverse_role: None,
         discovery: None,
+        note: None,
     },
     SourceSpec {
         key: "compliance.PolicyConfig",
@@ -535,6 +571,7 @@ pub const SOURCES: &[SourceSpec] = &[
         azure_rbac: None,
         dataverse_role: None,
         discovery: None,
+        note: None,
     },
 ];
 

@@ -163,26 +163,29 @@ fn snapshot_and_skus_can_come_from_the_environment() {
     );
 }
 
+/// The healthy example's agents hold a license Microsoft's licensing reference does not list, so
+/// without `--cc-sku` LIC-005 cannot be decided for them, and says exactly which flag decides it.
 #[test]
 fn naming_no_contact_center_license_leaves_the_healthy_audit_incomplete() {
     let run = audit_json(HEALTHY, &[]);
     let report = run.json();
-    let unknown: Vec<&str> = results(&report)
+    let unknown: Vec<&Value> = results(&report)
         .iter()
         .filter(|r| field(r, "status") == "unknown")
-        .map(|r| field(r, "check"))
         .collect();
-    assert!(
-        !unknown.is_empty(),
-        "without --cc-sku the license check cannot be decided"
+    assert_eq!(
+        unknown.len(),
+        3,
+        "without --cc-sku the license check cannot be decided for the three agents"
     );
-    assert!(
-        results(&report)
-            .iter()
-            .filter(|r| field(r, "status") == "unknown")
-            .all(|r| !field(r, "needs").is_empty()),
-        "every unknown result says what to provide"
-    );
+    for r in unknown {
+        assert_eq!(field(r, "check"), "LIC-005");
+        assert!(
+            field(r, "message").contains("rerun with --cc-sku DYN365_CUSTOMER_SERVICE_PREMIUM"),
+            "every unknown result says what to provide: {}",
+            field(r, "message")
+        );
+    }
     assert_eq!(run.code, 3, "unknowns without findings exit 3");
 }
 

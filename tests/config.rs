@@ -468,6 +468,132 @@ fn the_file_in_the_working_directory_is_read_unless_no_config_is_given() {
     assert_eq!(run.code, 3, "without the file LIC-005 is unknown");
 }
 
+/// LIC-005's status per agent, and the messages.
+fn lic005(run: &Run) -> Vec<(String, String)> {
+    run.json()["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|r| r["check"] == "LIC-005")
+        .map(|r| {
+            (
+                r["status"].as_str().unwrap_or_default().to_string(),
+                r["message"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// An empty `--cc-sku`, an empty `CCAUDIT_CC_SKUS` and `contact_center_skus: []` configure
+/// nothing: LIC-005 is what it is without configuration (unknown for the healthy example's
+/// agents, whose SKU Microsoft's licensing reference does not list, naming the flag), never a
+/// list that nothing matches (which failed every agent).
+#[test]
+fn configuration_that_names_no_sku_is_no_configuration() {
+    let dir = TempDir::new().unwrap();
+    let healthy = example(HEALTHY);
+    let base = [
+        "audit",
+        "--snapshot",
+        healthy.as_str(),
+        "--only",
+        "LIC-005",
+        "--format",
+        "json",
+    ];
+    let unconfigured = run_in(dir.path(), &base);
+    assert_eq!(unconfigured.code, 3, "{}", unconfigured.stdout);
+    let expected = lic005(&unconfigured);
+    assert_eq!(expected.len(), 3);
+    for (status, message) in &expected {
+        assert_eq!(status, "unknown", "{message}");
+        assert!(
+            message.contains("rerun with --cc-sku DYN365_CUSTOMER_SERVICE_PREMIUM"),
+            "{message}"
+        );
+    }
+
+    let with = |extra: &[&str], env: Option<&str>, file: Option<&str>| {
+        let dir = TempDir::new().unwrap();
+        if let Some(text) = file {
+            write_config(&dir, text);
+        }
+        let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("ccaudit");
+        cmd.current_dir(dir.path())
+            .env_remove("CCAUDIT_SNAPSHOT")
+            .env_remove("CCAUDIT_CONFIG")
+            .env_remove("CCAUDIT_CC_SKUS")
+            .args(base)
+            .args(extra);
+        if let Some(value) = env {
+            cmd.env("CCAUDIT_CC_SKUS", value);
+        }
+        let output = cmd.output().expect("ccaudit runs");
+        Run {
+            code: output.status.code().expect("exit code"),
+            stdout: String::from_utf8(output.stdout).expect("UTF-8"),
+            stderr: String::from_utf8(output.stderr).expect("UTF-8"),
+        }
+    };
+    for (what, run) in [
+        ("--cc-sku \"\"", with(&["--cc-sku", ""], None, None)),
+        ("--cc-sku \" , \"", with(&["--cc-sku", " , "], None, None)),
+        ("CCAUDIT_CC_SKUS=\"\"", with(&[], Some(""), None)),
+        ("CCAUDIT_CC_SKUS=\",\"", with(&[], Some(","), None)),
+        (
+            "contact_center_skus: []",
+            with(&[], None, Some("contact_center_skus: []\n")),
+        ),
+    ] {
+        assert_eq!(run.code, 3, "{what}: {}{}", run.stdout, run.stderr);
+        assert_eq!(lic005(&run), expected, "{what}");
+    }
+    // An empty flag says nothing, so the file's list still applies.
+    let run = with(
+        &["--cc-sku", ""],
+        None,
+        Some(&format!("contact_center_skus: [{CONTACT_CENTER_SKU}]\n")),
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert!(lic005(&run).iter().all(|(s, _)| s == "pass"));
+    // A blank entry in the file is a typo, reported as such.
+    let err = parse("contact_center_skus: [\"\"]\n").unwrap_err();
+    assert!(err.contains("must not be empty"), "{err}");
+}
+
+#[test]
+fn documented_contact_center_skus_are_distinct_part_numbers_with_sku_ids() {
+    use ccaudit::config::DOCUMENTED_CONTACT_CENTER_SKUS as SKUS;
+    assert!(!SKUS.is_empty());
+    for (i, s) in SKUS.iter().enumerate() {
+        assert!(ccaudit::model::canonical::is_guid(s.sku_id), "{s:?}");
+        assert_eq!(s.sku_id, s.sku_id.to_lowercase(), "{s:?}");
+        assert!(
+            s.part_number.starts_with("DYNAMICS_365_CONTACT_CENTER"),
+            "{s:?}"
+        );
+        assert!(
+            SKUS[..i]
+                .iter()
+                .all(|o| o.part_number != s.part_number && o.sku_id != s.sku_id),
+            "{s:?} twice"
+        );
+    }
+}
+
+#[test]
+fn sku_lists_are_trimmed_and_deduplicated() {
+    use ccaudit::config::sku_list;
+    assert_eq!(
+        sku_list(&[" A ", "", "a", "B", " "]),
+        ["A", "B"],
+        "blanks and case-insensitive repeats go"
+    );
+    assert!(sku_list::<&str>(&[]).is_empty());
+    let config = parse("contact_center_skus: [X, x, Y]\n").unwrap();
+    assert_eq!(config.contact_center_skus, ["X", "Y"]);
+}
+
 #[test]
 fn command_line_flags_override_the_file() {
     let dir = TempDir::new().unwrap();

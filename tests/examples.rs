@@ -13,15 +13,22 @@ use ccaudit::snapshot::Snapshot;
 /// The license SKU the example agents hold for Dynamics 365 (what `--cc-sku` names).
 const CONTACT_CENTER_SKU: &str = "DYN365_CUSTOMER_SERVICE_PREMIUM";
 
-fn audit(example: &str) -> (TenantModel, Vec<CheckResult>) {
+fn load(example: &str) -> Snapshot {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("examples")
         .join(example);
-    let snapshot = Snapshot::load(&path).expect("the example snapshot loads");
+    Snapshot::load(&path).expect("the example snapshot loads")
+}
+
+fn audit(example: &str) -> (TenantModel, Vec<CheckResult>) {
     let config = AuditConfig {
         contact_center_skus: vec![CONTACT_CENTER_SKU.into()],
     };
-    let model = TenantModel::from_snapshot(&snapshot, config);
+    audit_snapshot(&load(example), config)
+}
+
+fn audit_snapshot(snapshot: &Snapshot, config: AuditConfig) -> (TenantModel, Vec<CheckResult>) {
+    let model = TenantModel::from_snapshot(snapshot, config);
     let env = engine::cel::environment();
     let checks = engine::catalog::load(&env, None).expect("the built-in checks load");
     let results = engine::evaluate(&env, &checks, &model);
@@ -76,6 +83,55 @@ fn healthy_tenant_has_no_fail_missing_or_unknown_result() {
     assert!(
         results.iter().any(|r| r.status == Status::Pass),
         "the healthy example should pass checks, not skip them all"
+    );
+}
+
+/// The healthy example's agents hold `DYN365_CUSTOMER_SERVICE_PREMIUM` (skuId 2f9a8e7d-…), which
+/// Microsoft's licensing reference does not list: without `--cc-sku` LIC-005 cannot be decided
+/// for them, and says which flag decides it. Everything else stays clean.
+#[test]
+fn healthy_tenant_without_configuration_is_unknown_only_for_its_undocumented_license() {
+    let (_, results) = audit_snapshot(&load("healthy.snapshot.json"), AuditConfig::default());
+    let not_clean = with_status(&results, &[Status::Fail, Status::Missing, Status::Unknown]);
+    assert_eq!(not_clean.len(), 3, "{}", describe(&not_clean));
+    for r in not_clean {
+        assert_eq!((r.check.as_str(), r.status), ("LIC-005", Status::Unknown));
+        assert!(
+            r.message
+                .ends_with("rerun with --cc-sku DYN365_CUSTOMER_SERVICE_PREMIUM"),
+            "{}",
+            r.message
+        );
+    }
+}
+
+/// The healthy tenant as it would be licensed with a SKU Microsoft's licensing reference lists:
+/// with no configuration at all, LIC-005 passes and the audit is clean (exit 0).
+#[test]
+fn healthy_tenant_with_a_documented_contact_center_sku_is_clean_without_configuration() {
+    let documented = ccaudit::config::DOCUMENTED_CONTACT_CENTER_SKUS[0];
+    let text = load("healthy.snapshot.json")
+        .to_json_pretty()
+        .replace(CONTACT_CENTER_SKU, documented.part_number)
+        .replace("2f9a8e7d-6c5b-4a49-9382-71605f4e3d2c", documented.sku_id);
+    let snapshot = Snapshot::parse(&text, "relicensed healthy").unwrap();
+    let (model, results) = audit_snapshot(&snapshot, AuditConfig::default());
+    let bad = with_status(&results, &[Status::Fail, Status::Missing, Status::Unknown]);
+    assert!(bad.is_empty(), "{}", describe(&bad));
+    let lic_005: Vec<_> = results
+        .iter()
+        .filter(|r| r.check == "LIC-005" && r.status == Status::Pass)
+        .collect();
+    assert_eq!(lic_005.len(), 3);
+    assert!(
+        lic_005
+            .iter()
+            .all(|r| r.message == "has DYNAMICS_365_CONTACT_CENTER")
+    );
+    let report = Report::new(&model, "snapshot", results);
+    assert_eq!(
+        report.exit_status(ccaudit::engine::Severity::Low),
+        report::ExitStatus::Success
     );
 }
 

@@ -206,6 +206,67 @@ async fn live_audit_matches_offline_audit_and_reads_only() {
     }
 }
 
+/// `audit --tenant --redact` reaches the verdicts of the plain live audit, check by check and
+/// subject by subject, the plain audit's subjects followed through the redaction's pseudonyms
+/// (with the key the redacted run kept next to its saved snapshot).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn live_audit_with_redact_keeps_every_verdict() {
+    use ccaudit::redact::{key_path_for, read_key, redact_with_pseudonyms};
+    for name in ["healthy.snapshot.json", "field-case.snapshot.json"] {
+        let (fake, snapshot) = fake(name, FakeOptions::default()).await;
+        let dir = tempfile::tempdir().unwrap();
+        let plain_saved = dir.path().join("plain.snapshot.json");
+        let plain = run(command(
+            &fake,
+            "audit",
+            fake.endpoint_args(),
+            &json_audit_saving(&snapshot, &plain_saved),
+            &[],
+        ))
+        .await;
+        let redacted_saved = dir.path().join("redacted.snapshot.json");
+        let mut args = json_audit_saving(&snapshot, &redacted_saved);
+        args.push("--redact".into());
+        let redacted = run(command(&fake, "audit", fake.endpoint_args(), &args, &[])).await;
+        assert_eq!(
+            redacted.status.code(),
+            plain.status.code(),
+            "{name}: exit code; stderr: {}",
+            stderr(&redacted)
+        );
+
+        let key = read_key(&key_path_for(&redacted_saved)).unwrap();
+        let original = ccaudit::snapshot::Snapshot::load(&plain_saved).unwrap();
+        let (_, mut pseudonyms) = redact_with_pseudonyms(&original, &key);
+        let mut expected: Vec<(String, String, String)> = verdicts(&report(&plain))
+            .into_iter()
+            .map(|(check, id, status)| {
+                let id = if id.is_empty() {
+                    id
+                } else {
+                    pseudonyms.subject_id(&id)
+                };
+                (check, id, status)
+            })
+            .collect();
+        expected.sort();
+        let actual = verdicts(&report(&redacted));
+        assert_eq!(actual, expected, "{name}: redacted live audit");
+
+        let text = String::from_utf8_lossy(&redacted.stdout);
+        assert!(!text.contains("contoso"), "{name}: names survived");
+        if name.starts_with("field-case") {
+            // The seed case's headline finding survives redaction, on a pseudonymized policy.
+            assert!(
+                actual.iter().any(|(check, id, status)| check == "EXT-002"
+                    && id.starts_with("Tag:policy-")
+                    && status == "fail"),
+                "{actual:?}"
+            );
+        }
+    }
+}
+
 // (c) ------------------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

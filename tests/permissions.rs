@@ -266,3 +266,56 @@ fn discovery_sources_say_what_they_find_and_are_not_asked_of_the_app_s_roles() {
     let table = permissions(PermissionsFormat::Table);
     assert!(table.contains("finds the Dataverse org when --dataverse-url is not given"));
 }
+
+/// The D365 Teams Phone page accepts a Teams Telephony Administrator as well as a Teams
+/// Administrator for the number sync that reads Graph resourceAccounts; the ACS Teams Phone
+/// extensibility quickstart documents that API for delegated sign-in only, so the app-only
+/// permission is listed with a note that it may be refused and what is read instead.
+#[test]
+fn graph_resource_accounts_names_both_roles_and_that_app_only_may_be_refused() {
+    let json = json();
+    let ra = json["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "graph.resourceAccounts")
+        .unwrap();
+    assert_eq!(
+        ra["entra_roles"],
+        serde_json::json!(["Teams Administrator", "Teams Telephony Administrator"])
+    );
+    let note = ra["note"].as_str().expect("a note");
+    for needle in [
+        "delegated sign-in only",
+        "may be refused",
+        "teams.applicationInstances",
+    ] {
+        assert!(note.contains(needle), "{needle}: {note}");
+    }
+    let needs = ra["needs"].as_str().unwrap();
+    assert!(needs.contains("Teams Telephony Administrator"), "{needs}");
+    assert!(needs.contains("app-only token may be refused"), "{needs}");
+
+    let table = permissions(PermissionsFormat::Table);
+    let block = &table[table.find("\ngraph.resourceAccounts\n").unwrap()..];
+    let block = &block[..block[1..].find("\n== ").unwrap()];
+    assert!(
+        block.contains("Entra role: Teams Administrator | Teams Telephony Administrator (any one)"),
+        "{block}"
+    );
+    assert!(block.contains("note:"), "{block}");
+    let script = permissions(PermissionsFormat::Script);
+    assert!(
+        script.contains("# Note on graph.resourceAccounts: Microsoft documents this API for"),
+        "{script}"
+    );
+    // Sources without such a caveat carry no note.
+    assert!(
+        json["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["key"] != "graph.resourceAccounts")
+            .all(|s| s.get("note").is_none())
+    );
+}

@@ -13,7 +13,7 @@ use ccaudit::commands::redact::{RedactArgs, run};
 use ccaudit::diff::{self, Audited};
 use ccaudit::engine::{self, CheckResult, Status};
 use ccaudit::model::{AuditConfig, TenantModel};
-use ccaudit::redact::{KEY_LEN, key_path_for, redact};
+use ccaudit::redact::{KEY_LEN, key_path_for, redact, redact_with_pseudonyms};
 use ccaudit::report::{self, ExitStatus, Report};
 use ccaudit::snapshot::Snapshot;
 
@@ -294,28 +294,147 @@ fn discovery_facts_are_redacted_like_the_rest() {
     );
 }
 
-/// Per check: how many results of each status (subjects are pseudonymized, so compared as a
-/// multiset).
-fn verdicts(results: &[CheckResult]) -> BTreeMap<String, BTreeMap<Status, usize>> {
-    let mut out: BTreeMap<String, BTreeMap<Status, usize>> = BTreeMap::new();
+/// (check, subject id) → the statuses of its results, each subject id passed through `id`.
+fn by_subject(
+    results: &[CheckResult],
+    mut id: impl FnMut(&str) -> String,
+) -> BTreeMap<(String, String), Vec<Status>> {
+    let mut out: BTreeMap<(String, String), Vec<Status>> = BTreeMap::new();
     for r in results {
-        *out.entry(r.check.clone())
+        let subject = r.subject.as_ref().map_or(String::new(), |s| id(&s.id));
+        out.entry((r.check.clone(), subject))
             .or_default()
-            .entry(r.status)
-            .or_insert(0) += 1;
+            .push(r.status);
     }
+    out.values_mut().for_each(|v| v.sort());
     out
 }
 
-#[test]
-fn the_redacted_snapshot_gets_the_same_verdicts_as_the_original() {
-    let (_, original) = audit(&field_case());
-    let (_, _, redacted) = redacted();
-    assert_eq!(verdicts(redacted), verdicts(&original));
-    assert!(
-        original.iter().any(|r| r.status == Status::Fail),
-        "the field case fails some checks, so equal verdicts are not trivially equal"
+/// The property: the audit of `redact(s)` gives every check and every subject (followed through
+/// the pseudonyms) the status the audit of `s` gives it. Returns the original's results.
+fn assert_redaction_keeps_every_verdict(original: &Snapshot, what: &str) -> Vec<CheckResult> {
+    let (redacted, mut pseudonyms) = redact_with_pseudonyms(original, KEY);
+    let (_, before) = audit(original);
+    let (_, after) = audit(&redacted);
+    let distinct = by_subject(&before, str::to_string).len();
+    let expected = by_subject(&before, |id| pseudonyms.subject_id(id));
+    assert_eq!(
+        expected.len(),
+        distinct,
+        "{what}: two subjects share a pseudonym"
     );
+    let actual = by_subject(&after, str::to_string);
+    let differing: Vec<String> = expected
+        .keys()
+        .chain(actual.keys())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .filter(|k| expected.get(*k) != actual.get(*k))
+        .map(|k| {
+            format!(
+                "{} [{}]: {:?} before, {:?} after redaction",
+                k.0,
+                k.1,
+                expected.get(k),
+                actual.get(k)
+            )
+        })
+        .collect();
+    assert!(
+        differing.is_empty(),
+        "{what}: redaction changed verdicts:\n{}",
+        differing.join("\n")
+    );
+    before
+}
+
+fn failing(results: &[CheckResult]) -> BTreeSet<(String, String)> {
+    results
+        .iter()
+        .filter(|r| matches!(r.status, Status::Fail | Status::Missing))
+        .map(|r| {
+            let name = r.subject.as_ref().map_or(String::new(), |s| s.name.clone());
+            (r.check.clone(), name)
+        })
+        .collect()
+}
+
+#[test]
+fn the_redacted_field_case_gets_the_same_verdicts_subject_by_subject() {
+    let original = field_case();
+    let results = assert_redaction_keeps_every_verdict(&original, "field case");
+    // Not trivially equal: the seed case's faults are among them, on pseudonymized subjects.
+    let failing = failing(&results);
+    for (check, subject) in [
+        ("ACSFED-002", "bb567890-1234-1234-1234-bbb123456789"),
+        ("EXT-001", "agent2@contoso.com"),
+        ("EXT-001", "agent3@contoso.com"),
+        ("EXT-002", "Tag:CC-Restricted"),
+        ("NUM-002", "+14255550150"),
+        ("NUM-008", "+14255550175"),
+    ] {
+        assert!(
+            failing.contains(&(check.to_string(), subject.to_string())),
+            "{check} [{subject}] should fail: {failing:?}"
+        );
+    }
+}
+
+#[test]
+fn the_redacted_healthy_example_gets_the_same_verdicts_subject_by_subject() {
+    let original = Snapshot::load(&example_path("healthy.snapshot.json")).unwrap();
+    let results = assert_redaction_keeps_every_verdict(&original, "healthy example");
+    assert!(results.iter().any(|r| r.status == Status::Pass));
+}
+
+#[test]
+fn a_synthetic_tenant_with_faults_gets_the_same_verdicts_after_redaction() {
+    use ccaudit::synth::{SynthParams, generate};
+    // `ccaudit synth --faults-per-mille 50`, smaller.
+    let original = generate(&SynthParams {
+        resource_accounts: 20,
+        numbers: 60,
+        agents: 60,
+        faults_per_mille: 50,
+        seed: 1,
+    });
+    let results = assert_redaction_keeps_every_verdict(&original, "synthetic tenant");
+    assert!(
+        !failing(&results).is_empty(),
+        "the faults make some checks fail, so equal verdicts are not trivially equal"
+    );
+}
+
+/// The field case with policies named the other ways the normalizer reads them: an agent's
+/// `ExternalAccessPolicy` as an object (`{"Identity": "Tag:…"}`, `{"DisplayName": …}`) and
+/// no Graph user configurations to take precedence. Redaction used to pseudonymize those names
+/// unlike the policy list's, turning EXT-002 from fail to pass and EXT-001 from fail to unknown.
+#[test]
+fn policy_names_written_as_objects_keep_their_verdicts_after_redaction() {
+    let mut original = field_case();
+    original.facts.remove("graph.userConfigurations");
+    let users = original
+        .facts
+        .get_mut("teams.onlineUsers")
+        .and_then(|f| f.data.as_mut())
+        .and_then(Value::as_object_mut)
+        .unwrap();
+    let mut rewritten = 0;
+    for user in users.values_mut() {
+        let policy = &mut user["ExternalAccessPolicy"];
+        if policy == "Tag:CC-Restricted" {
+            *policy = serde_json::json!({"Identity": "Tag:CC-Restricted"});
+            rewritten += 1;
+        } else if policy == "CC-Restricted" {
+            *policy = serde_json::json!({"DisplayName": "CC-Restricted"});
+            rewritten += 1;
+        }
+    }
+    assert_eq!(rewritten, 2, "agent2 and agent3 hold the custom policy");
+    let results = assert_redaction_keeps_every_verdict(&original, "object-valued policies");
+    let failing = failing(&results);
+    assert!(failing.contains(&("EXT-002".into(), "Tag:CC-Restricted".into())));
+    assert!(failing.contains(&("EXT-001".into(), "agent2@contoso.com".into())));
 }
 
 #[test]
@@ -381,9 +500,17 @@ fn redaction_is_deterministic_for_a_key_and_differs_between_keys() {
     assert_eq!(once, redact(&original, KEY).to_json_pretty());
     let other = redact(&original, OTHER_KEY);
     assert_ne!(once, other.to_json_pretty());
-    // Either key keeps the verdicts.
+    // Either key keeps the verdicts: the same statuses on the same (unpseudonymized) subjects.
     let (_, results) = audit(&other);
-    assert_eq!(verdicts(&results), verdicts(&redacted().2));
+    let statuses = |results: &[CheckResult]| {
+        let mut s: Vec<(String, Status)> = results
+            .iter()
+            .map(|r| (r.check.clone(), r.status))
+            .collect();
+        s.sort();
+        s
+    };
+    assert_eq!(statuses(&results), statuses(&redacted().2));
 }
 
 #[test]
@@ -458,9 +585,9 @@ fn redaction_keeps_the_verdicts_of_synthetic_tenants_with_faults() {
             faults_per_mille: 300,
             seed,
         });
+        assert_redaction_keeps_every_verdict(&original, &format!("seed {seed}"));
         let (model, results) = audit(&original);
         let (r_model, r_results) = audit(&redact(&original, KEY));
-        assert_eq!(verdicts(&r_results), verdicts(&results), "seed {seed}");
         let d = diff::diff(&model, &results, &r_model, &r_results);
         assert_eq!(d.totals.settings_differ, 0, "seed {seed}");
     }

@@ -308,7 +308,8 @@ fn field_case_script_appends_the_d365_acs_id_to_allowed_acs_resources_keeping_th
 
 #[test]
 fn field_case_script_grants_agent2_and_agent3_a_policy_that_allows_acs_once_each() {
-    let script = audit(FIELD_CASE, &[]).script();
+    // With the agents' license SKU named, so LIC-005 (unknown without it) adds no agent steps.
+    let script = audit(FIELD_CASE, &["DYN365_CUSTOMER_SERVICE_PREMIUM"]).script();
     for agent in ["agent2@contoso.com", "agent3@contoso.com"] {
         let grant = format!("Grant-CsExternalAccessPolicy -Identity '{agent}' -PolicyName $null");
         assert_eq!(
@@ -427,16 +428,29 @@ fn every_automated_step_compares_the_current_value_before_changing_it() {
 
 #[test]
 fn unknown_results_are_comments_naming_what_to_grant() {
-    let script = audit(FIELD_CASE, &[]).script();
-    let step = &script[position(&script, "LIC-005 (not audited)")..];
-    let step = &step[..position(step, "\n\n")];
+    let audit = audit(FIELD_CASE, &[]);
+    // A fact that could not be read: the step names what to grant.
+    let mut unreadable = result("LIC-004", Status::Unknown, None);
+    unreadable.needs = Some("LicenseAssignment.Read.All".into());
+    let mut results = audit.report.results.clone();
+    results.push(unreadable);
+    let script = audit.script_for(results);
+    let step_of = |heading: &str| {
+        let step = &script[position(&script, heading)..];
+        let step = &step[..position(step, "\n\n")];
+        assert!(step.lines().skip(1).all(|l| l.starts_with('#')), "{step}");
+        step.to_string()
+    };
+    let step = step_of("LIC-004 (not audited)");
     assert!(
-        step.lines()
-            .all(|l| l.starts_with('#') || l.starts_with("LIC-005")),
+        step.contains("# Grant: LicenseAssignment.Read.All"),
         "{step}"
     );
+    // A check that could not decide on the data it had (LIC-005 without --cc-sku): the step
+    // carries its reason, which says what to pass.
+    let step = step_of("LIC-005 [agent1@contoso.com] (not audited)");
     assert!(
-        step.contains("# Grant: pass --cc-sku SKU_PART_NUMBER"),
+        step.contains("rerun with --cc-sku DYN365_CUSTOMER_SERVICE_PREMIUM"),
         "{step}"
     );
 }

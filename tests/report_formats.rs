@@ -186,17 +186,24 @@ fn markdown_keeps_suppressed_results_out_of_the_findings() {
     );
 }
 
+/// An unknown result shows what to grant when a fact was unreadable, or the check's own reason
+/// (which says what to provide) when the check could not decide on the data it had.
 #[test]
 fn markdown_unknowns_say_what_to_grant() {
-    let report = field_case();
+    let mut report = field_case();
+    let mut unreadable = active(&report, Status::Unknown)[0].clone();
+    unreadable.check = "TEST-001".into();
+    unreadable.subject = None;
+    unreadable.message = "teams.users unavailable: 403".into();
+    unreadable.needs = Some("Teams Administrator (or Global Reader)".into());
+    report.results.push(unreadable);
     let md = markdown::render(&report);
     let unknown = &md[position(&md, "## Unknown (")..position(&md, "## Passed and skipped (")];
-    for r in active(&report, Status::Unknown) {
-        let needs = r
-            .needs
-            .as_deref()
-            .expect("unknown results say what to grant");
-        assert!(unknown.contains(needs), "{} should name {needs:?}", r.check);
+    let unknowns = active(&report, Status::Unknown);
+    assert!(unknowns.iter().any(|r| r.needs.is_none()));
+    for r in unknowns {
+        let what = r.needs.as_deref().unwrap_or(&r.message);
+        assert!(unknown.contains(what), "{} should name {what:?}", r.check);
     }
 }
 
@@ -439,7 +446,7 @@ fn html_has_one_row_per_result_with_its_details() {
             "summary card for {status}"
         );
     }
-    assert!(page.contains("<strong>To read this, grant:</strong> pass --cc-sku"));
+    assert!(page.contains("rerun with --cc-sku DYN365_CUSTOMER_SERVICE_PREMIUM</td>"));
     assert!(page.contains("<strong>Suppressed:</strong> operator ticket OC-4711"));
     assert!(page.contains("suppression for RA-001 (ccaudit.yaml:12) matched no result"));
     assert!(page.contains("<pre class=\"remediation\">"));

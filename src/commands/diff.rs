@@ -34,7 +34,7 @@ pub struct DiffArgs {
     #[arg(long)]
     pub all: bool,
     /// SKU part numbers or skuIds that count as a Contact Center agent license (LIC-005), for
-    /// both tenants.
+    /// both tenants, in addition to those Microsoft's licensing reference lists.
     #[arg(long = "cc-sku", value_delimiter = ',', env = "CCAUDIT_CC_SKUS")]
     pub cc_skus: Vec<String>,
     /// Extra check files (as for `audit --checks`).
@@ -90,7 +90,7 @@ pub fn compare(
     checks: &CheckSet,
 ) -> (String, ExitStatus) {
     let config = || AuditConfig {
-        contact_center_skus: args.cc_skus.clone(),
+        contact_center_skus: crate::config::sku_list(&args.cc_skus),
     };
     let side_a = Audited::from_snapshot(a, config(), env, checks);
     let side_b = Audited::from_snapshot(b, config(), env, checks);

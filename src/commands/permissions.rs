@@ -166,6 +166,10 @@ pub struct SourceGrants {
     /// For a source read only to find what to audit: what it finds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub discovery: Option<&'static str>,
+    /// What else to know about reading it (e.g. an application permission Microsoft documents
+    /// only for delegated use).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -275,6 +279,7 @@ fn source_grants(
         facts: used,
         checks,
         discovery: spec.discovery,
+        note: spec.note,
     }
 }
 
@@ -421,6 +426,9 @@ fn table(plan: &Plan) -> String {
         if !facts.is_empty() {
             lines.push(("reads:", facts.join("; ")));
         }
+        if let Some(note) = s.note {
+            lines.push(("note:", note.to_string()));
+        }
         lines.push((
             "unlocks:",
             if let Some(finds) = s.discovery {
@@ -523,6 +531,14 @@ fn script(plan: &Plan) -> String {
             a.name,
             a.sources.join(", ")
         );
+    }
+    for s in plan.sources.iter().filter(|s| !s.application.is_empty()) {
+        if let Some(note) = s.note {
+            let text = format!("Note on {}: {note}", s.key);
+            for line in wrap(&text, WIDTH - 2, 0).lines() {
+                let _ = writeln!(w, "# {line}");
+            }
+        }
     }
     let _ = writeln!(
         w,

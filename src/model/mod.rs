@@ -30,35 +30,39 @@ use crate::snapshot::Snapshot;
 /// Audit settings that checks read as `tenant.config`.
 #[derive(Debug, Clone, Serialize, Default, PartialEq)]
 pub struct AuditConfig {
-    /// SKU part numbers or skuIds that count as a Contact Center / Customer Service agent
-    /// license (LIC-005). Empty means "not configured": LIC-005 is unknown.
+    /// SKU part numbers or skuIds that count as a Contact Center agent license (LIC-005) besides
+    /// the documented ones (`config::DOCUMENTED_CONTACT_CENTER_SKUS`). Empty, or only blank
+    /// entries: none configured.
     pub contact_center_skus: Vec<String>,
 }
 
 /// The audit settings as checks see them (`tenant.config`).
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelConfig {
-    /// From `AuditConfig::contact_center_skus`; unavailable (not configured) when empty, so
-    /// LIC-005 is unknown and names the flag to pass rather than guessing.
+    /// Part numbers and skuIds that count as a Contact Center agent license: the documented ones
+    /// and the configured ones. Always available.
     pub contact_center_skus: Fact<Vec<String>>,
+    /// The configured ones alone (`--cc-sku`, `CCAUDIT_CC_SKUS`, `contact_center_skus`). While
+    /// it is empty, an agent whose licenses are none of the documented SKUs is unknown, not
+    /// failed: the documented list is known to be incomplete.
+    pub configured_contact_center_skus: Vec<String>,
 }
 
 impl ModelConfig {
     fn from(config: AuditConfig) -> ModelConfig {
-        let contact_center_skus = if config.contact_center_skus.is_empty() {
-            Fact::Unavailable(Unavailable {
-                kind: UnavailableKind::NotCollected,
-                reason: "no Contact Center / Customer Service license SKUs are configured".into(),
-                needs: Some(
-                    "pass --cc-sku SKU_PART_NUMBER,... (or contact_center_skus in the config file) naming the agent license SKUs".into(),
-                ),
-                sources: Vec::new(),
-            })
-        } else {
-            Fact::Available(config.contact_center_skus)
-        };
+        let configured = crate::config::sku_list(&config.contact_center_skus);
+        let documented = crate::config::DOCUMENTED_CONTACT_CENTER_SKUS
+            .iter()
+            .flat_map(|s| [s.part_number, s.sku_id]);
+        let all = crate::config::sku_list(
+            &documented
+                .map(str::to_string)
+                .chain(configured.iter().cloned())
+                .collect::<Vec<_>>(),
+        );
         ModelConfig {
-            contact_center_skus,
+            contact_center_skus: Fact::Available(all),
+            configured_contact_center_skus: configured,
         }
     }
 }
