@@ -1238,3 +1238,180 @@ fn explain_and_diff_refuse_live_flags_without_tenant() {
         assert!(err.contains("--tenant"), "{err}");
     }
 }
+
+// Real response shapes (issue 9 section 2) -------------------------------------------------------
+
+/// A live audit of `snapshot`'s agents against a fake with `faults`, saving what it read: the
+/// JSON report, the snapshot collected, and the fake's log.
+async fn shaped_audit(snapshot: &Value, faults: Faults) -> (Value, Value, Vec<LoggedRequest>) {
+    let fake = FakeTenant::start(
+        snapshot.clone(),
+        FakeOptions {
+            faults,
+            ..FakeOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("shaped.snapshot.json");
+    let out = ccaudit(&fake, "audit", json_audit_saving(snapshot, &saved), vec![]).await;
+    let report = report(&out);
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&saved).unwrap()).unwrap();
+    (report, saved, fake.requests())
+}
+
+/// Teams users answered in the Teams admin API's REST shape (`--rest-online-users`) and Graph
+/// userConfigurations in the documented `{"value": {…}}` wrapper (`--wrapped-user-configurations`),
+/// alone and together: the live audit reaches the default run's verdicts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn real_user_shapes_give_the_default_verdicts() {
+    for name in ["healthy.snapshot.json", "field-case.snapshot.json"] {
+        let snapshot = example(name);
+        let (default, _, _) = shaped_audit(&snapshot, Faults::default()).await;
+        for (what, faults) in [
+            ("rest", Faults::default().rest_online_users()),
+            ("wrapped", Faults::default().wrapped_user_configurations()),
+            (
+                "both",
+                Faults::default()
+                    .rest_online_users()
+                    .wrapped_user_configurations(),
+            ),
+        ] {
+            let (got, saved, log) = shaped_audit(&snapshot, faults.clone()).await;
+            assert_read_only_and_no_repeats(&log);
+            if faults.rest_online_users {
+                // Read in that shape: every user body is the REST envelope.
+                let online = saved["facts"]["teams.onlineUsers"]["data"]
+                    .as_object()
+                    .unwrap_or_else(|| {
+                        panic!("{name} {what}: {}", saved["facts"]["teams.onlineUsers"])
+                    });
+                assert!(!online.is_empty());
+                for body in online.values() {
+                    assert!(
+                        body["users"][0]["effectivePolicyAssignments"].is_array(),
+                        "{name} {what}: {body}"
+                    );
+                }
+                assert!(
+                    log.iter()
+                        .any(|r| r.fault.as_deref() == Some("rest_online_users"))
+                );
+            }
+            if faults.wrapped_user_configurations {
+                let configs = &saved["facts"]["graph.userConfigurations"];
+                let bodies = configs["data"]["value"]
+                    .as_array()
+                    .unwrap_or_else(|| panic!("{name} {what}: {configs}"));
+                assert!(!bodies.is_empty());
+                for body in bodies {
+                    assert!(body["value"]["id"].is_string(), "{name} {what}: {body}");
+                }
+                // Read on its own (without the Teams users, which would cover for it), the
+                // collected Graph source gives every agent its Teams fields.
+                let mut alone = saved.clone();
+                alone["facts"]
+                    .as_object_mut()
+                    .unwrap()
+                    .shift_remove("teams.onlineUsers");
+                let alone =
+                    ccaudit::snapshot::Snapshot::parse(&alone.to_string(), "collected").unwrap();
+                let model = ccaudit::model::TenantModel::from_snapshot(
+                    &alone,
+                    ccaudit::model::AuditConfig::default(),
+                );
+                let users = model.teams.users.value().unwrap_or_else(|| {
+                    panic!("{name} {what}: {:?}", model.teams.users.unavailable())
+                });
+                assert_eq!(users.len(), bodies.len(), "{name} {what}");
+                for u in users.values() {
+                    assert!(
+                        u.external_access_policy.is_some()
+                            && u.enterprise_voice_enabled.is_some()
+                            && u.account_type.is_some(),
+                        "{name} {what}: {u:?}"
+                    );
+                }
+            }
+            assert_eq!(verdicts(&got), verdicts(&default), "{name}: {what}");
+            // Read, not dropped: a source whose shape was not understood would be listed as
+            // malformed in the data quality part (and hidden by the other source's verdicts).
+            assert_eq!(
+                got["data_quality"], default["data_quality"],
+                "{name}: {what}"
+            );
+        }
+    }
+}
+
+/// Teams telephone-number rows with only `TelephoneNumber`, `TargetId`, `AcquisitionDate`
+/// (`--sparse-telephone-numbers`), read because Graph numberAssignments is refused: the number
+/// checks that need capabilities, activation or assignment status (NUM-002/003/004) are unknown,
+/// LIC-003 and RA-009 (which read the number type) keep their verdict or are unknown, every other
+/// verdict is the default run's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sparse_telephone_numbers_make_only_the_number_checks_unknown() {
+    const NEED_DETAIL: [&str; 3] = ["NUM-002", "NUM-003", "NUM-004"];
+    const NEED_TYPE: [&str; 2] = ["LIC-003", "RA-009"];
+    for name in ["healthy.snapshot.json", "field-case.snapshot.json"] {
+        let snapshot = example(name);
+        let (default, _, _) = shaped_audit(&snapshot, Faults::default()).await;
+        let default = verdicts(&default);
+        let faults = Faults::default()
+            .sparse_telephone_numbers()
+            .once("numberAssignments", FaultKind::Status(403));
+        let (got, saved, log) = shaped_audit(&snapshot, faults).await;
+        let got = verdicts(&got);
+        assert_read_only_and_no_repeats(&log);
+        assert_eq!(
+            saved["facts"]["graph.numberAssignments"]["error"]["status"], 403,
+            "{name}"
+        );
+        let rows = saved["facts"]["teams.telephoneNumbers"]["data"]["TelephoneNumbers"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: {}", saved["facts"]["teams.telephoneNumbers"]));
+        assert!(!rows.is_empty());
+        for row in rows {
+            let mut keys: Vec<&str> = row
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(String::as_str)
+                .collect();
+            keys.sort_unstable();
+            assert_eq!(
+                keys,
+                ["AcquisitionDate", "TargetId", "TelephoneNumber"],
+                "{name}"
+            );
+        }
+        assert!(
+            default
+                .iter()
+                .filter(|(c, _, _)| NEED_DETAIL.contains(&c.as_str()))
+                .count()
+                >= 3,
+            "{name}: the number checks have subjects"
+        );
+        // LIC-003 and RA-009 read the number type, which the rows lack too: a subject may
+        // become unknown (tests/real_shapes.rs checks the messages), never another verdict.
+        let expected: Vec<(String, String, String)> = default
+            .iter()
+            .zip(&got)
+            .map(|((check, subject, status), (_, _, now))| {
+                let status = if NEED_DETAIL.contains(&check.as_str())
+                    || (NEED_TYPE.contains(&check.as_str()) && now == "unknown")
+                {
+                    "unknown".to_string()
+                } else {
+                    status.clone()
+                };
+                (check.clone(), subject.clone(), status)
+            })
+            .collect();
+        assert_eq!(default.len(), got.len(), "{name}: the same subjects");
+        assert_eq!(got, expected, "{name}");
+    }
+}

@@ -42,6 +42,16 @@ pub struct Faults {
     /// Resource accounts are listed only at the Teams module's legacy path
     /// (`/Teams.PlatformService/v2/Legacy/ApplicationInstances`); the current one answers 404.
     pub legacy_application_instances_only: bool,
+    /// `GET /Teams.User/users/{id}` answers the Teams admin API's REST body
+    /// (`{"users": [{…camelCase…, "effectivePolicyAssignments": […]}]}`, Global named `Global`)
+    /// built from the snapshot's Get-CsOnlineUser record ([`crate::shapes::rest_online_user`]).
+    pub rest_online_users: bool,
+    /// Graph `GET /admin/teams/userConfigurations/{id}` (also as a `$batch` part) answers the
+    /// documented `{"value": {…}}` wrapper ([`crate::shapes::wrapped_user_configuration`]).
+    pub wrapped_user_configurations: bool,
+    /// Teams `telephone-numbers` rows carry only `TelephoneNumber`, `TargetId` and
+    /// `AcquisitionDate` ([`crate::shapes::sparse_telephone_number`]).
+    pub sparse_telephone_numbers: bool,
 }
 
 impl Default for Faults {
@@ -56,6 +66,9 @@ impl Default for Faults {
             next_link_cycle: Vec::new(),
             compliance_redirect: None,
             legacy_application_instances_only: false,
+            rest_online_users: false,
+            wrapped_user_configurations: false,
+            sparse_telephone_numbers: false,
         }
     }
 }
@@ -99,6 +112,24 @@ impl Faults {
     /// Only the legacy resource-account path answers; the current one is 404.
     pub fn legacy_application_instances_only(mut self) -> Faults {
         self.legacy_application_instances_only = true;
+        self
+    }
+
+    /// Teams users are answered in the REST shape public callers show, not the cmdlet's.
+    pub fn rest_online_users(mut self) -> Faults {
+        self.rest_online_users = true;
+        self
+    }
+
+    /// Graph per-user userConfigurations are answered as `{"value": {…}}`.
+    pub fn wrapped_user_configurations(mut self) -> Faults {
+        self.wrapped_user_configurations = true;
+        self
+    }
+
+    /// Teams telephone-number rows without capabilities, activation, type or status.
+    pub fn sparse_telephone_numbers(mut self) -> Faults {
+        self.sparse_telephone_numbers = true;
         self
     }
 }

@@ -8,6 +8,7 @@ use crate::faults::{pre_fault_reply, random_reply};
 use crate::http::{Ctx, Payload, Reply, Service, fact_error, not_found, route, service_error};
 use crate::index::Fact;
 use crate::paging::{Filter, listed, page, skiptoken_reply, top_or_page_size};
+use crate::shapes::wrapped_user_configuration;
 
 const MAX_BATCH: usize = 20;
 
@@ -253,6 +254,9 @@ fn user_configuration(ctx: &Ctx, user: &str) -> Reply {
         None => fact_missing(key),
         Some(Fact::Error(e)) => fact_error(Service::Graph, e),
         Some(Fact::Data(_)) => match ctx.st.index.user_config(user) {
+            Some(v) if ctx.st.opts.faults.wrapped_user_configurations => {
+                Reply::json(200, wrapped_user_configuration(v)).fault("wrapped_user_configurations")
+            }
             Some(v) => Reply::json(200, v.clone()),
             None => resource_not_found(user),
         },

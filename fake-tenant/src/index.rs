@@ -146,15 +146,26 @@ impl Index {
         }
         self.users = users;
 
-        let configs: Vec<Value> = self
-            .data("graph.userConfigurations")
-            .and_then(|d| d.get("value"))
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for item in configs {
-            let id = str_field(&item, "id");
-            let upn = str_field(&item, "userPrincipalName");
+        // A `value` list of entities (each possibly the documented per-user body
+        // `{"value": {…}}`, as collected from a tenant answering that shape), or per-user
+        // bodies keyed by user id. Each is served as stored.
+        let configs: Vec<(Option<String>, Value)> = match self.data("graph.userConfigurations") {
+            Some(d) => match d.get("value") {
+                Some(Value::Array(list)) => list.iter().map(|i| (None, i.clone())).collect(),
+                _ => d
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .filter(|(k, v)| !k.starts_with('@') && v.is_object())
+                    .map(|(k, v)| (Some(k.to_ascii_lowercase()), v.clone()))
+                    .collect(),
+            },
+            None => Vec::new(),
+        };
+        for (key, item) in configs {
+            let entity = item.get("value").filter(|v| v.is_object()).unwrap_or(&item);
+            let id = str_field(entity, "id").or(key);
+            let upn = str_field(entity, "userPrincipalName");
             if let (Some(id), Some(upn)) = (&id, &upn) {
                 self.upn_to_id.entry(upn.clone()).or_insert(id.clone());
             }

@@ -34,6 +34,7 @@ mod http;
 mod index;
 mod paging;
 mod powerplatform;
+pub mod shapes;
 mod teams;
 
 use std::net::SocketAddr;

@@ -57,6 +57,16 @@ struct Args {
     /// (the current path answers 404).
     #[arg(long)]
     legacy_application_instances_only: bool,
+    /// Answer GET /Teams.User/users/{id} with the Teams admin API's REST body
+    /// ({"users": [{camelCase…, "effectivePolicyAssignments": […]}]}) instead of the cmdlet's record.
+    #[arg(long)]
+    rest_online_users: bool,
+    /// Answer Graph GET /admin/teams/userConfigurations/{id} with the documented {"value": {…}} wrapper.
+    #[arg(long)]
+    wrapped_user_configurations: bool,
+    /// Serve Teams telephone-number rows with only TelephoneNumber, TargetId and AcquisitionDate.
+    #[arg(long)]
+    sparse_telephone_numbers: bool,
     /// Print one line per request to stderr.
     #[arg(long, short)]
     verbose: bool,
@@ -109,6 +119,15 @@ async fn run(args: Args) -> Result<(), String> {
     }
     if args.legacy_application_instances_only {
         faults = faults.legacy_application_instances_only();
+    }
+    if args.rest_online_users {
+        faults = faults.rest_online_users();
+    }
+    if args.wrapped_user_configurations {
+        faults = faults.wrapped_user_configurations();
+    }
+    if args.sparse_telephone_numbers {
+        faults = faults.sparse_telephone_numbers();
     }
     let options = FakeOptions {
         client_id: args.client_id,

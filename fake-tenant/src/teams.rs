@@ -5,6 +5,7 @@ use serde_json::Value;
 use crate::http::{Ctx, Reply, Service, fact_error, not_found, route, service_error};
 use crate::index::Fact;
 use crate::paging::{decode_token, encode_token, listed, page};
+use crate::shapes::{GlobalPolicies, rest_online_user, sparse_telephone_number};
 
 /// The application id the telephone-number endpoints expect in `x-ms-tnm-applicationid`.
 pub(crate) const TNM_APPLICATION_ID: &str = "045268c0-445e-4ac1-9157-d58f67b167d9";
@@ -50,7 +51,7 @@ pub(crate) fn handle(ctx: &Ctx) -> Reply {
         return keyed(ctx, "teams.applicationInstanceAssociations", c[0]);
     }
     if let Some(c) = route(s, &["Teams.User", "users", "*"]) {
-        return keyed(ctx, "teams.onlineUsers", c[0]);
+        return online_user(ctx, c[0]);
     }
     if let Some(c) = route(
         s,
@@ -165,6 +166,22 @@ fn keyed(ctx: &Ctx, key: &str, id: &str) -> Reply {
     }
 }
 
+/// `Teams.User/users/{id}`: the stored Get-CsOnlineUser record, or under `rest_online_users`
+/// the REST body built from it.
+fn online_user(ctx: &Ctx, id: &str) -> Reply {
+    let key = "teams.onlineUsers";
+    let reply = keyed(ctx, key, id);
+    if !ctx.st.opts.faults.rest_online_users || reply.status != 200 {
+        return reply;
+    }
+    match ctx.st.index.keyed(key, id) {
+        Some(v) => {
+            Reply::json(200, rest_online_user(v, GlobalPolicies::Named)).fault("rest_online_users")
+        }
+        None => reply,
+    }
+}
+
 /// `Tenants/{tid}/telephone-numbers?skip=N&top=M`: exactly `top` rows per page (a full page
 /// means "ask for more"); `x-ms-tnm-applicationid` is required.
 fn telephone_numbers(ctx: &Ctx, tenant: &str) -> Reply {
@@ -214,7 +231,22 @@ fn telephone_numbers(ctx: &Ctx, tenant: &str) -> Reply {
         Ok(v) => v.max(1),
         Err(r) => return r,
     };
-    let refs: Vec<&Value> = items.iter().collect();
+    let sparse = ctx.st.opts.faults.sparse_telephone_numbers;
+    let rows: Vec<Value> = if sparse {
+        items.iter().map(sparse_telephone_number).collect()
+    } else {
+        Vec::new()
+    };
+    let refs: Vec<&Value> = if sparse {
+        rows.iter().collect()
+    } else {
+        items.iter().collect()
+    };
     let (body, _) = page(obj, "TelephoneNumbers", &refs, skip, top, false);
-    Reply::json(200, Value::Object(body))
+    let reply = Reply::json(200, Value::Object(body));
+    if sparse {
+        reply.fault("sparse_telephone_numbers")
+    } else {
+        reply
+    }
 }

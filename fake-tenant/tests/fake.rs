@@ -108,7 +108,11 @@ impl Resp {
 
 impl T {
     async fn start(options: FakeOptions) -> T {
-        let fake = FakeTenant::start(snapshot(), options)
+        T::start_with(snapshot(), options).await
+    }
+
+    async fn start_with(snapshot: Value, options: FakeOptions) -> T {
+        let fake = FakeTenant::start(snapshot, options)
             .await
             .expect("fake starts");
         T {
@@ -832,6 +836,119 @@ async fn legacy_application_instances_only_is_404_on_the_current_path() {
         "ai-",
         5,
     );
+}
+
+#[tokio::test]
+async fn real_shape_switches_reshape_users_configurations_and_numbers() {
+    let mut snap = snapshot();
+    snap["facts"]["teams.onlineUsers"]["data"][U1] = json!({
+        "ObjectId": U1, "UserPrincipalName": "ra_cc_main@contoso.com", "AccountType": "ResourceAccount",
+        "EnterpriseVoiceEnabled": true, "FeatureTypes": ["VoiceApp"], "TeamsUpgradeEffectiveMode": "TeamsOnly",
+        "ExternalAccessPolicy": null, "OnlineVoiceRoutingPolicy": "Tag:CC-DR"
+    });
+    snap["facts"]["teams.telephoneNumbers"]["data"]["TelephoneNumbers"][0] = json!({
+        "TelephoneNumber": "+14255550200", "TargetId": U1, "Capability": ["VoiceApplicationAssignment"],
+        "ActivationState": "Activated", "PstnAssignmentStatus": "VoiceApplicationAssigned",
+        "AcquisitionDate": "2025-06-01T12:00:00Z"
+    });
+    let t = T::start_with(
+        snap,
+        FakeOptions {
+            faults: Faults::default()
+                .rest_online_users()
+                .wrapped_user_configurations()
+                .sparse_telephone_numbers(),
+            ..FakeOptions::default()
+        },
+    )
+    .await;
+
+    // a: the Teams admin API's REST body, by id or UPN; an unknown user is still 404.
+    let teams = t.token("teams").await;
+    for key in [U1, "RA_CC_MAIN@contoso.com"] {
+        let r = t
+            .get("teams", &format!("/Teams.User/users/{key}"), &teams)
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let body = r.json();
+        let users = body["users"].as_array().unwrap();
+        assert_eq!(users.len(), 1);
+        let u = &users[0];
+        assert_eq!(u["objectId"], U1);
+        assert_eq!(u["userPrincipalName"], "ra_cc_main@contoso.com");
+        assert_eq!(u["accountType"], "ResourceAccount");
+        assert_eq!(u["enterpriseVoiceEnabled"], true);
+        assert_eq!(u["teamsUpgradeEffectiveMode"], "TeamsOnly");
+        assert!(u.get("ExternalAccessPolicy").is_none(), "{u}");
+        assert_eq!(
+            u["effectivePolicyAssignments"],
+            json!([
+                {"policyType": "ExternalAccessPolicy", "policyAssignment": {"assignmentType": "Direct", "authority": "Tenant", "displayName": "Global", "policyId": "Not Yet Supported."}},
+                {"policyType": "OnlineVoiceRoutingPolicy", "policyAssignment": {"assignmentType": "Direct", "authority": "Tenant", "displayName": "CC-DR", "policyId": "Not Yet Supported."}}
+            ])
+        );
+    }
+    let r = t
+        .get("teams", &format!("/Teams.User/users/{U2}"), &teams)
+        .await;
+    assert_eq!(r.status, 404);
+
+    // b: `{"value": {…}}`, directly and as a `$batch` part; the list is unchanged.
+    let graph = t.token("graph").await;
+    let r = t
+        .get(
+            "graph",
+            &format!("/v1.0/admin/teams/userConfigurations/{U2}"),
+            &graph,
+        )
+        .await;
+    let body = r.json();
+    assert_eq!(body["value"]["id"], U2);
+    assert_eq!(body["value"]["isEnterpriseVoiceEnabled"], true);
+    assert!(
+        body["value"]["@odata.context"]
+            .as_str()
+            .unwrap()
+            .ends_with("/$entity")
+    );
+    let batch = json!({"requests": [{"id": "1", "method": "GET", "url": format!("/admin/teams/userConfigurations/{U2}")}]});
+    let r = t.post_json("graph", "/v1.0/$batch", &graph, &batch).await;
+    assert_eq!(r.json()["responses"][0]["body"]["value"]["id"], U2);
+    let r = t
+        .get("graph", "/v1.0/admin/teams/userConfigurations", &graph)
+        .await;
+    assert_eq!(r.json()["value"][0]["id"], U2);
+
+    // c: rows with only TelephoneNumber, TargetId, AcquisitionDate.
+    let tnm = [(
+        "x-ms-tnm-applicationid",
+        "045268c0-445e-4ac1-9157-d58f67b167d9",
+    )];
+    let r = t
+        .get_with(
+            "teams",
+            &format!("/Skype.TelephoneNumberMgmt/Tenants/{TID}/telephone-numbers?skip=0&top=999"),
+            &teams,
+            &tnm,
+        )
+        .await;
+    let rows = r.json()["TelephoneNumbers"].as_array().unwrap().clone();
+    assert_eq!(rows.len(), 7);
+    assert_eq!(
+        rows[0],
+        json!({"TelephoneNumber": "+14255550200", "TargetId": U1, "AcquisitionDate": "2025-06-01T12:00:00Z"})
+    );
+    let log = t.fake.requests();
+    for fault in [
+        "rest_online_users",
+        "wrapped_user_configurations",
+        "sparse_telephone_numbers",
+    ] {
+        assert!(
+            log.iter().any(|r| r.fault.as_deref() == Some(fault)),
+            "{fault} logged: {log:?}"
+        );
+    }
 }
 
 #[tokio::test]

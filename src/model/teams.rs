@@ -1128,6 +1128,8 @@ fn user_records(data: &Value) -> Result<Vec<(String, Option<&Value>)>, String> {
     records(data, &["users"])?
         .into_iter()
         .map(|u| {
+            // A per-user body listed as collected, `{"value": {…}}`: the record it wraps.
+            let u = prop(u, "value").filter(|v| v.is_object()).unwrap_or(u);
             let id = str_prop(u, &["id", "objectId"]).ok_or_else(|| {
                 let keys: Vec<&str> = u
                     .as_object()
