@@ -26,6 +26,10 @@ struct Case {
     patch: Option<Value>,
     #[serde(default)]
     unavailable: BTreeMap<String, String>,
+    /// Dotted paths set to JSON `null` after the patch: a merge patch's `null` deletes the key
+    /// (the field is absent), so an explicit `null` (a source that said "none") needs this.
+    #[serde(default)]
+    nulls: Vec<String>,
     expect: Expect,
 }
 
@@ -90,22 +94,24 @@ fn kind(name: &str) -> Option<UnavailableKind> {
     })
 }
 
-fn set_null(model: &mut Value, path: &str) {
+/// Sets `path` to `null`; `false` when its parent object does not exist.
+fn set_null(model: &mut Value, path: &str) -> bool {
     let mut cur = model;
     let parts: Vec<&str> = path.split('.').collect();
     for (i, part) in parts.iter().enumerate() {
         let Some(obj) = cur.as_object_mut() else {
-            return;
+            return false;
         };
         if i == parts.len() - 1 {
             obj.insert(part.to_string(), Value::Null);
-            return;
+            return true;
         }
         match obj.get_mut(*part) {
             Some(next) => cur = next,
-            None => return,
+            None => return false,
         }
     }
+    false
 }
 
 /// Statuses a check can reach, so its fixtures must show each.
@@ -133,6 +139,11 @@ fn run_case(
     let (mut model, mut unavailable) = base.clone();
     if let Some(patch) = &case.patch {
         merge_patch(&mut model, patch);
+    }
+    for path in &case.nulls {
+        if !set_null(&mut model, path) {
+            return Err(format!("`nulls`: {path} has no parent object in the model"));
+        }
     }
     for (path, k) in &case.unavailable {
         let kind = kind(k).ok_or_else(|| format!("unknown unavailable kind `{k}`"))?;
