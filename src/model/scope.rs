@@ -3,11 +3,15 @@
 //! A tenant has many resource accounts (auto attendants, call queues, other apps); the RA checks
 //! apply to the ones the contact center uses. An RA is in scope when any signal ties it to
 //! D365 or to Teams Phone extensibility, and each scoped RA records why, so a report can show it.
+//!
+//! A D365 field that was not sent (the Dynamics App ID undetermined, a phone row without
+//! `msdyn_teamsresourceaccount`) makes the scope unavailable when it could decide whether some
+//! resource account belongs, rather than leaving that account out or in on a guess.
 
 use serde::Serialize;
 
 use super::d365::D365;
-use super::fact::Fact;
+use super::fact::{Fact, Unavailable, UnavailableKind};
 use super::teams::Teams;
 
 #[derive(Debug, Clone, Serialize)]
@@ -28,50 +32,109 @@ pub fn derive(teams: &Teams, d365: &D365) -> Scope {
     let resource_accounts = match &teams.resource_accounts {
         Fact::Unavailable(u) => Fact::dependency(u),
         Fact::Available(ras) => {
-            let app_id = d365.dynamics_app_id.value().cloned().flatten();
+            // An unavailable D365 fact only removes its signal. A D365 field that was not sent
+            // leaves its signal undetermined: `None` below, with the reason.
+            let app_id: Result<Option<String>, String> = match d365.dynamics_app_id.value() {
+                None => Ok(None),
+                Some(Some(id)) => Ok(id.clone()),
+                Some(None) => Err(format!(
+                    "Dataverse did not report enough of the DynamicsAppId setting entries to \
+                     tell the Dynamics App ID ({SETTING_ENTRIES})"
+                )),
+            };
             let acs_id = d365
                 .teams_provider
                 .value()
                 .cloned()
                 .flatten()
-                .and_then(|p| p.immutable_id);
-            let d365_ra_ids: Vec<String> = d365
+                .and_then(|p| p.immutable_id)
+                .flatten();
+            let mut d365_ra_ids: Vec<String> = Vec::new();
+            let mut unnamed_row: Option<String> = None;
+            for row in d365
                 .phone_numbers
                 .value()
-                .map(|rows| {
-                    rows.values()
-                        .flatten()
-                        .filter_map(|r| r.teams_resource_account.clone())
-                        .collect()
-                })
-                .unwrap_or_default();
-            let scoped = ras
-                .values()
-                .filter_map(|ra| {
-                    let mut reasons = Vec::new();
-                    if app_id.is_some() && ra.application_id == app_id {
-                        reasons.push("dynamics_app_id".to_string());
+                .into_iter()
+                .flat_map(|m| m.values().flatten())
+            {
+                match &row.teams_resource_account {
+                    Some(Some(id)) => d365_ra_ids.push(id.clone()),
+                    Some(None) => {}
+                    None => {
+                        unnamed_row.get_or_insert_with(|| {
+                            format!(
+                                "Dataverse did not report msdyn_teamsresourceaccount for {} \
+                                 ({PHONE_NUMBERS})",
+                                row.number
+                            )
+                        });
                     }
-                    if acs_id.is_some() && ra.acs_resource_id == acs_id {
-                        reasons.push("d365_acs_resource".to_string());
+                }
+            }
+            let mut scoped = Vec::new();
+            let mut undetermined: Option<(String, &str)> = None;
+            for ra in ras.values() {
+                let mut reasons = Vec::new();
+                if let Ok(Some(app_id)) = &app_id
+                    && ra.application_id.as_ref() == Some(app_id)
+                {
+                    reasons.push("dynamics_app_id".to_string());
+                }
+                if acs_id.is_some() && ra.acs_resource_id == acs_id {
+                    reasons.push("d365_acs_resource".to_string());
+                }
+                if d365_ra_ids.contains(&ra.id) {
+                    reasons.push("d365_phone_number".to_string());
+                }
+                if ra.application_kind == "documented_example" {
+                    reasons.push("documented_app_id".to_string());
+                }
+                if ra.acs_resource_id.is_some() && reasons.is_empty() {
+                    reasons.push("acs_resource_bound".to_string());
+                }
+                if reasons.is_empty() {
+                    // Not tied to the contact center by what is known; an undetermined signal
+                    // could still tie it. The Dynamics App ID is D365's own app, never the Auto
+                    // attendant's or Call queue's, so it cannot tie those.
+                    let app_could_tie = ra.application_id.is_some()
+                        && !matches!(
+                            ra.application_kind.as_str(),
+                            "auto_attendant" | "call_queue" | "none"
+                        );
+                    let why = match &app_id {
+                        Err(why) if app_could_tie => Some((why, SETTING_ENTRIES)),
+                        _ => unnamed_row.as_ref().map(|why| (why, PHONE_NUMBERS)),
+                    };
+                    if let Some((why, source)) = why {
+                        undetermined.get_or_insert_with(|| {
+                            let reason = format!(
+                                "whether resource account {} belongs to the contact center is \
+                                 unknown: {why}",
+                                ra.upn
+                            );
+                            (reason, source)
+                        });
                     }
-                    if d365_ra_ids.contains(&ra.id) {
-                        reasons.push("d365_phone_number".to_string());
-                    }
-                    if ra.application_kind == "documented_example" {
-                        reasons.push("documented_app_id".to_string());
-                    }
-                    if ra.acs_resource_id.is_some() && reasons.is_empty() {
-                        reasons.push("acs_resource_bound".to_string());
-                    }
-                    (!reasons.is_empty()).then(|| ScopedResourceAccount {
-                        id: ra.id.clone(),
-                        reasons,
-                    })
-                })
-                .collect();
-            Fact::Available(scoped)
+                    continue;
+                }
+                scoped.push(ScopedResourceAccount {
+                    id: ra.id.clone(),
+                    reasons,
+                });
+            }
+            match undetermined {
+                None => Fact::Available(scoped),
+                Some((reason, source)) => Fact::Unavailable(Unavailable {
+                    kind: UnavailableKind::Dependency,
+                    reason,
+                    needs: None,
+                    sources: vec![source.to_string()],
+                }),
+            }
         }
     };
     Scope { resource_accounts }
 }
+
+const SETTING_ENTRIES: &str = "dataverse.msdyn_occommunicationprovidersettingentries";
+const PHONE_NUMBERS: &str = "dataverse.msdyn_ocphonenumbers";
