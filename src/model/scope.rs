@@ -138,3 +138,117 @@ pub fn derive(teams: &Teams, d365: &D365) -> Scope {
 
 const SETTING_ENTRIES: &str = "dataverse.msdyn_occommunicationprovidersettingentries";
 const PHONE_NUMBERS: &str = "dataverse.msdyn_ocphonenumbers";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{AuditConfig, TenantModel};
+    use crate::snapshot::Snapshot;
+    use serde_json::Value;
+
+    const AA: &str = "9f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0";
+
+    /// The healthy example's scope after `change` edits its raw facts.
+    fn scope_of(change: impl FnOnce(&mut Snapshot)) -> Fact<Vec<ScopedResourceAccount>> {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/healthy.snapshot.json");
+        let mut snapshot = Snapshot::load(&path).expect("the example loads");
+        change(&mut snapshot);
+        TenantModel::from_snapshot(&snapshot, AuditConfig::default())
+            .scope
+            .resource_accounts
+    }
+
+    fn data<'a>(snapshot: &'a mut Snapshot, key: &str) -> &'a mut Value {
+        snapshot
+            .facts
+            .get_mut(key)
+            .and_then(|f| f.data.as_mut())
+            .expect("the example has the fact")
+    }
+
+    fn ids(scope: &Fact<Vec<ScopedResourceAccount>>) -> Vec<&str> {
+        let mut ids: Vec<&str> = scope
+            .value()
+            .unwrap()
+            .iter()
+            .map(|s| s.id.as_str())
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn the_auto_attendant_is_out_of_scope() {
+        let scope = scope_of(|_| {});
+        assert_eq!(
+            ids(&scope),
+            [
+                "3e5d9c21-6b7a-4f0e-9a1d-2c4b6e8f0a13",
+                "748a7c7c-a489-4de4-8a68-4415f1d19a9c"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_phone_row_without_its_resource_account_leaves_membership_undetermined() {
+        let scope = scope_of(|s| {
+            data(s, PHONE_NUMBERS)["value"][0]
+                .as_object_mut()
+                .unwrap()
+                .remove("msdyn_teamsresourceaccount");
+        });
+        let u = scope.unavailable().expect("not a guess");
+        assert_eq!(u.kind, UnavailableKind::Dependency);
+        assert!(
+            u.reason.contains("ra_aa_reception@contoso.com"),
+            "{}",
+            u.reason
+        );
+        assert!(
+            u.reason
+                .contains("msdyn_teamsresourceaccount for +14255550100"),
+            "{}",
+            u.reason
+        );
+        assert_eq!(u.sources, [PHONE_NUMBERS]);
+    }
+
+    #[test]
+    fn an_undetermined_app_id_cannot_tie_the_auto_attendant_but_can_tie_another_app() {
+        let drop_value = |s: &mut Snapshot| {
+            data(s, SETTING_ENTRIES)["value"][0]
+                .as_object_mut()
+                .unwrap()
+                .remove("msdyn_value");
+        };
+        let scope = scope_of(drop_value);
+        assert_eq!(
+            ids(&scope).len(),
+            2,
+            "the contact-center accounts keep their other signals"
+        );
+        assert!(
+            scope
+                .value()
+                .unwrap()
+                .iter()
+                .all(|s| !s.reasons.contains(&"dynamics_app_id".to_string()))
+        );
+
+        let scope = scope_of(|s| {
+            drop_value(s);
+            let aa = &mut data(s, "graph.resourceAccounts")["value"][2];
+            assert_eq!(aa["id"], AA);
+            aa["appId"] = "0a0a0a0a-0000-0000-0000-000000000001".into();
+        });
+        let u = scope.unavailable().expect("not a guess");
+        assert!(
+            u.reason.contains("ra_aa_reception@contoso.com"),
+            "{}",
+            u.reason
+        );
+        assert!(u.reason.contains("DynamicsAppId"), "{}", u.reason);
+        assert_eq!(u.sources, [SETTING_ENTRIES]);
+    }
+}
