@@ -435,14 +435,13 @@ impl View<'_> {
 
     /// The ACS immutable id D365 records for its Teams Phone System provider.
     fn d365_acs_id(&self) -> Got<String> {
-        self.teams_provider()?
-            .immutable_id
+        sent(&self.teams_provider()?.immutable_id)?
             .clone()
             .ok_or_else(|| Val::na("no ACS id in D365"))
     }
 
     fn dynamics_app_id(&self) -> Got<String> {
-        get(&self.m.d365.dynamics_app_id)?
+        sent(get(&self.m.d365.dynamics_app_id)?)?
             .clone()
             .ok_or_else(|| Val::na("no Dynamics App ID in D365"))
     }
@@ -603,7 +602,7 @@ fn d365_rows(a: &View, b: &View) -> Vec<Row> {
     );
     r.add("d365.acs_id_is_guid", "that ACS id is a GUID", |v| {
         v.d365_acs_id()?;
-        Ok(Val::Bool(v.teams_provider()?.immutable_id_is_guid))
+        Ok(Val::Bool(*sent(&v.teams_provider()?.immutable_id_is_guid)?))
     });
     r.add(
         "d365.providers_share_acs_id",
@@ -614,14 +613,14 @@ fn d365_rows(a: &View, b: &View) -> Vec<Row> {
                 .as_ref()
                 .ok_or_else(|| Val::na("no ACS provider in D365"))?;
             Ok(Val::Bool(
-                acs.immutable_id.as_deref() == Some(teams.as_str()),
+                sent(&acs.immutable_id)?.as_deref() == Some(teams.as_str()),
             ))
         },
     );
     r.add(
         "d365.dynamics_app_id_recorded",
         "Dynamics App ID is recorded",
-        |v| Ok(Val::Bool(get(&v.m.d365.dynamics_app_id)?.is_some())),
+        |v| Ok(Val::Bool(sent(get(&v.m.d365.dynamics_app_id)?)?.is_some())),
     );
     r.add(
         "d365.dynamics_app_id_is_guid",
@@ -639,7 +638,7 @@ fn d365_rows(a: &View, b: &View) -> Vec<Row> {
     );
     r.add("d365.data_location", "Teams provider data location", |v| {
         let p = v.teams_provider()?;
-        Ok(p.data_location
+        Ok(sent(&p.data_location)?
             .clone()
             .map(Val::Text)
             .unwrap_or(Val::Absent))
@@ -1221,23 +1220,40 @@ fn number_rows(a: &View, b: &View) -> Vec<Row> {
             let numbers = v.ra_numbers()?;
             let rows = get(&v.m.d365.phone_numbers)?;
             let provider = v.teams_provider()?;
-            Ok(Val::ratio(
-                numbers
-                    .iter()
-                    .filter(|(ra, n)| {
-                        rows.get(&n.number).is_some_and(|rows| {
-                            rows.iter().any(|row| {
-                                row.active
-                                    && row.number_type == "teams"
-                                    && row.teams_resource_account.as_deref() == Some(ra.as_str())
-                                    && row.provider_setting_id.as_deref()
-                                        == Some(provider.id.as_str())
-                            })
-                        })
-                    })
-                    .count(),
-                numbers.len(),
-            ))
+            // A row that lacks a column it would need to match leaves its number undecided.
+            let synced = |ra: &str, number: &str| -> Got<bool> {
+                let mut undecided = false;
+                for row in rows.get(number).into_iter().flatten().filter(|r| r.active) {
+                    let matches = [
+                        row.number_type.as_ref().map(|t| t == "teams"),
+                        row.teams_resource_account
+                            .as_ref()
+                            .map(|id| id.as_deref() == Some(ra)),
+                        row.provider_setting_id
+                            .as_ref()
+                            .map(|id| id.as_deref() == Some(provider.id.as_str())),
+                    ];
+                    if matches.contains(&Some(false)) {
+                        continue;
+                    }
+                    if matches.contains(&None) {
+                        undecided = true;
+                    } else {
+                        return Ok(true);
+                    }
+                }
+                if undecided {
+                    sent::<bool>(&None)?;
+                }
+                Ok(false)
+            };
+            let mut count = 0;
+            for (ra, n) in &numbers {
+                if synced(ra, &n.number)? {
+                    count += 1;
+                }
+            }
+            Ok(Val::ratio(count, numbers.len()))
         },
     );
     r.add(
@@ -1269,10 +1285,11 @@ fn number_rows(a: &View, b: &View) -> Vec<Row> {
         "D365 phone-number rows by type",
         |v| {
             Ok(counted(
-                get(&v.m.d365.phone_numbers)?
-                    .values()
-                    .flatten()
-                    .map(|row| row.number_type.clone()),
+                get(&v.m.d365.phone_numbers)?.values().flatten().map(|row| {
+                    row.number_type
+                        .clone()
+                        .unwrap_or_else(|| "not reported".into())
+                }),
             ))
         },
     );

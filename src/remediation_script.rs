@@ -288,6 +288,7 @@ impl<'a> Ctx<'a> {
             .d365
             .dynamics_app_id
             .value()
+            .and_then(|v| v.as_ref())
             .and_then(|v| v.as_deref())
             .filter(|v| is_guid(v))
     }
@@ -299,8 +300,8 @@ impl<'a> Ctx<'a> {
             .teams_provider
             .value()
             .and_then(|p| p.as_ref())
-            .filter(|p| p.immutable_id_is_guid)
-            .and_then(|p| p.immutable_id.as_deref())
+            .filter(|p| p.immutable_id_is_guid == Some(true))
+            .and_then(|p| p.immutable_id.as_ref()?.as_deref())
     }
 
     fn ra(&self, id: &str) -> Option<&'a ResourceAccount> {

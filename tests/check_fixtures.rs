@@ -24,12 +24,12 @@ struct Case {
     name: String,
     #[serde(default)]
     patch: Option<Value>,
-    /// JSON pointers into the model set to an explicit `null` (present and null, which a merge
-    /// patch cannot say: its `null` deletes the key, i.e. the source did not send the field).
-    #[serde(default)]
-    null: Vec<String>,
     #[serde(default)]
     unavailable: BTreeMap<String, String>,
+    /// Dotted paths set to JSON `null` after the patch: a merge patch's `null` deletes the key
+    /// (the field is absent), so an explicit `null` (a source that said "none") needs this.
+    #[serde(default)]
+    nulls: Vec<String>,
     expect: Expect,
 }
 
@@ -94,22 +94,24 @@ fn kind(name: &str) -> Option<UnavailableKind> {
     })
 }
 
-fn set_null(model: &mut Value, path: &str) {
+/// Sets `path` to `null`; `false` when its parent object does not exist.
+fn set_null(model: &mut Value, path: &str) -> bool {
     let mut cur = model;
     let parts: Vec<&str> = path.split('.').collect();
     for (i, part) in parts.iter().enumerate() {
         let Some(obj) = cur.as_object_mut() else {
-            return;
+            return false;
         };
         if i == parts.len() - 1 {
             obj.insert(part.to_string(), Value::Null);
-            return;
+            return true;
         }
         match obj.get_mut(*part) {
             Some(next) => cur = next,
-            None => return,
+            None => return false,
         }
     }
+    false
 }
 
 /// Statuses a check can reach, so its fixtures must show each.
@@ -138,10 +140,10 @@ fn run_case(
     if let Some(patch) = &case.patch {
         merge_patch(&mut model, patch);
     }
-    for pointer in &case.null {
-        *model
-            .pointer_mut(pointer)
-            .ok_or_else(|| format!("`null: {pointer}` names no value of the model"))? = Value::Null;
+    for path in &case.nulls {
+        if !set_null(&mut model, path) {
+            return Err(format!("`nulls`: {path} has no parent object in the model"));
+        }
     }
     for (path, k) in &case.unavailable {
         let kind = kind(k).ok_or_else(|| format!("unknown unavailable kind `{k}`"))?;

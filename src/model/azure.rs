@@ -35,8 +35,10 @@ pub struct AcsResource {
     pub arm_id: String,
     pub name: String,
     pub immutable_resource_id: String,
-    /// e.g. `United States`.
-    pub data_location: Option<String>,
+    /// e.g. `United States`; absent (omitted) when the resource does not carry `dataLocation`,
+    /// `null` when it is null or empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_location: Option<Option<String>>,
     pub provisioning_state: Option<String>,
     pub host_name: Option<String>,
     pub subscription_id: Option<String>,
@@ -45,11 +47,17 @@ pub struct AcsResource {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct EventSubscription {
     pub name: String,
-    pub included_event_types: Vec<String>,
-    /// `filter.includedEventTypes` was absent or null, which Event Grid reads as "every event
-    /// type" (IncomingCall included), so an empty `included_event_types` is not "none".
-    pub includes_all_event_types: bool,
-    pub provisioning_state: Option<String>,
+    /// `filter.includedEventTypes`; absent (omitted) with `includes_all_event_types` when the
+    /// subscription does not carry it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub included_event_types: Option<Vec<String>>,
+    /// `filter.includedEventTypes` is null, which Event Grid documents as "every event type"
+    /// (IncomingCall included), so an empty `included_event_types` is not "none".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub includes_all_event_types: Option<bool>,
+    /// Absent (omitted) when not sent; `null` when null or empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provisioning_state: Option<Option<String>>,
     /// `WebHook`, `AzureFunction`, ...
     pub endpoint_type: Option<String>,
 }
@@ -117,6 +125,19 @@ fn arm_prop(item: &Value, name: &str) -> Option<String> {
         .or_else(|| str_prop(item, &[name]))
 }
 
+/// An ARM property the resource should carry (under `properties` or flattened): `None` when it
+/// has it in neither place (noted as an absence of `record`'s `name`, read into `model_field`),
+/// `Some(None)` when it is null or empty.
+fn arm_sent(item: &Value, record: &str, name: &str, model_field: &str) -> Option<Option<String>> {
+    let sent = prop(item, "properties").is_some_and(|p| prop(p, name).is_some())
+        || prop(item, name).is_some();
+    if !sent {
+        super::absence::note(record, name, model_field, item);
+        return None;
+    }
+    Some(arm_prop(item, name))
+}
+
 fn parse_subscriptions(data: &Value) -> Result<Vec<Subscription>, String> {
     records(data, &[])?
         .into_iter()
@@ -159,7 +180,7 @@ fn parse_acs_resources(data: &Value) -> Result<BTreeMap<String, AcsResource>, St
                 subscription_id: arm_segment(&arm_id, "subscriptions").map(|s| guid_or_raw(&s)),
                 name,
                 immutable_resource_id,
-                data_location: arm_prop(row, "dataLocation"),
+                data_location: arm_sent(row, &arm_id, "dataLocation", "data_location"),
                 provisioning_state: arm_prop(row, "provisioningState"),
                 host_name: arm_prop(row, "hostName"),
                 arm_id,
@@ -214,12 +235,27 @@ fn parse_event_subscription(row: &Value) -> Result<EventSubscription, String> {
     let properties = prop(row, "properties").unwrap_or(row);
     let filter = prop(properties, "filter");
     let types = filter.and_then(|f| prop(f, "includedEventTypes"));
+    if types.is_none() {
+        super::absence::note(
+            &name,
+            "filter.includedEventTypes",
+            "included_event_types",
+            properties,
+        );
+    }
+    let provisioning_state = match prop(properties, "provisioningState") {
+        None => {
+            super::absence::note(&name, "provisioningState", "provisioning_state", properties);
+            None
+        }
+        Some(_) => Some(str_prop(properties, &["provisioningState"])),
+    };
     Ok(EventSubscription {
         name,
-        // Event Grid treats a missing or null list as "all event types".
-        includes_all_event_types: types.is_none_or(Value::is_null),
-        included_event_types: string_list(types, &[]),
-        provisioning_state: str_prop(properties, &["provisioningState"]),
+        // Event Grid documents a null list as "all event types".
+        includes_all_event_types: types.map(Value::is_null),
+        included_event_types: types.map(|t| string_list(Some(t), &[])),
+        provisioning_state,
         endpoint_type: prop(properties, "destination").and_then(|d| str_prop(d, &["endpointType"])),
     })
 }
@@ -336,7 +372,7 @@ mod tests {
             acs.subscription_id.as_deref(),
             Some("11112222-3333-4444-5555-666677778888")
         );
-        assert_eq!(acs.data_location.as_deref(), Some("United States"));
+        assert_eq!(acs.data_location, Some(Some("United States".into())));
         assert_eq!(acs.provisioning_state.as_deref(), Some("Succeeded"));
         assert_eq!(
             acs.host_name.as_deref(),
@@ -389,9 +425,9 @@ mod tests {
             list[0],
             EventSubscription {
                 name: "tpe-incoming-call".into(),
-                included_event_types: vec!["Microsoft.Communication.IncomingCall".into()],
-                includes_all_event_types: false,
-                provisioning_state: Some("Succeeded".into()),
+                included_event_types: Some(vec!["Microsoft.Communication.IncomingCall".into()]),
+                includes_all_event_types: Some(false),
+                provisioning_state: Some(Some("Succeeded".into())),
                 endpoint_type: Some("WebHook".into()),
             }
         );
@@ -436,9 +472,51 @@ mod tests {
                 "filter": {"includedEventTypes": null}}}]}}));
         let sub =
             &azure.event_subscriptions.value().unwrap()["bb567890-1234-1234-1234-bbb123456789"][0];
-        assert!(sub.includes_all_event_types);
-        assert!(sub.included_event_types.is_empty());
+        assert_eq!(sub.includes_all_event_types, Some(true));
+        assert_eq!(sub.included_event_types, Some(vec![]));
         assert_eq!(sub.endpoint_type.as_deref(), Some("AzureFunction"));
+    }
+
+    #[test]
+    fn fields_not_sent_are_absent_not_defaulted() {
+        // Without `includedEventTypes` the subscription is not "every event type", and without
+        // `provisioningState` it is not "no state": both are left out of the model.
+        let azure = with_acs(json!({ACS_ARM_ID: {"value": [{"name": "bare",
+            "properties": {"destination": {"endpointType": "WebHook"}, "filter": {}}}]}}));
+        let sub =
+            &azure.event_subscriptions.value().unwrap()["bb567890-1234-1234-1234-bbb123456789"][0];
+        assert_eq!(sub.includes_all_event_types, None);
+        assert_eq!(sub.included_event_types, None);
+        assert_eq!(sub.provisioning_state, None);
+        let json = serde_json::to_value(sub).unwrap();
+        for key in [
+            "includes_all_event_types",
+            "included_event_types",
+            "provisioning_state",
+        ] {
+            assert!(json.get(key).is_none(), "{key} is omitted: {json}");
+        }
+
+        let mut row = acs_resource(
+            ACS_ARM_ID,
+            "Microsoft.Communication/CommunicationServices",
+            "bb567890-1234-1234-1234-bbb123456789",
+        );
+        row["properties"]
+            .as_object_mut()
+            .unwrap()
+            .remove("dataLocation");
+        let azure = normalize(&snapshot(
+            json!({"arm.communicationServices": {"endpoint": "GET acs", "data": {"value": [row]}}}),
+        ));
+        let acs = &azure.acs_resources.value().unwrap()["bb567890-1234-1234-1234-bbb123456789"];
+        assert_eq!(acs.data_location, None);
+        assert!(
+            serde_json::to_value(acs)
+                .unwrap()
+                .get("data_location")
+                .is_none()
+        );
     }
 
     #[test]

@@ -6,9 +6,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::absence;
 use super::canonical::{e164, guid, guid_or_raw};
 use super::fact::{Fact, Unavailable, from_raw};
-use super::raw::{bool_prop, int_prop, records, required_str, str_prop};
+use super::raw::{bool_prop, int_prop, prop, records, required_str, str_prop};
 use crate::snapshot::Snapshot;
 
 /// `msdyn_occommunicationprovider` option values.
@@ -26,51 +27,78 @@ pub struct D365 {
     /// The active ACS provider row; `null` when there is none.
     pub acs_provider: Fact<Option<ProviderSetting>>,
     /// `DynamicsAppId` from `dataverse.msdyn_occommunicationprovidersettingentries` (canonical
-    /// GUID or raw text); `null` when the entry does not exist.
-    pub dynamics_app_id: Fact<Option<String>>,
+    /// GUID or raw text); `null` (`Some(None)`) when the entry does not exist; absent (omitted,
+    /// `None`) when entries that lack a column could change which value it is.
+    #[serde(skip_serializing_if = "undetermined")]
+    pub dynamics_app_id: Fact<Option<Option<String>>>,
     /// `dataverse.msdyn_ocphonenumbers`, keyed by E.164 (several rows can share a number).
     pub phone_numbers: Fact<BTreeMap<String, Vec<D365PhoneNumber>>>,
     /// `dataverse.msdyn_ocvoicechannelsettings`, keyed by the phone-number row id they bind.
     pub voice_channels: Fact<BTreeMap<String, Vec<VoiceChannel>>>,
 }
 
+/// An available fact whose value the source did not send enough of to decide: omitted from the
+/// model JSON, so a check that reads it is unknown.
+fn undetermined<T>(fact: &Fact<Option<T>>) -> bool {
+    matches!(fact, Fact::Available(None))
+}
+
+/// Fields that are `Option<Option<T>>` are absent (omitted, `None`) when the row does not carry
+/// the column, and `null` (`Some(None)`) when Dataverse says it is empty: the Web API returns every
+/// selected column, `null` when it has no value.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ProviderSetting {
     pub id: String,
+    /// `msdyn_name`, for display only: `null` when absent or empty.
     pub name: Option<String>,
     /// `acs`, `twilio`, `telesign`, `teams`, `unknown`.
     pub provider: String,
     pub provider_code: i64,
     /// `msdyn_occommunicationproviderimmutableid`: canonical GUID, or raw text when it is not a
     /// GUID (e.g. an ARM path); `null` when empty.
-    pub immutable_id: Option<String>,
-    pub immutable_id_is_guid: bool,
-    pub data_location: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub immutable_id: Option<Option<String>>,
+    /// Whether `immutable_id` is a GUID (`false` when it is empty); absent with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub immutable_id_is_guid: Option<bool>,
+    /// `msdyn_occommunicationproviderdatalocation`; `null` when empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_location: Option<Option<String>>,
     /// `statecode == 0`.
     pub active: bool,
 }
 
+/// Absent and `null` fields as in [`ProviderSetting`].
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct D365PhoneNumber {
     pub id: String,
     /// E.164.
     pub number: String,
-    /// `teams` (1), `acs` (0), `unknown`.
-    pub number_type: String,
+    /// `teams` (1), `acs` (0), `unknown` (another value, or `null`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number_type: Option<String>,
     /// Canonical GUID of the Teams resource account (`msdyn_teamsresourceaccount`).
-    pub teams_resource_account: Option<String>,
-    pub provider_setting_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub teams_resource_account: Option<Option<String>>,
+    /// `_msdyn_occommunicationprovidersettingid_value`, canonical GUID.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_setting_id: Option<Option<String>>,
     /// `statecode == 0`.
     pub active: bool,
-    pub inbound_enabled: Option<bool>,
-    pub outbound_enabled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inbound_enabled: Option<Option<bool>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outbound_enabled: Option<Option<bool>>,
 }
 
+/// Absent and `null` fields as in [`ProviderSetting`].
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct VoiceChannel {
     pub id: String,
+    /// `msdyn_name`, for display only: `null` when absent or empty.
     pub name: Option<String>,
-    pub workstream_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workstream_id: Option<Option<String>>,
     pub active: bool,
 }
 
@@ -174,6 +202,23 @@ fn lookup(row: &Value, column: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
+/// A column the row should carry, read with `read`: `None` when the row does not have it (noted
+/// as an absence of `record`'s `column`, read into `model_field`), `Some(None)` when it is `null`
+/// or empty.
+fn column<T>(
+    row: &Value,
+    record: &str,
+    column: &str,
+    model_field: &str,
+    read: impl FnOnce(&Value, &str) -> Option<T>,
+) -> Option<Option<T>> {
+    if prop(row, column).is_none() {
+        absence::note(record, column, model_field, row);
+        return None;
+    }
+    Some(read(row, column))
+}
+
 fn parse_provider_settings(data: &Value) -> Result<Vec<ProviderSetting>, String> {
     records(data, &[])?
         .into_iter()
@@ -189,16 +234,31 @@ fn parse_provider_settings(data: &Value) -> Result<Vec<ProviderSetting>, String>
                 int_prop(row, &["msdyn_occommunicationprovider"]).ok_or_else(|| {
                     format!("provider setting {id} has no numeric `msdyn_occommunicationprovider`")
                 })?;
-            let immutable_raw = str_prop(row, &["msdyn_occommunicationproviderimmutableid"]);
+            let immutable_raw = column(
+                row,
+                &id,
+                "msdyn_occommunicationproviderimmutableid",
+                "immutable_id",
+                |r, c| str_prop(r, &[c]),
+            );
             Ok(ProviderSetting {
                 name: str_prop(row, &["msdyn_name"]),
                 provider: provider_name(provider_code).to_string(),
                 provider_code,
-                immutable_id_is_guid: immutable_raw.as_deref().and_then(guid).is_some(),
-                immutable_id: immutable_raw
-                    .map(|v| guid_or_raw(&v))
-                    .filter(|v| !v.is_empty()),
-                data_location: str_prop(row, &["msdyn_occommunicationproviderdatalocation"]),
+                immutable_id_is_guid: immutable_raw
+                    .as_ref()
+                    .map(|v| v.as_deref().and_then(guid).is_some()),
+                immutable_id: immutable_raw.map(|v| {
+                    v.map(|v| guid_or_raw(&v))
+                        .filter(|v: &String| !v.is_empty())
+                }),
+                data_location: column(
+                    row,
+                    &id,
+                    "msdyn_occommunicationproviderdatalocation",
+                    "data_location",
+                    |r, c| str_prop(r, &[c]),
+                ),
                 active: active(row, "provider setting", &id)?,
                 id,
             })
@@ -206,33 +266,100 @@ fn parse_provider_settings(data: &Value) -> Result<Vec<ProviderSetting>, String>
         .collect()
 }
 
-/// The `DynamicsAppId` entry's value. Entries with an empty value do not count: the
-/// Manage telephony page would show nothing either.
+/// Yes, no, or cannot tell because a column is absent.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Tri {
+    Yes,
+    No,
+    Maybe,
+}
+
+const ENTRY_OWNER: &str = "_msdyn_communicationprovidersettingentid_value";
+
+/// The `DynamicsAppId` entry's value: the Teams provider's entry, else the first. Entries with
+/// an empty value do not count: the Manage telephony page would show nothing either.
+///
+/// `Some(None)`: there is no such entry. `None` (undetermined): an entry that lacks `msdyn_key`,
+/// `msdyn_value` or its owner could be, or could outrank, the one that answers.
 fn parse_dynamics_app_id(
     data: &Value,
     teams_provider_id: Option<&str>,
-) -> Result<Option<String>, String> {
-    let candidates: Vec<(Option<String>, String)> = records(data, &[])?
-        .into_iter()
-        .filter(|row| {
-            str_prop(row, &["msdyn_key"]).is_some_and(|k| k.eq_ignore_ascii_case("DynamicsAppId"))
-        })
-        .filter_map(|row| {
-            let value = str_prop(row, &["msdyn_value"])?;
-            Some((
-                lookup(row, "_msdyn_communicationprovidersettingentid_value"),
-                value,
-            ))
-        })
-        .collect();
-    let preferred = teams_provider_id.and_then(|teams| {
-        candidates
-            .iter()
-            .find(|(owner, _)| owner.as_deref() == Some(teams))
-    });
-    Ok(preferred
-        .or(candidates.first())
-        .map(|(_, value)| guid_or_raw(value)))
+) -> Result<Option<Option<String>>, String> {
+    /// An entry that counts (`Yes`) or may count (`Maybe`), and whether it is the Teams
+    /// provider's.
+    struct Candidate {
+        counts: Tri,
+        teams: Tri,
+        value: Option<String>,
+    }
+    let mut candidates = Vec::new();
+    for (i, row) in records(data, &[])?.into_iter().enumerate() {
+        let record = str_prop(row, &["msdyn_occommunicationprovidersettingentryid"])
+            .map(|id| guid_or_raw(&id))
+            .unwrap_or_else(|| format!("setting entry {i}"));
+        let note = |field: &str| absence::note(&record, field, "dynamics_app_id", row);
+        let keyed = match prop(row, "msdyn_key") {
+            None => {
+                note("msdyn_key");
+                Tri::Maybe
+            }
+            Some(_)
+                if str_prop(row, &["msdyn_key"])
+                    .is_some_and(|k| k.eq_ignore_ascii_case("DynamicsAppId")) =>
+            {
+                Tri::Yes
+            }
+            Some(_) => Tri::No,
+        };
+        if keyed == Tri::No {
+            continue;
+        }
+        let (counts, value) = match prop(row, "msdyn_value") {
+            None => {
+                note("msdyn_value");
+                (Tri::Maybe, None)
+            }
+            Some(_) => match str_prop(row, &["msdyn_value"]) {
+                Some(v) => (keyed, Some(v)),
+                None => continue,
+            },
+        };
+        let owner = match prop(row, ENTRY_OWNER) {
+            None => {
+                note(ENTRY_OWNER);
+                None
+            }
+            Some(_) => Some(lookup(row, ENTRY_OWNER)),
+        };
+        let teams = match (teams_provider_id, owner) {
+            (None, _) => Tri::No,
+            (Some(_), None) => Tri::Maybe,
+            (Some(teams), Some(owner)) if owner.as_deref() == Some(teams) => Tri::Yes,
+            (Some(_), Some(_)) => Tri::No,
+        };
+        candidates.push(Candidate {
+            counts,
+            teams,
+            value,
+        });
+    }
+    let decided = |c: &Candidate| match (c.counts, &c.value) {
+        (Tri::Yes, Some(v)) => Some(Some(guid_or_raw(v))),
+        _ => None,
+    };
+    // The first entry that may be the Teams provider's answers if it surely is and counts;
+    // if it only may be, the answer depends on what its absent columns hold.
+    if let Some(c) = candidates.iter().find(|c| c.teams != Tri::No) {
+        return Ok(if c.teams == Tri::Yes {
+            decided(c)
+        } else {
+            None
+        });
+    }
+    Ok(match candidates.first() {
+        None => Some(None),
+        Some(c) => decided(c),
+    })
 }
 
 fn parse_phone_numbers(data: &Value) -> Result<BTreeMap<String, Vec<D365PhoneNumber>>, String> {
@@ -244,19 +371,57 @@ fn parse_phone_numbers(data: &Value) -> Result<BTreeMap<String, Vec<D365PhoneNum
             .as_deref()
             .and_then(e164)
             .ok_or_else(|| format!("phone number {id} has no `msdyn_phonenumber` with digits"))?;
-        let number_type = match int_prop(row, &["msdyn_phonenumbertype"]) {
-            Some(1) => "teams",
-            Some(0) => "acs",
-            _ => "unknown",
-        };
+        // Checks know a row by its number (NUM-009 names it), so absences are noted under it.
+        let record = number.as_str();
+        let number_type = column(
+            row,
+            record,
+            "msdyn_phonenumbertype",
+            "number_type",
+            |r, c| {
+                Some(
+                    match int_prop(r, &[c]) {
+                        Some(1) => "teams",
+                        Some(0) => "acs",
+                        _ => "unknown",
+                    }
+                    .to_string(),
+                )
+            },
+        )
+        .flatten();
         let entry = D365PhoneNumber {
             number: number.clone(),
-            number_type: number_type.to_string(),
-            teams_resource_account: lookup(row, "msdyn_teamsresourceaccount"),
-            provider_setting_id: lookup(row, "_msdyn_occommunicationprovidersettingid_value"),
+            number_type,
+            teams_resource_account: column(
+                row,
+                record,
+                "msdyn_teamsresourceaccount",
+                "teams_resource_account",
+                lookup,
+            ),
+            provider_setting_id: column(
+                row,
+                record,
+                "_msdyn_occommunicationprovidersettingid_value",
+                "provider_setting_id",
+                lookup,
+            ),
             active: active(row, "phone number", &id)?,
-            inbound_enabled: bool_prop(row, &["msdyn_phoneinboundenabled"]),
-            outbound_enabled: bool_prop(row, &["msdyn_phoneoutboundenabled"]),
+            inbound_enabled: column(
+                row,
+                record,
+                "msdyn_phoneinboundenabled",
+                "inbound_enabled",
+                |r, c| bool_prop(r, &[c]),
+            ),
+            outbound_enabled: column(
+                row,
+                record,
+                "msdyn_phoneoutboundenabled",
+                "outbound_enabled",
+                |r, c| bool_prop(r, &[c]),
+            ),
             id,
         };
         numbers.entry(number).or_default().push(entry);
@@ -264,18 +429,35 @@ fn parse_phone_numbers(data: &Value) -> Result<BTreeMap<String, Vec<D365PhoneNum
     Ok(numbers)
 }
 
-/// Voice channels keyed by the phone-number row they bind; a channel bound to no number cannot
-/// route a Teams number, so it is left out.
+/// Voice channels keyed by the phone-number row they bind; a channel bound to no number (`null`)
+/// cannot route a Teams number, so it is left out. The binding is the key the channels are
+/// joined on: a channel without the column at all is a shape error, since it could bind any row.
 fn parse_voice_channels(data: &Value) -> Result<BTreeMap<String, Vec<VoiceChannel>>, String> {
     let mut channels: BTreeMap<String, Vec<VoiceChannel>> = BTreeMap::new();
     for (i, row) in records(data, &[])?.into_iter().enumerate() {
         let id = row_id(row, "msdyn_ocvoicechannelsettingid", "voice channel", i)?;
+        if prop(row, "_msdyn_phonenumberid_value").is_none() {
+            let keys: Vec<&str> = row
+                .as_object()
+                .map(|m| m.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            return Err(format!(
+                "voice channel {id} has no `_msdyn_phonenumberid_value` (keys: {})",
+                keys.join(", ")
+            ));
+        }
         let Some(number_id) = lookup(row, "_msdyn_phonenumberid_value") else {
             continue;
         };
         let channel = VoiceChannel {
             name: str_prop(row, &["msdyn_name"]),
-            workstream_id: lookup(row, "_msdyn_liveworkstreamid_value"),
+            workstream_id: column(
+                row,
+                &id,
+                "_msdyn_liveworkstreamid_value",
+                "workstream_id",
+                lookup,
+            ),
             active: active(row, "voice channel", &id)?,
             id,
         };
@@ -343,9 +525,9 @@ mod tests {
                 name: Some("provider".into()),
                 provider: "teams".into(),
                 provider_code: PROVIDER_TEAMS,
-                immutable_id: Some(ACS_ID.into()),
-                immutable_id_is_guid: true,
-                data_location: Some("United States".into()),
+                immutable_id: Some(Some(ACS_ID.into())),
+                immutable_id_is_guid: Some(true),
+                data_location: Some(Some("United States".into())),
                 active: true,
             }
         );
@@ -373,8 +555,13 @@ mod tests {
         let rows = d365.provider_settings.value().unwrap();
         let names: Vec<&str> = rows.iter().map(|r| r.provider.as_str()).collect();
         assert_eq!(names, ["twilio", "telesign", "unknown"]);
-        assert_eq!(rows[1].immutable_id, None, "an empty immutable id is null");
-        assert!(!rows[1].immutable_id_is_guid);
+        assert_eq!(
+            rows[1].immutable_id,
+            Some(None),
+            "an empty immutable id is null"
+        );
+        assert_eq!(rows[1].immutable_id_is_guid, Some(false));
+        assert_eq!(rows[0].immutable_id, Some(None), "so is a null one");
         assert_eq!(d365.teams_provider.value(), Some(&None));
         assert_eq!(d365.acs_provider.value(), Some(&None));
     }
@@ -387,8 +574,8 @@ mod tests {
             data(json!({"value": []})),
         );
         let teams = d365.teams_provider.value().unwrap().clone().unwrap();
-        assert_eq!(teams.immutable_id.as_deref(), Some(arm));
-        assert!(!teams.immutable_id_is_guid);
+        assert_eq!(teams.immutable_id.flatten().as_deref(), Some(arm));
+        assert_eq!(teams.immutable_id_is_guid, Some(false));
     }
 
     #[test]
@@ -402,8 +589,8 @@ mod tests {
         );
         let teams = d365.teams_provider.value().unwrap().clone().unwrap();
         assert_eq!(teams.id, TEAMS_ROW);
-        assert_eq!(teams.immutable_id.as_deref(), Some(ACS_ID));
-        assert!(teams.immutable_id_is_guid);
+        assert_eq!(teams.immutable_id.flatten().as_deref(), Some(ACS_ID));
+        assert_eq!(teams.immutable_id_is_guid, Some(true));
     }
 
     #[test]
@@ -447,7 +634,7 @@ mod tests {
         }
         assert_eq!(
             d365.dynamics_app_id.value(),
-            Some(&None),
+            Some(&Some(None)),
             "entries do not depend on the settings"
         );
     }
@@ -463,7 +650,9 @@ mod tests {
         );
         assert_eq!(
             d365.dynamics_app_id.value(),
-            Some(&Some("4b8f0dce-d7d5-47a3-a27c-1764b90505e2".to_string()))
+            Some(&Some(Some(
+                "4b8f0dce-d7d5-47a3-a27c-1764b90505e2".to_string()
+            )))
         );
     }
 
@@ -475,7 +664,12 @@ mod tests {
         ]});
         let d365 = with(data(d2_settings()), data(entries.clone()));
         assert_eq!(
-            d365.dynamics_app_id.value().unwrap().as_deref(),
+            d365.dynamics_app_id
+                .value()
+                .unwrap()
+                .clone()
+                .flatten()
+                .as_deref(),
             Some("bbbbbbbb-0000-0000-0000-000000000002")
         );
         // Without a readable Teams provider the first entry is still an answer.
@@ -484,7 +678,12 @@ mod tests {
             data(entries),
         );
         assert_eq!(
-            d365.dynamics_app_id.value().unwrap().as_deref(),
+            d365.dynamics_app_id
+                .value()
+                .unwrap()
+                .clone()
+                .flatten()
+                .as_deref(),
             Some("aaaaaaaa-0000-0000-0000-000000000001")
         );
     }
@@ -495,13 +694,18 @@ mod tests {
             data(d2_settings()),
             data(json!({"value": [entry("DynamicsAppId", "", TEAMS_ROW)]})),
         );
-        assert_eq!(d365.dynamics_app_id.value(), Some(&None));
+        assert_eq!(d365.dynamics_app_id.value(), Some(&Some(None)));
         let d365 = with(
             data(d2_settings()),
             data(json!({"value": [entry("DynamicsAppId", "not-a-guid", TEAMS_ROW)]})),
         );
         assert_eq!(
-            d365.dynamics_app_id.value().unwrap().as_deref(),
+            d365.dynamics_app_id
+                .value()
+                .unwrap()
+                .clone()
+                .flatten()
+                .as_deref(),
             Some("not-a-guid")
         );
     }
@@ -543,17 +747,24 @@ mod tests {
             D365PhoneNumber {
                 id: "0e1f2a3b-4c5d-ef11-8409-000d3a5b1234".into(),
                 number: "+14255550100".into(),
-                number_type: "teams".into(),
-                teams_resource_account: Some("748a7c7c-a489-4de4-8a68-4415f1d19a9c".into()),
-                provider_setting_id: Some(TEAMS_ROW.into()),
+                number_type: Some("teams".into()),
+                teams_resource_account: Some(Some("748a7c7c-a489-4de4-8a68-4415f1d19a9c".into())),
+                provider_setting_id: Some(Some(TEAMS_ROW.into())),
                 active: true,
-                inbound_enabled: Some(true),
-                outbound_enabled: Some(false),
+                inbound_enabled: Some(Some(true)),
+                outbound_enabled: Some(Some(false)),
             }
         );
-        assert_eq!(rows[1].number_type, "acs");
-        assert_eq!(rows[1].teams_resource_account, None);
-        assert_eq!(numbers["+14255550199"][0].number_type, "unknown");
+        assert_eq!(rows[1].number_type.as_deref(), Some("acs"));
+        assert_eq!(
+            rows[1].teams_resource_account,
+            Some(None),
+            "an empty column is null"
+        );
+        assert_eq!(
+            numbers["+14255550199"][0].number_type.as_deref(),
+            Some("unknown")
+        );
     }
 
     #[test]
@@ -608,9 +819,198 @@ mod tests {
             vec![VoiceChannel {
                 id: "7a000000-0000-0000-0000-000000000001".into(),
                 name: Some("Support line".into()),
-                workstream_id: Some("5b000000-0000-0000-0000-000000000001".into()),
+                workstream_id: Some(Some("5b000000-0000-0000-0000-000000000001".into())),
                 active: true,
             }]
+        );
+    }
+
+    /// The model JSON of `d365` and the absences noted while normalizing `facts`.
+    fn normalized(facts: Value) -> (D365, Value, Vec<absence::Absence>) {
+        let (d365, notes) = absence::collecting(|| normalize(&snapshot(facts)));
+        let json = serde_json::to_value(&d365).unwrap();
+        (d365, json, notes)
+    }
+
+    fn without(mut row: Value, key: &str) -> Value {
+        row.as_object_mut().unwrap().remove(key);
+        row
+    }
+
+    #[test]
+    fn provider_columns_not_sent_are_absent_not_empty() {
+        let row = setting(TEAMS_ROW, json!(PROVIDER_TEAMS), json!(ACS_ID), 0);
+        let row = without(row, "msdyn_occommunicationproviderimmutableid");
+        let row = without(row, "msdyn_occommunicationproviderdatalocation");
+        let (d365, json, notes) = normalized(json!({
+            "dataverse.msdyn_occommunicationprovidersettings": data(json!({"value": [row]})),
+        }));
+        let teams = d365.teams_provider.value().unwrap().clone().unwrap();
+        assert_eq!(teams.immutable_id, None);
+        assert_eq!(teams.immutable_id_is_guid, None);
+        assert_eq!(teams.data_location, None);
+        let teams_json = &json["teams_provider"];
+        for key in ["immutable_id", "immutable_id_is_guid", "data_location"] {
+            assert!(teams_json.get(key).is_none(), "{key}: {teams_json}");
+        }
+        let fields: Vec<(&str, &str, &str)> = notes
+            .iter()
+            .map(|a| (a.record.as_str(), a.field.as_str(), a.model_field.as_str()))
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                (
+                    TEAMS_ROW,
+                    "msdyn_occommunicationproviderimmutableid",
+                    "immutable_id"
+                ),
+                (
+                    TEAMS_ROW,
+                    "msdyn_occommunicationproviderdatalocation",
+                    "data_location"
+                ),
+            ]
+        );
+        assert_eq!(
+            notes[0].source,
+            "dataverse.msdyn_occommunicationprovidersettings"
+        );
+    }
+
+    #[test]
+    fn phone_row_columns_not_sent_are_absent_not_defaulted() {
+        let row = phone_row(
+            "0e1f2a3b-4c5d-ef11-8409-000d3a5b1234",
+            "+14255550100",
+            1,
+            "748a7c7c-a489-4de4-8a68-4415f1d19a9c",
+        );
+        let mut row = row;
+        for key in [
+            "msdyn_phonenumbertype",
+            "msdyn_teamsresourceaccount",
+            "_msdyn_occommunicationprovidersettingid_value",
+        ] {
+            row = without(row, key);
+        }
+        let (d365, json, notes) = normalized(json!({
+            "dataverse.msdyn_ocphonenumbers": data(json!({"value": [row]})),
+        }));
+        let r = &d365.phone_numbers.value().unwrap()["+14255550100"][0];
+        assert_eq!(r.number_type, None, "not `unknown`, not ACS");
+        assert_eq!(r.teams_resource_account, None);
+        assert_eq!(r.provider_setting_id, None);
+        let r_json = &json["phone_numbers"]["+14255550100"][0];
+        for key in [
+            "number_type",
+            "teams_resource_account",
+            "provider_setting_id",
+        ] {
+            assert!(r_json.get(key).is_none(), "{key}: {r_json}");
+        }
+        assert_eq!(notes.len(), 3);
+        assert!(notes.iter().all(|a| a.record == "+14255550100"));
+    }
+
+    #[test]
+    fn voice_channel_without_its_binding_column_is_malformed() {
+        let d365 = normalize(&snapshot(
+            json!({"dataverse.msdyn_ocvoicechannelsettings": data(json!({"value": [
+                {"msdyn_ocvoicechannelsettingid": "7a000000-0000-0000-0000-000000000001",
+                 "msdyn_name": "Support line", "statecode": 0},
+            ]}))}),
+        ));
+        let u = d365.voice_channels.unavailable().unwrap();
+        assert_eq!(u.kind, UnavailableKind::Malformed);
+        assert!(
+            u.reason.contains("_msdyn_phonenumberid_value"),
+            "{}",
+            u.reason
+        );
+        assert!(u.reason.contains("msdyn_name, statecode"), "{}", u.reason);
+    }
+
+    #[test]
+    fn entries_collection_without_value_is_malformed_not_one_record() {
+        let d365 = with(
+            data(d2_settings()),
+            data(
+                json!({"@odata.context": "https://contoso.crm.dynamics.com/api/data/v9.2/$metadata#msdyn_occommunicationprovidersettingentries"}),
+            ),
+        );
+        assert_eq!(
+            d365.dynamics_app_id.unavailable().unwrap().kind,
+            UnavailableKind::Malformed
+        );
+    }
+
+    #[test]
+    fn dynamics_app_id_is_undetermined_when_an_entry_that_could_answer_lacks_a_column() {
+        const APP: &str = "7c1e3d2a-5b4f-4e6a-9d8c-0a1b2c3d4e5f";
+        let owner = "_msdyn_communicationprovidersettingentid_value";
+        let undetermined = |entries: Vec<Value>| {
+            let (d365, json, notes) = normalized(json!({
+                "dataverse.msdyn_occommunicationprovidersettings": data(d2_settings()),
+                "dataverse.msdyn_occommunicationprovidersettingentries": data(json!({"value": entries})),
+            }));
+            assert_eq!(d365.dynamics_app_id.value(), Some(&None));
+            assert!(json.get("dynamics_app_id").is_none(), "omitted: {json}");
+            assert!(notes.iter().all(|a| a.model_field == "dynamics_app_id"));
+            notes
+        };
+        // The only entry, without its key, its value or its owner.
+        let notes = undetermined(vec![without(
+            entry("DynamicsAppId", APP, TEAMS_ROW),
+            "msdyn_key",
+        )]);
+        assert_eq!(notes[0].field, "msdyn_key");
+        undetermined(vec![without(
+            entry("DynamicsAppId", APP, TEAMS_ROW),
+            "msdyn_value",
+        )]);
+        undetermined(vec![without(entry("DynamicsAppId", APP, TEAMS_ROW), owner)]);
+        // An entry of the ACS provider answers only if no entry may be the Teams provider's.
+        undetermined(vec![
+            entry("DynamicsAppId", APP, ACS_ROW),
+            without(entry("DynamicsAppId", APP, TEAMS_ROW), "msdyn_value"),
+        ]);
+
+        let decided = |entries: Vec<Value>, settings: Value| {
+            with(settings, data(json!({"value": entries})))
+                .dynamics_app_id
+                .value()
+                .cloned()
+        };
+        // The Teams provider's entry comes first: later entries cannot change the answer.
+        assert_eq!(
+            decided(
+                vec![
+                    entry("DynamicsAppId", APP, TEAMS_ROW),
+                    without(entry("DynamicsAppId", "x", TEAMS_ROW), "msdyn_key"),
+                ],
+                data(d2_settings())
+            ),
+            Some(Some(Some(APP.into())))
+        );
+        // Without a readable Teams provider the owner does not matter.
+        assert_eq!(
+            decided(
+                vec![without(entry("DynamicsAppId", APP, TEAMS_ROW), owner)],
+                forbidden("msdyn_occommunicationprovidersetting")
+            ),
+            Some(Some(Some(APP.into())))
+        );
+        // Entries of another key, or with an empty value, do not count whatever they lack.
+        assert_eq!(
+            decided(
+                vec![
+                    without(entry("OtherKey", "x", TEAMS_ROW), owner),
+                    without(entry("DynamicsAppId", "", TEAMS_ROW), owner),
+                ],
+                data(d2_settings())
+            ),
+            Some(Some(None))
         );
     }
 }

@@ -102,12 +102,30 @@ pub fn items<'a>(data: &'a Value, wrappers: &[&str]) -> Result<Vec<&'a Value>, S
             }
             if map.is_empty() {
                 Err("empty object instead of a collection".into())
+            } else if map.keys().all(|k| envelope_key(k)) {
+                // `{"@odata.context": …}` or `{"nextLink": null}`: a collection response whose
+                // `value` is missing, not a record.
+                Err(format!(
+                    "a collection without `value` (only {})",
+                    map.keys().cloned().collect::<Vec<_>>().join(", ")
+                ))
             } else {
                 Ok(vec![data])
             }
         }
         other => Err(format!("{} instead of a collection", kind(other))),
     }
+}
+
+/// Keys of a collection response's envelope rather than of a record: OData annotations
+/// (`@odata.context`, `@odata.nextLink`, `@Microsoft.Dynamics.CRM.…`) and ARM paging (`nextLink`,
+/// `count`).
+fn envelope_key(key: &str) -> bool {
+    key.starts_with('@')
+        || key.to_ascii_lowercase().starts_with("odata.")
+        || ["nextLink", "count"]
+            .iter()
+            .any(|k| key.eq_ignore_ascii_case(k))
 }
 
 /// For per-user facts stored as `{ "<user id>": <response> }`.
@@ -206,6 +224,21 @@ mod tests {
             2
         );
         assert!(items(&json!("x"), &[]).is_err());
+        // A collection response that lost its `value` is not a record.
+        for envelope in [
+            json!({"@odata.context": "https://contoso.crm.dynamics.com/api/data/v9.2/$metadata#x"}),
+            json!({"@odata.context": "x", "@odata.nextLink": "y"}),
+            json!({"nextLink": null, "count": {"type": "Total", "value": 1}}),
+        ] {
+            let e = items(&envelope, &[]).unwrap_err();
+            assert!(e.contains("without `value`"), "{e}");
+        }
+        assert_eq!(
+            items(&json!({"@odata.etag": "W/1", "Identity": "Global"}), &[])
+                .unwrap()
+                .len(),
+            1
+        );
         assert!(items(&json!({"value": 3}), &[]).is_err());
     }
 
