@@ -171,7 +171,14 @@ pub fn records<'a>(data: &'a Value, wrappers: &[&str]) -> Result<Vec<&'a Value>,
 pub fn required_str(obj: &Value, names: &[&str]) -> Result<String, String> {
     str_prop(obj, names).ok_or_else(|| {
         let name = names.first().copied().unwrap_or("?");
-        format!("a record has no `{name}`")
+        // The keys it did have (names only) let a user report the new shape.
+        let keys: Vec<&str> = obj
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        format!("a record has no `{name}` (keys: {})", keys.join(", "))
     })
 }
 
