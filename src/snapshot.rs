@@ -11,6 +11,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The only snapshot schema this build reads and writes.
+/// `SourceError.code` of a source that was not read because a source it depends on is
+/// unavailable (the ACS resources when no subscription could be listed): the fix is the other
+/// source's, so the model reports it as a dependency, not as this source's permission.
+pub const DEPENDENCY_UNAVAILABLE: &str = "DependencyUnavailable";
+
 pub const SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

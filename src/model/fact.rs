@@ -135,12 +135,17 @@ pub fn from_raw<T>(
             needs,
             sources: vec![key.to_string()],
         }),
-        RawFact::Error { endpoint, error } => Fact::Unavailable(Unavailable {
-            kind: classify(error),
-            reason: format!("{endpoint}: {}", describe(error)),
-            needs,
-            sources: vec![key.to_string()],
-        }),
+        RawFact::Error { endpoint, error } => {
+            let kind = classify(error);
+            Fact::Unavailable(Unavailable {
+                kind,
+                reason: format!("{endpoint}: {}", describe(error)),
+                // A dependency's fix is the other source's, which its message names; this
+                // source's own permission would send the user the wrong way.
+                needs: needs.filter(|_| kind != UnavailableKind::Dependency),
+                sources: vec![key.to_string()],
+            })
+        }
         RawFact::Data { endpoint, data } => match super::absence::parsing(key, || parse(data)) {
             Ok(v) => Fact::Available(v),
             Err(detail) => Fact::Unavailable(Unavailable {
@@ -164,6 +169,7 @@ fn classify(error: &SourceError) -> UnavailableKind {
         None if code == "NotSupportedInCloud" => UnavailableKind::NotSupportedInCloud,
         None if code == "NotRequested" => UnavailableKind::NotRequested,
         None if code == "NotCollected" => UnavailableKind::NotCollected,
+        None if code == crate::snapshot::DEPENDENCY_UNAVAILABLE => UnavailableKind::Dependency,
         None => UnavailableKind::ServiceError,
     }
 }
@@ -211,6 +217,27 @@ mod tests {
                 .unwrap()
                 .contains("LicenseAssignment.Read.All")
         );
+    }
+
+    #[test]
+    fn a_source_not_read_for_want_of_another_is_a_dependency_without_its_own_grant() {
+        let err = SourceError {
+            status: None,
+            code: Some(crate::snapshot::DEPENDENCY_UNAVAILABLE.into()),
+            message: "not read: the subscription list (arm.subscriptions) is unavailable; grant Reader or pass --subscription ID".into(),
+        };
+        let fact: Fact<()> = from_raw(
+            "arm.communicationServices",
+            RawFact::Error {
+                endpoint: "GET x",
+                error: &err,
+            },
+            |_| Ok(()),
+        );
+        let u = fact.unavailable().unwrap();
+        assert_eq!(u.kind, UnavailableKind::Dependency);
+        assert_eq!(u.needs, None, "not this source's permission");
+        assert!(u.reason.contains("--subscription"), "{}", u.reason);
     }
 
     #[test]

@@ -62,7 +62,7 @@ pub(crate) async fn collect(run: &Run<'_>) {
     let Some(scan) = scan else {
         let dependency = |what: &str| SourceError {
             status: None,
-            code: Some("DependencyUnavailable".into()),
+            code: Some(crate::snapshot::DEPENDENCY_UNAVAILABLE.into()),
             message: format!("not read: {what}"),
         };
         run.record_error(
@@ -91,7 +91,7 @@ pub(crate) async fn collect(run: &Run<'_>) {
             &eg_label,
             SourceError {
                 status: None,
-                code: Some("DependencyUnavailable".into()),
+                code: Some(crate::snapshot::DEPENDENCY_UNAVAILABLE.into()),
                 message: "not read: the ACS resources (arm.communicationServices) are unavailable"
                     .into(),
             },

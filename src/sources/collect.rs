@@ -681,7 +681,7 @@ impl People {
                 &assoc_endpoint,
                 SourceError {
                     status: None,
-                    code: Some("DependencyUnavailable".into()),
+                    code: Some(crate::snapshot::DEPENDENCY_UNAVAILABLE.into()),
                     message: "not read: the resource-account list (graph.resourceAccounts and teams.applicationInstances) is unavailable".into(),
                 },
             );
