@@ -233,7 +233,10 @@ struct Selection {
 }
 
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
 struct ChecksArgs {
+    #[command(subcommand)]
+    action: Option<ChecksAction>,
     /// A check id to show in full.
     id: Option<String>,
     /// Extra check files to include (as for `audit --checks`).
@@ -242,6 +245,12 @@ struct ChecksArgs {
     /// Print the whole catalog as Markdown (this is how docs/checks.md is made).
     #[arg(long, conflicts_with = "id")]
     markdown: bool,
+}
+
+#[derive(Subcommand)]
+enum ChecksAction {
+    /// Run the fixtures kept beside check files and say which cases fail (exit 1).
+    Test(ccaudit::commands::checks_test::ChecksTestArgs),
 }
 
 #[derive(Args)]
@@ -264,6 +273,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Audit(args) => audit(args),
         Command::Collect(args) => collect_command(args).map(|()| ExitStatus::Success),
+        Command::Checks(ChecksArgs {
+            action: Some(ChecksAction::Test(args)),
+            ..
+        }) => ccaudit::commands::checks_test::run(args).map_err(Failure),
         Command::Checks(args) => checks(args).map(|()| ExitStatus::Success),
         Command::Model(args) => model(args).map(|()| ExitStatus::Success),
         Command::Synth(args) => synth(args).map(|()| ExitStatus::Success),

@@ -602,3 +602,73 @@ fn redacting_to_stdout_needs_a_key_file() {
     let line = run.assert_input_error();
     assert!(line.contains("--redact-key"), "{line}");
 }
+
+/// A copy of the worked example of docs/writing-checks.md, outside the repository.
+fn custom_checks() -> TempDir {
+    let dir = TempDir::new().unwrap();
+    for name in ["CUSTOM-001.yaml", "CUSTOM-001.test.yaml"] {
+        std::fs::copy(
+            root().join("examples/custom-checks").join(name),
+            dir.path().join(name),
+        )
+        .unwrap();
+    }
+    dir
+}
+
+#[test]
+fn checks_test_runs_the_fixtures_beside_a_check_written_outside_the_repository() {
+    let dir = custom_checks();
+    let run = ccaudit(&["checks", "test", dir.path().to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("ok    CUSTOM-001 / external_label_fails"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("3 passed, 0 failed"), "{}", run.stdout);
+    // The fixture file sits beside the check but is not loaded as one.
+    let audit = audit_json(
+        "examples/healthy.snapshot.json",
+        &[
+            "--checks",
+            dir.path().to_str().unwrap(),
+            "--only",
+            "CUSTOM-001",
+        ],
+    );
+    let results = audit.json()["results"].as_array().unwrap().clone();
+    assert_eq!(results.len(), 1, "{results:?}");
+}
+
+#[test]
+fn checks_test_names_a_failing_case_and_what_it_got_and_exits_1() {
+    let dir = custom_checks();
+    let path = dir.path().join("CUSTOM-001.test.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("status: pass", "status: fail")).unwrap();
+    let run = ccaudit(&["checks", "test", dir.path().to_str().unwrap()]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout
+            .contains("FAIL  CUSTOM-001 / unverified_label_passes")
+            && run
+                .stdout
+                .contains("expected every result fail, got: tenant=pass"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn checks_test_of_a_fixture_without_its_check_is_an_input_error() {
+    let dir = custom_checks();
+    std::fs::write(dir.path().join("NOPE-001.test.yaml"), "cases: []\n").unwrap();
+    let run = ccaudit(&["checks", "test", dir.path().to_str().unwrap()]);
+    assert!(
+        run.assert_input_error().contains("NOPE-001"),
+        "{}",
+        run.stderr
+    );
+}

@@ -66,7 +66,22 @@ fn add_all(
 }
 
 fn is_check_file(name: &str) -> bool {
-    (name.ends_with(".yaml") || name.ends_with(".yml")) && !name.starts_with('_')
+    (name.ends_with(".yaml") || name.ends_with(".yml"))
+        && !name.starts_with('_')
+        && fixture_id(name, false).is_none()
+}
+
+/// The check id a fixture file is for: `<ID>.test.yaml` anywhere, or `<ID>.yaml` inside a
+/// `fixtures/` folder. Fixtures sit beside checks but are never loaded as checks.
+pub fn fixture_id(name: &str, in_fixtures_folder: bool) -> Option<String> {
+    let stem = name
+        .strip_suffix(".yaml")
+        .or_else(|| name.strip_suffix(".yml"))?;
+    match stem.strip_suffix(".test") {
+        Some(id) => Some(id.to_string()),
+        None if in_fixtures_folder => Some(stem.to_string()),
+        None => None,
+    }
 }
 
 fn collect_builtin(dir: &Dir<'_>, out: &mut Vec<Source>) {
@@ -99,6 +114,9 @@ fn collect_dir(dir: &Path, out: &mut Vec<Source>) -> Result<(), CheckError> {
         let entry = entry.map_err(|e| io_err(dir, e))?;
         let path = entry.path();
         if path.is_dir() {
+            if path.file_name().is_some_and(|n| n == "fixtures") {
+                continue;
+            }
             collect_dir(&path, out)?;
             continue;
         }

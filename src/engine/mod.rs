@@ -5,6 +5,7 @@ pub mod cel;
 pub mod check;
 pub mod docs;
 pub mod evaluate;
+pub mod fixtures;
 pub mod template;
 
 pub use check::{Basis, Check, CheckError, CheckSet, Severity};
