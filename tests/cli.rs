@@ -672,3 +672,26 @@ fn checks_test_of_a_fixture_without_its_check_is_an_input_error() {
         run.stderr
     );
 }
+
+#[test]
+fn a_typo_in_a_model_path_fails_at_load_with_file_and_line() {
+    let dir = custom_checks();
+    let path = dir.path().join("CUSTOM-001.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace(
+            "rule: \"tenant.teams.acs_federation.label_for_allowed_acs_users",
+            "rule: \"tenant.teams.acs_federation.label_for_allowed_acs_userz",
+        ),
+    )
+    .unwrap();
+    let run = ccaudit(&["checks", "--checks", dir.path().to_str().unwrap()]);
+    let line = run.assert_input_error();
+    assert!(
+        line.contains("CUSTOM-001.yaml:9")
+            && line.contains("tenant.teams.acs_federation.label_for_allowed_acs_userz")
+            && line.contains("label_for_allowed_acs_users"),
+        "{line}"
+    );
+}

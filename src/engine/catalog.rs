@@ -43,6 +43,7 @@ fn add_all(
     let mut seen_here = std::collections::BTreeMap::<String, String>::new();
     for src in sources {
         let check = Check::load(env, &src.origin, &src.stem, &src.text, fact_paths)?;
+        super::paths::check_spec(&check.spec, &src.origin, &src.text)?;
         if let Some(previous) = seen_here.insert(check.spec.id.clone(), src.origin.clone()) {
             return Err(CheckError {
                 origin: src.origin,

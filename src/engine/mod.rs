@@ -6,6 +6,7 @@ pub mod check;
 pub mod docs;
 pub mod evaluate;
 pub mod fixtures;
+pub mod paths;
 pub mod template;
 
 pub use check::{Basis, Check, CheckError, CheckSet, Severity};
