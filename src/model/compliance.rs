@@ -30,6 +30,98 @@ pub struct Compliance {
     pub agent_segment_groups: Fact<Vec<SegmentGroup>>,
     /// The contact-center resource accounts (`scope.resource_accounts`) grouped the same way.
     pub resource_account_segment_groups: Fact<Vec<SegmentGroup>>,
+    /// Per named agent: which contact-center resource accounts active IB policies separate it
+    /// from, and through which policies (IB-002).
+    pub agent_separation: Fact<Vec<AgentSeparation>>,
+}
+
+/// What the active information barrier policies say between one agent and the contact-center
+/// resource accounts.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AgentSeparation {
+    pub id: String,
+    pub upn: String,
+    /// The agent's segments (lower-case, sorted).
+    pub segments: Vec<String>,
+    /// Why the agent's own membership cannot be evaluated (empty when it can).
+    pub unevaluable: Vec<String>,
+    /// Resource accounts (UPN) an active policy separates the agent from.
+    pub blocked_ras: Vec<String>,
+    /// The policies that separate them, sorted.
+    pub blocking_policies: Vec<String>,
+    /// Resource accounts whose membership cannot be evaluated: `upn (why)`.
+    pub unevaluable_ras: Vec<String>,
+    /// How many contact-center resource accounts there are.
+    pub ra_total: usize,
+}
+
+/// Whether `policy` (active) separates a user in segments `a` from one in segments `b`, in
+/// either direction: the policy of a side's segment blocks the other side's segments, or allows
+/// only segments the other side is not in.
+fn separates(policy: &IbPolicy, a: &[String], b: &[String]) -> bool {
+    let one_way = |own: &[String], other: &[String]| {
+        own.contains(&policy.assigned_segment)
+            && (other.iter().any(|s| policy.segments_blocked.contains(s))
+                || (!policy.segments_allowed.is_empty()
+                    && !other.iter().any(|s| policy.segments_allowed.contains(s))))
+    };
+    policy.active && (one_way(a, b) || one_way(b, a))
+}
+
+/// Agent × resource-account separation, computed once per pair of segment groups (members
+/// with the same segments get the same answer) and reported per agent.
+pub fn agent_separation(
+    policies: &Fact<Vec<IbPolicy>>,
+    agents: &Fact<Vec<SegmentGroup>>,
+    ras: &Fact<Vec<SegmentGroup>>,
+) -> Fact<Vec<AgentSeparation>> {
+    let (policies, agents, ras) = match (policies, agents, ras) {
+        (Fact::Available(p), Fact::Available(a), Fact::Available(r)) => (p, a, r),
+        (Fact::Unavailable(u), _, _)
+        | (_, Fact::Unavailable(u), _)
+        | (_, _, Fact::Unavailable(u)) => {
+            return Fact::dependency(u);
+        }
+    };
+    let ra_total = ras.iter().map(|g| g.members.len()).sum();
+    let unevaluable_ras: Vec<String> = ras
+        .iter()
+        .filter(|g| !g.unevaluable.is_empty())
+        .flat_map(|g| {
+            g.members
+                .iter()
+                .map(move |m| format!("{} ({})", m.upn, g.unevaluable.join("; ")))
+        })
+        .collect();
+    let mut out = Vec::new();
+    for ag in agents {
+        let mut blocked_ras = Vec::new();
+        let mut blocking = std::collections::BTreeSet::new();
+        for rg in ras.iter().filter(|g| g.unevaluable.is_empty()) {
+            let through: Vec<&str> = policies
+                .iter()
+                .filter(|p| separates(p, &ag.segments, &rg.segments))
+                .map(|p| p.name.as_str())
+                .collect();
+            if !through.is_empty() {
+                blocked_ras.extend(rg.members.iter().map(|m| m.upn.clone()));
+                blocking.extend(through);
+            }
+        }
+        for m in &ag.members {
+            out.push(AgentSeparation {
+                id: m.id.clone(),
+                upn: m.upn.clone(),
+                segments: ag.segments.clone(),
+                unevaluable: ag.unevaluable.clone(),
+                blocked_ras: blocked_ras.clone(),
+                blocking_policies: blocking.iter().map(|p| p.to_string()).collect(),
+                unevaluable_ras: unevaluable_ras.clone(),
+                ra_total,
+            });
+        }
+    }
+    Fact::Available(out)
 }
 
 /// Users that share the same segment membership.
@@ -131,6 +223,10 @@ impl Compliance {
                 "compliance.resource_account_segment_groups",
                 self.resource_account_segment_groups.unavailable(),
             ),
+            (
+                "compliance.agent_separation",
+                self.agent_separation.unavailable(),
+            ),
         ]
     }
 }
@@ -153,6 +249,7 @@ pub fn normalize(snapshot: &Snapshot, directory: &Directory) -> Compliance {
         // Filled by `TenantModel::from_snapshot` once agents and scope are known.
         agent_segment_groups: Fact::Available(Vec::new()),
         resource_account_segment_groups: Fact::Available(Vec::new()),
+        agent_separation: Fact::Available(Vec::new()),
     }
 }
 
@@ -592,6 +689,117 @@ mod tests {
                 .unevaluable
                 .iter()
                 .any(|u| u.contains("unbalanced quote"))
+        );
+    }
+
+    fn policy(name: &str, assigned: &str, allowed: &[&str], blocked: &[&str]) -> IbPolicy {
+        IbPolicy {
+            name: name.into(),
+            state: "Active".into(),
+            active: true,
+            assigned_segment: assigned.into(),
+            segments_allowed: allowed.iter().map(|s| s.to_string()).collect(),
+            segments_blocked: blocked.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn group(segments: &[&str], unevaluable: &[&str], upns: &[&str]) -> SegmentGroup {
+        SegmentGroup {
+            segments: segments.iter().map(|s| s.to_string()).collect(),
+            unevaluable: unevaluable.iter().map(|s| s.to_string()).collect(),
+            members: upns
+                .iter()
+                .map(|u| GroupMember {
+                    id: format!("id-{u}"),
+                    upn: u.to_string(),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_policy_blocking_the_other_side_separates_in_either_direction() {
+        let p = policy("Sales-Blocks-CC", "sales", &[], &["contactcenter"]);
+        let s = |a: &[&str], b: &[&str]| {
+            let a: Vec<String> = a.iter().map(|x| x.to_string()).collect();
+            let b: Vec<String> = b.iter().map(|x| x.to_string()).collect();
+            separates(&p, &a, &b)
+        };
+        assert!(s(&["sales"], &["contactcenter"]));
+        assert!(
+            s(&["contactcenter"], &["sales"]),
+            "the other side's policy counts too"
+        );
+        assert!(!s(&["sales"], &["support"]));
+        let inactive = IbPolicy {
+            active: false,
+            ..p.clone()
+        };
+        assert!(!separates(
+            &inactive,
+            &["sales".into()],
+            &["contactcenter".into()]
+        ));
+    }
+
+    #[test]
+    fn an_allow_list_separates_everyone_not_on_it() {
+        let p = policy("Sales-Only-Sales", "sales", &["sales"], &[]);
+        assert!(separates(&p, &["sales".into()], &["contactcenter".into()]));
+        assert!(!separates(
+            &p,
+            &["sales".into()],
+            &["sales".into(), "emea".into()]
+        ));
+    }
+
+    #[test]
+    fn separation_is_reported_per_agent_with_the_blocked_accounts_and_policies() {
+        let policies = Fact::Available(vec![
+            policy("Sales-Blocks-CC", "sales", &[], &["contactcenter"]),
+            policy("Other", "hr", &[], &["sales"]),
+        ]);
+        let agents = Fact::Available(vec![
+            group(&["sales"], &[], &["a1@contoso.com", "a2@contoso.com"]),
+            group(&["support"], &[], &["a3@contoso.com"]),
+        ]);
+        let ras = Fact::Available(vec![
+            group(&["contactcenter"], &[], &["ra1@contoso.com"]),
+            group(
+                &[],
+                &["filter uses an unknown attribute"],
+                &["ra2@contoso.com"],
+            ),
+        ]);
+        let Fact::Available(out) = agent_separation(&policies, &agents, &ras) else {
+            panic!("available");
+        };
+        assert_eq!(out.len(), 3);
+        let a1 = out.iter().find(|s| s.upn == "a1@contoso.com").unwrap();
+        assert_eq!(a1.blocked_ras, ["ra1@contoso.com"]);
+        assert_eq!(a1.blocking_policies, ["Sales-Blocks-CC"]);
+        assert_eq!(a1.ra_total, 2);
+        assert_eq!(
+            a1.unevaluable_ras,
+            ["ra2@contoso.com (filter uses an unknown attribute)"]
+        );
+        let a3 = out.iter().find(|s| s.upn == "a3@contoso.com").unwrap();
+        assert!(a3.blocked_ras.is_empty() && a3.blocking_policies.is_empty());
+    }
+
+    #[test]
+    fn separation_is_unavailable_when_the_policies_are() {
+        let forbidden = Fact::<Vec<IbPolicy>>::Unavailable(Unavailable {
+            kind: UnavailableKind::Forbidden,
+            reason: "403".into(),
+            needs: Some("Compliance Administrator".into()),
+            sources: vec![],
+        });
+        let empty = Fact::Available(Vec::new());
+        assert!(
+            agent_separation(&forbidden, &empty, &empty)
+                .unavailable()
+                .is_some()
         );
     }
 }

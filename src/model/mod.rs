@@ -126,6 +126,11 @@ impl TenantModel {
             scoped_resource_accounts(&scope, &teams),
             &compliance.ib_membership,
         );
+        compliance.agent_separation = compliance::agent_separation(
+            &compliance.ib_policies,
+            &compliance.agent_segment_groups,
+            &compliance.resource_account_segment_groups,
+        );
         let name = snapshot.tenant_name.clone().or_else(|| {
             directory
                 .organization
