@@ -35,6 +35,9 @@ pub struct D365 {
     pub phone_numbers: Fact<BTreeMap<String, Vec<D365PhoneNumber>>>,
     /// `dataverse.msdyn_ocvoicechannelsettings`, keyed by the phone-number row id they bind.
     pub voice_channels: Fact<BTreeMap<String, Vec<VoiceChannel>>>,
+    /// Where the Teams provider's ACS resource keeps its data (with ARM's `dataLocation` when
+    /// visible); `null` when there is no Teams provider. Set by `TenantModel::from_snapshot`.
+    pub acs_data_location: Fact<Option<super::location::AcsDataLocation>>,
 }
 
 /// An available fact whose value the source did not send enough of to decide: omitted from the
@@ -114,6 +117,10 @@ impl D365 {
             ("d365.dynamics_app_id", self.dynamics_app_id.unavailable()),
             ("d365.phone_numbers", self.phone_numbers.unavailable()),
             ("d365.voice_channels", self.voice_channels.unavailable()),
+            (
+                "d365.acs_data_location",
+                self.acs_data_location.unavailable(),
+            ),
         ]
     }
 }
@@ -161,6 +168,7 @@ pub fn normalize(snapshot: &Snapshot) -> D365 {
             snapshot.fact(VOICE_CHANNELS),
             parse_voice_channels,
         ),
+        acs_data_location: Fact::Available(None),
     }
 }
 

@@ -13,6 +13,7 @@ pub mod d365;
 pub mod directory;
 pub mod fact;
 pub mod ib_filter;
+pub mod location;
 pub mod raw;
 pub mod scope;
 pub mod teams;
@@ -104,7 +105,8 @@ impl TenantModel {
         let directory = directory::normalize(snapshot);
         let teams = teams::normalize(snapshot);
         let azure = azure::normalize(snapshot);
-        let d365 = d365::normalize(snapshot);
+        let mut d365 = d365::normalize(snapshot);
+        d365.acs_data_location = location::derive(&d365.teams_provider, &azure.acs_resources);
         let mut compliance = compliance::normalize(snapshot, &directory);
         let agents = agents::normalize(snapshot, &directory);
         let scope = scope::derive(&teams, &d365);
