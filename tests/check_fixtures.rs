@@ -154,3 +154,67 @@ fn audits_are_reproducible_byte_for_byte() {
         }
     }
 }
+
+/// Every check id named in the code, the docs, the error knowledge base and the examples is in
+/// the catalog, so a renamed or removed check cannot leave a reference behind. The only
+/// exceptions are ids that show what an unknown id does (a suppression naming a check that does
+/// not exist, a check file with a bad id).
+#[test]
+fn every_check_id_named_anywhere_is_in_the_catalog() {
+    const UNKNOWN_ON_PURPOSE: [&str; 3] = ["EXT-010", "NUM-099", "ACSFED-009"];
+    let env = engine::cel::environment();
+    let set = engine::catalog::load(&env, None).expect("built-in checks load");
+    let prefixes: std::collections::BTreeSet<String> = set
+        .keys()
+        .filter_map(|id| id.rsplit_once('-').map(|(p, _)| p.to_string()))
+        .collect();
+    fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                files(&path, out);
+            } else if path.extension().is_some_and(|e| {
+                ["rs", "md", "yaml", "yml", "toml", "json"]
+                    .iter()
+                    .any(|x| e == *x)
+            }) {
+                out.push(path);
+            }
+        }
+    }
+    let mut all = Vec::new();
+    for dir in [
+        "src",
+        "tests",
+        "docs",
+        "checks",
+        "examples",
+        "benches",
+        "fake-tenant/src",
+    ] {
+        files(Path::new(dir), &mut all);
+    }
+    all.push("README.md".into());
+    let mut unknown = Vec::new();
+    for path in &all {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
+            let Some((prefix, digits)) = word.rsplit_once('-') else {
+                continue;
+            };
+            if prefixes.contains(prefix)
+                && digits.len() == 3
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && !set.contains_key(word)
+                && !UNKNOWN_ON_PURPOSE.contains(&word)
+            {
+                unknown.push(format!("{}: {word}", path.display()));
+            }
+        }
+    }
+    assert!(
+        unknown.is_empty(),
+        "ids not in the catalog:\n{}",
+        unknown.join("\n")
+    );
+}
