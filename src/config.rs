@@ -18,6 +18,10 @@ use crate::suppress::{Date, Suppression};
 /// Read from the working directory when no `--config` is given and the file exists.
 pub const DEFAULT_FILE: &str = "ccaudit.yaml";
 
+/// The largest configuration file read: thousands of agents and suppressions fit in a
+/// fraction of it; `/dev/zero` or a snapshot given by mistake do not.
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
 /// Where [`DOCUMENTED_CONTACT_CENTER_SKUS`] come from, and as of when.
 pub const LICENSING_REFERENCE: &str = "https://learn.microsoft.com/entra/identity/users/licensing-service-plan-reference (last updated October 29, 2025)";
 
@@ -162,25 +166,42 @@ impl Config {
     /// The configuration to use: `explicit` (which must exist), else `./ccaudit.yaml` when it
     /// exists, else none.
     pub fn discover(explicit: Option<&Path>) -> Result<Option<Config>, ConfigError> {
-        let path = match explicit {
-            Some(p) => p.to_path_buf(),
+        match Config::path_for(explicit) {
+            Some(path) => Config::load(&path).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The file [`Config::discover`] reads: `explicit`, else `./ccaudit.yaml` when it exists.
+    pub fn path_for(explicit: Option<&Path>) -> Option<PathBuf> {
+        match explicit {
+            Some(p) => Some(p.to_path_buf()),
             None => {
                 let default = PathBuf::from(DEFAULT_FILE);
-                if !default.is_file() {
-                    return Ok(None);
-                }
-                default
+                default.is_file().then_some(default)
             }
-        };
-        Config::load(&path).map(Some)
+        }
     }
 
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        use crate::files::{CappedError, read_file_capped};
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        let error = |message: String| ConfigError {
             origin: origin.clone(),
             line: 0,
-            message: format!("cannot read the configuration file: {e}"),
+            message,
+        };
+        let bytes = read_file_capped(path, MAX_FILE_BYTES).map_err(|e| {
+            error(match e {
+                CappedError::Io(e) => format!("cannot read the configuration file: {e}"),
+                CappedError::TooLarge { .. } => format!(
+                    "not read: over {} MiB, more than any configuration file (is it the right file?)",
+                    MAX_FILE_BYTES >> 20
+                ),
+            })
+        })?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            error("cannot read the configuration file: it is not UTF-8 text".into())
         })?;
         Config::parse(&origin, &text)
     }

@@ -365,7 +365,9 @@ impl KnowledgeBase {
             };
             let mut matched: Vec<String> = matched.into_iter().map(|(_, m)| m).collect();
             matched.dedup();
-            notes.dedup();
+            // Repeats need not be adjacent (`404 … 2203, 405 … 2203, 404 … 2203`).
+            let mut seen = BTreeSet::new();
+            notes.retain(|n| seen.insert(n.clone()));
             found.push(Found {
                 entry,
                 label,
@@ -471,6 +473,13 @@ fn shared_digits(a: &str, b: &str) -> usize {
     (0..10).map(|i| ca[i].min(cb[i])).sum()
 }
 
+/// Unknown codes reported per input.
+const MAX_QUERIES: usize = 8;
+
+/// No error code is longer; a longer token (a base64 blob, a hash) is not one, and comparing
+/// it with every known code would cost its length times theirs.
+const MAX_CODE_LEN: usize = 64;
+
 /// Words that join a status to its subcode (`403 subcode 2203`) or carry no code themselves.
 const GLUE: &[&str] = &[
     "sub",
@@ -502,6 +511,9 @@ struct Token {
     text: String,
     kind: TokenKind,
     position: usize,
+    /// For a subcode paired with a status (`403 subcode 2203`), the status token's index: found
+    /// in constant time, so matching stays linear in the input.
+    status: Option<usize>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -552,6 +564,9 @@ impl Scan {
                 pairs.push((w[0], w[1]));
             }
         }
+        for &(status, sub) in &pairs {
+            tokens[sub].status = Some(status);
+        }
         let codes_only = tokens.len() <= 8
             && tokens.iter().all(|t| {
                 t.kind != TokenKind::Word || GLUE.contains(&t.text.as_str()) || looks_like_code(t)
@@ -581,8 +596,8 @@ impl Scan {
                 for (i, t) in self.tokens.iter().enumerate() {
                     if t.kind == TokenKind::Number(*n) {
                         take(i, consumed);
-                        if let Some((s, _)) = self.pairs.iter().find(|(_, b)| *b == i) {
-                            consumed.insert(*s);
+                        if let Some(s) = t.status {
+                            consumed.insert(s);
                         }
                     }
                 }
@@ -593,7 +608,7 @@ impl Scan {
                         continue;
                     }
                     take(i, consumed);
-                    if let Some(&(s, _)) = self.pairs.iter().find(|(_, b)| *b == i) {
+                    if let Some(s) = t.status {
                         consumed.insert(s);
                         if self.tokens[s].kind != TokenKind::Number(*status) {
                             notes.push(format!(
@@ -633,8 +648,14 @@ impl Scan {
             return Vec::new();
         }
         let mut out = Vec::new();
+        // Only the first few are reported: stop there, and look repeats up in a set, so a
+        // paste of thousands of distinct numbers costs one pass, not one per number.
+        let mut seen = std::collections::HashSet::new();
         let mut used = consumed.clone();
         for &(a, b) in &self.pairs {
+            if out.len() == MAX_QUERIES {
+                break;
+            }
             if !used.contains(&a) && !used.contains(&b) {
                 out.push(format!("{}/{}", self.tokens[a].text, self.tokens[b].text));
                 used.insert(a);
@@ -642,6 +663,9 @@ impl Scan {
             }
         }
         for (i, t) in self.tokens.iter().enumerate() {
+            if out.len() == MAX_QUERIES {
+                break;
+            }
             if used.contains(&i) {
                 continue;
             }
@@ -650,22 +674,25 @@ impl Scan {
                 TokenKind::Hex => true,
                 TokenKind::Word => !GLUE.contains(&t.text.as_str()) && looks_like_code(t),
             };
-            if code_like && !out.contains(&t.text) {
+            if code_like && seen.insert(t.text.as_str()) {
                 out.push(t.text.clone());
             }
         }
         if out.is_empty() && !found_any {
-            let text: String = self
-                .tokens
-                .iter()
-                .map(|t| t.text.as_str())
-                .collect::<Vec<_>>()
-                .join(" ");
+            let mut text = String::new();
+            for t in &self.tokens {
+                if text.len() >= 80 {
+                    break;
+                }
+                if !text.is_empty() {
+                    text.push(' ');
+                }
+                text.push_str(&t.text);
+            }
             if !text.is_empty() {
                 out.push(text.chars().take(80).collect());
             }
         }
-        out.truncate(8);
         out
     }
 }
@@ -691,6 +718,7 @@ fn push_token(text: &str, start: usize, end: usize, out: &mut Vec<Token>) {
         text: trimmed.to_string(),
         kind,
         position,
+        status: None,
     });
 }
 
@@ -699,7 +727,7 @@ fn push_token(text: &str, start: usize, end: usize, out: &mut Vec<Token>) {
 /// when it has a digit or an underscore, or is one long word.
 fn looks_like_code(t: &Token) -> bool {
     let s = &t.text;
-    s.len() >= 4
+    (4..=MAX_CODE_LEN).contains(&s.len())
         && (s.chars().any(|c| c.is_ascii_digit() || c == '_') || s.len() >= 12)
         && !s.contains('.')
 }
@@ -1062,6 +1090,32 @@ mod tests {
         assert_eq!(ids(&l), ["accept-open-state"]);
         assert_eq!(l.unknown.len(), 1);
         assert_eq!(l.unknown[0].query, "12345");
+    }
+
+    #[test]
+    fn many_unknown_codes_report_the_first_eight_once_each() {
+        let text: String = (0..20)
+            .map(|i| format!("{} {} ", 70_000 + i, 70_000 + i))
+            .collect();
+        let l = kb().lookup(&text);
+        let queries: Vec<&str> = l.unknown.iter().map(|u| u.query.as_str()).collect();
+        let first: Vec<String> = (0..8).map(|i| (70_000 + i).to_string()).collect();
+        assert_eq!(queries, first);
+    }
+
+    #[test]
+    fn a_token_longer_than_any_code_is_not_an_unknown_code() {
+        let blob = "a1".repeat(100);
+        let l = kb().lookup(&format!("{blob} 12345"));
+        let queries: Vec<&str> = l.unknown.iter().map(|u| u.query.as_str()).collect();
+        assert_eq!(queries, ["12345"]);
+    }
+
+    #[test]
+    fn a_subcode_repeated_with_other_statuses_notes_each_status_once() {
+        let l = kb().lookup("404 subcode 10391, 405 subcode 10391, 404 subcode 10391");
+        let found = &l.found[0];
+        assert_eq!(found.notes.len(), 2, "{:?}", found.notes);
     }
 
     #[test]

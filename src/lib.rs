@@ -9,6 +9,7 @@ pub mod config;
 pub mod diff;
 pub mod engine;
 pub mod explain;
+pub mod files;
 pub mod model;
 pub mod redact;
 pub mod remediation_script;

@@ -1,15 +1,17 @@
 //! The `ccaudit` command line. Glue only: parse flags, run the pipeline, map errors to one line
 //! on stderr and an exit code.
 
-use std::io::Write;
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
+use ccaudit::commands::SnapshotLimit;
 use ccaudit::commands::live::LiveArgs;
 use ccaudit::config::Config;
-use ccaudit::engine::{self, CheckSet, Severity};
+use ccaudit::engine::{self, CheckSet, Severity, Status};
+use ccaudit::files::{self, Named};
 use ccaudit::model::{AuditConfig, TenantModel};
 use ccaudit::report::{self, ExitStatus, Report};
 use ccaudit::snapshot::Snapshot;
@@ -81,18 +83,32 @@ impl ConfigArgs {
         }
         Ok(Config::discover(self.config.as_deref())?)
     }
+
+    /// The file `load` reads, if any.
+    fn path(&self) -> Option<PathBuf> {
+        if self.no_config {
+            return None;
+        }
+        Config::path_for(self.config.as_deref())
+    }
 }
 
+/// `synth` sizes stop at 20 times S (docs/performance.md): about 350 MiB of snapshot, under the
+/// default `--max-snapshot-mib`, so whatever `synth` writes can be audited.
 #[derive(Args)]
 struct SynthArgs {
-    #[arg(long, default_value_t = 500)]
-    resource_accounts: usize,
-    #[arg(long, default_value_t = 5000)]
-    numbers: usize,
-    #[arg(long, default_value_t = 2000)]
-    agents: usize,
-    /// Share of agents, resource accounts and numbers given a misconfiguration, per thousand.
-    #[arg(long, default_value_t = 0)]
+    /// Contact-center resource accounts (0 to 10000).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(0..=10_000))]
+    resource_accounts: u32,
+    /// Phone numbers in the tenant (0 to 100000).
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    numbers: u32,
+    /// Agents (0 to 40000).
+    #[arg(long, default_value_t = 2000, value_parser = clap::value_parser!(u32).range(0..=40_000))]
+    agents: u32,
+    /// Share of agents, resource accounts and numbers given a misconfiguration, per thousand
+    /// (0 to 1000).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1000))]
     faults_per_mille: u32,
     #[arg(long)]
     output: PathBuf,
@@ -161,6 +177,8 @@ struct AuditArgs {
     fail_on: Option<FailOn>,
     #[command(flatten)]
     selection: Selection,
+    #[command(flatten)]
+    limit: SnapshotLimit,
     /// SKU part numbers or skuIds that count as a Contact Center agent license (LIC-005), in
     /// addition to those Microsoft's licensing reference lists for Contact Center voice. Empty
     /// (`--cc-sku ""`) adds none.
@@ -200,6 +218,16 @@ struct RedactOptions {
 }
 
 impl RedactOptions {
+    /// The key `apply` reads (or creates next to `anchor`), for `files::check_paths`.
+    fn key(&self, anchor: Option<&Path>) -> Option<Named<'static>> {
+        match (&self.redact_key, anchor) {
+            _ if !self.redact => None,
+            (Some(given), _) => Some(Named::key(given, true)),
+            (None, Some(anchor)) => Some(Named::key(&ccaudit::redact::key_path_for(anchor), false)),
+            (None, None) => None,
+        }
+    }
+
     /// Redacts `snapshot` when asked; the key lives at --redact-key or next to `anchor`.
     fn apply(&self, snapshot: Snapshot, anchor: Option<&Path>) -> Result<Snapshot, Failure> {
         if !self.redact {
@@ -257,6 +285,8 @@ enum ChecksAction {
 struct ModelArgs {
     #[arg(long)]
     snapshot: PathBuf,
+    #[command(flatten)]
+    limit: SnapshotLimit,
 }
 
 /// An error already phrased for the user, with its exit status.
@@ -284,15 +314,12 @@ fn main() -> ExitCode {
         Command::Diff(args) => ccaudit::commands::diff::run(args).map_err(Failure),
         Command::Redact(args) => ccaudit::commands::redact::run(args).map_err(Failure),
         Command::Permissions(args) => ccaudit::commands::permissions::run(args).map_err(Failure),
-        Command::Completions(args) => {
-            completions(args.shell);
-            Ok(ExitStatus::Success)
-        }
+        Command::Completions(args) => completions(args.shell).map(|()| ExitStatus::Success),
     };
     match result {
         Ok(status) => ExitCode::from(status as u8),
         Err(Failure(message)) => {
-            eprintln!("error: {message}");
+            files::note(&format!("error: {message}"));
             ExitCode::from(ExitStatus::Error as u8)
         }
     }
@@ -323,26 +350,87 @@ fn select(mut set: CheckSet, sel: &Selection) -> Result<CheckSet, Failure> {
         (sel.only.is_empty() || matches(id, &c.spec.area, &sel.only))
             && !matches(id, &c.spec.area, &sel.skip)
     });
+    if set.is_empty() {
+        return Err(Failure(
+            "--only and --skip leave no check to run: an audit that checks nothing cannot say the tenant is fine".into(),
+        ));
+    }
     Ok(set)
 }
 
+/// Refuses, before any work, outputs that would overwrite an input or each other, or that
+/// cannot be written (a live collection is never read only to be thrown away).
+fn check_audit_paths(args: &AuditArgs) -> Result<(), Failure> {
+    let config = args.config.path();
+    let anchor = match &args.snapshot {
+        Some(_) => args.output.as_deref(),
+        None => args.save_snapshot.as_deref().or(args.output.as_deref()),
+    };
+    let mut paths = Vec::new();
+    paths.extend(
+        args.snapshot
+            .as_deref()
+            .map(|p| Named::input("--snapshot", p)),
+    );
+    paths.extend(config.as_deref().map(|p| Named::input("--config", p)));
+    paths.extend(
+        args.selection
+            .checks
+            .as_deref()
+            .map(|p| Named::check_dir("--checks", p)),
+    );
+    paths.extend(args.redaction.key(anchor));
+    paths.extend(args.output.as_deref().map(|p| Named::output("--output", p)));
+    paths.extend(
+        args.save_snapshot
+            .as_deref()
+            .map(|p| Named::output("--save-snapshot", p)),
+    );
+    paths.extend(
+        args.remediation_script
+            .as_deref()
+            .map(|p| Named::output("--remediation-script", p)),
+    );
+    Ok(files::check_paths(&paths)?)
+}
+
+/// An audit whose every result is skipped (or that found nothing to check) evaluated nothing,
+/// and must not exit 0 as if the tenant were fine.
+fn nothing_evaluated(results: &[engine::CheckResult], checks: usize) -> Option<String> {
+    if results.iter().any(|r| r.status != Status::Skipped) {
+        return None;
+    }
+    let what = if results.is_empty() {
+        format!("the {checks} selected check(s) found nothing to check in this tenant")
+    } else {
+        format!(
+            "all {} result(s) of the {checks} selected check(s) are skipped (the report says why)",
+            results.len()
+        )
+    };
+    Some(format!(
+        "nothing was evaluated: {what}; an audit that checks nothing cannot say the tenant is fine (choose other checks with --only/--skip)"
+    ))
+}
+
 fn audit(mut args: AuditArgs) -> Result<ExitStatus, Failure> {
+    check_audit_paths(&args)?;
+    let offline = matches!((&args.snapshot, &args.live.tenant), (Some(_), None));
+    if offline {
+        live_only_flags_unused(&args)?;
+    }
     let mut config = args.config.load()?;
-    let (snapshot, source, env, set) = match (&args.snapshot, &args.live.tenant) {
-        (Some(path), None) => {
-            live_only_flags_unused(&args)?;
-            let snapshot = Snapshot::load(path)?;
+    // Checks first: a typo in --only should not cost reading the tenant.
+    let (env, set) = load_checks(args.selection.checks.as_deref())?;
+    validate_suppressions(config.as_mut(), &set)?;
+    let set = select(set, &args.selection)?;
+    let (snapshot, source) = match (&args.snapshot, offline) {
+        (Some(path), true) => {
+            let snapshot = args.limit.load(path)?;
             let snapshot = args.redaction.apply(snapshot, args.output.as_deref())?;
-            let (env, set) = load_checks(args.selection.checks.as_deref())?;
-            validate_suppressions(config.as_mut(), &set)?;
-            let set = select(set, &args.selection)?;
-            (snapshot, "snapshot", env, set)
+            (snapshot, "snapshot")
         }
         _ => {
-            // Checks first: a typo in --only should not cost a full tenant read.
-            let (env, set) = load_checks(args.selection.checks.as_deref())?;
-            validate_suppressions(config.as_mut(), &set)?;
-            let set = select(set, &args.selection)?;
             agents_from_config(&mut args.live, config.as_ref());
             let snapshot = ccaudit::commands::live::read_tenant(&args.live)?;
             let anchor = args.save_snapshot.as_deref().or(args.output.as_deref());
@@ -350,7 +438,7 @@ fn audit(mut args: AuditArgs) -> Result<ExitStatus, Failure> {
             if let Some(path) = &args.save_snapshot {
                 save(path, &snapshot)?;
             }
-            (snapshot, "live", env, set)
+            (snapshot, "live")
         }
     };
     // Flags (and their environment variables) win over the file; an empty one says nothing, so
@@ -375,6 +463,7 @@ fn audit(mut args: AuditArgs) -> Result<ExitStatus, Failure> {
     // keeps a 2,000-agent audit's peak memory about a third lower.
     drop(snapshot);
     let mut results = engine::evaluate(&env, &set, &model);
+    let nothing = nothing_evaluated(&results, set.len());
     let warnings = match &config {
         Some(c) => suppress::apply(&c.suppressions, &mut results, Date::today_utc()),
         None => Vec::new(),
@@ -403,23 +492,22 @@ fn audit(mut args: AuditArgs) -> Result<ExitStatus, Failure> {
             collect::write_private(path, plain.as_bytes())
                 .map_err(|e| Failure(format!("{}: cannot write report: {e}", path.display())))?;
         }
-        // A closed pipe (`| head`) is not an error worth reporting.
-        None if coloured => {
-            let _ = anstream::stdout().write_all(text.as_bytes());
-        }
-        None => {
-            let _ = std::io::stdout().lock().write_all(text.as_bytes());
-        }
+        None => files::emit_stdout(text.as_bytes(), coloured)?,
     }
     // The table on stdout already ends with the warnings; other formats carry them inside the
     // document, where a pipeline would not show them.
     if !to_terminal_table {
         for w in &report.warnings {
-            eprintln!("warning: {w}");
+            files::note(&format!("warning: {w}"));
         }
     }
     if let Some(path) = &args.remediation_script {
         write_remediation_script(path, &report, &model)?;
+    }
+    // The report is out (it says why each check was skipped); the exit status says that it
+    // holds no verdict.
+    if let Some(nothing) = nothing {
+        return Err(Failure(nothing));
     }
     Ok(report.exit_status(fail_on))
 }
@@ -439,13 +527,13 @@ fn write_remediation_script(
         ))
     })?;
     let count = |f: fn(&Action) -> bool| plan.steps.iter().filter(|s| f(&s.action)).count();
-    eprintln!(
+    files::note(&format!(
         "wrote {}: {} automated, {} manual, {} not audited step(s); review it, run it to see what would change, then run it with -Apply",
         path.display(),
         count(|a| matches!(a, Action::Change(_))),
         count(|a| matches!(a, Action::Manual(_))),
         count(|a| matches!(a, Action::NotAudited { .. })),
-    );
+    ));
     Ok(())
 }
 
@@ -469,10 +557,11 @@ fn agents_from_config(live: &mut LiveArgs, config: Option<&Config>) {
     }
 }
 
-fn completions(shell: clap_complete::Shell) {
+fn completions(shell: clap_complete::Shell) -> Result<(), Failure> {
     let mut command = Cli::command();
-    let mut out = std::io::stdout();
-    clap_complete::generate(shell, &mut command, "ccaudit", &mut out);
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "ccaudit", &mut script);
+    Ok(files::emit_stdout(&script, false)?)
 }
 
 /// Live-only flags on an offline audit would be silently ignored (clap does not enforce
@@ -488,6 +577,11 @@ fn live_only_flags_unused(args: &AuditArgs) -> Result<(), Failure> {
 }
 
 fn collect_command(mut args: CollectArgs) -> Result<(), Failure> {
+    let config_path = args.config.path();
+    let mut paths = vec![Named::output("--output", &args.output)];
+    paths.extend(config_path.as_deref().map(|p| Named::input("--config", p)));
+    paths.extend(args.redaction.key(Some(&args.output)));
+    files::check_paths(&paths)?;
     let config = args.config.load()?;
     agents_from_config(&mut args.live, config.as_ref());
     let snapshot = ccaudit::commands::live::read_tenant(&args.live)?;
@@ -505,12 +599,12 @@ fn collect_command(mut args: CollectArgs) -> Result<(), Failure> {
         } else {
             format!(": {}", unavailable.join(", "))
         };
-        eprintln!(
+        files::note(&format!(
             "wrote {} ({} facts, {} unavailable{detail})",
             args.output.display(),
             snapshot.facts.len(),
             unavailable.len()
-        );
+        ));
     }
     Ok(())
 }
@@ -522,11 +616,11 @@ fn save(path: &Path, snapshot: &Snapshot) -> Result<(), Failure> {
 
 fn checks(args: ChecksArgs) -> Result<(), Failure> {
     let (_, set) = load_checks(args.checks.as_deref())?;
-    let mut out = anstream::stdout();
     if args.markdown {
-        let _ = write!(out, "{}", engine::docs::catalog_markdown(&set));
-        return Ok(());
+        let markdown = engine::docs::catalog_markdown(&set);
+        return Ok(files::emit_stdout(markdown.as_bytes(), true)?);
     }
+    let mut out = String::new();
     match args.id {
         None => {
             let _ = writeln!(
@@ -556,12 +650,17 @@ fn checks(args: ChecksArgs) -> Result<(), Failure> {
             let _ = writeln!(out, "# {}\n{yaml}", check.origin);
         }
     }
-    Ok(())
+    Ok(files::emit_stdout(out.as_bytes(), true)?)
 }
 
 fn synth(args: SynthArgs) -> Result<(), Failure> {
-    let mut params =
-        ccaudit::synth::SynthParams::healthy(args.resource_accounts, args.numbers, args.agents);
+    files::check_paths(&[Named::output("--output", &args.output)])?;
+    let size = |n: u32| n as usize;
+    let mut params = ccaudit::synth::SynthParams::healthy(
+        size(args.resource_accounts),
+        size(args.numbers),
+        size(args.agents),
+    );
     params.faults_per_mille = args.faults_per_mille;
     let snapshot = ccaudit::synth::generate(&params);
     collect::write_snapshot(&args.output, &snapshot).map_err(|e| {
@@ -574,16 +673,13 @@ fn synth(args: SynthArgs) -> Result<(), Failure> {
 }
 
 fn model(args: ModelArgs) -> Result<(), Failure> {
-    let snapshot = Snapshot::load(&args.snapshot)?;
+    let snapshot = args.limit.load(&args.snapshot)?;
     let model = TenantModel::from_snapshot(&snapshot, AuditConfig::default());
     let json = serde_json::json!({
         "tenant": model.to_json(),
         "unavailable": model.unavailable_facts(),
     });
-    let _ = writeln!(
-        anstream::stdout(),
-        "{}",
-        serde_json::to_string_pretty(&json)?
-    );
-    Ok(())
+    let mut text = serde_json::to_string_pretty(&json)?;
+    text.push('\n');
+    Ok(files::emit_stdout(text.as_bytes(), true)?)
 }

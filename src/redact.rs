@@ -243,10 +243,20 @@ pub fn load_or_create_key(
 /// Reads a key file: hexadecimal text (whitespace ignored), at least 16 bytes.
 pub fn read_key(path: &Path) -> Result<Vec<u8>, KeyError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| KeyError::Read {
-        path: shown.clone(),
-        source,
-    })?;
+    // A key is 64 hex digits; a file far larger (or `/dev/zero`) is not one.
+    let bytes = match crate::files::read_file_capped(path, 64 << 10) {
+        Ok(bytes) => bytes,
+        Err(crate::files::CappedError::Io(source)) => {
+            return Err(KeyError::Read {
+                path: shown,
+                source,
+            });
+        }
+        Err(crate::files::CappedError::TooLarge { .. }) => {
+            return Err(KeyError::Invalid { path: shown });
+        }
+    };
+    let text = String::from_utf8_lossy(&bytes);
     let hex: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     decode_hex(&hex)
         .filter(|b| b.len() >= MIN_KEY_LEN)

@@ -18,6 +18,12 @@ pub const DEPENDENCY_UNAVAILABLE: &str = "DependencyUnavailable";
 
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// The largest snapshot read by default, in MiB (`--max-snapshot-mib`,
+/// `CCAUDIT_MAX_SNAPSHOT_MIB`): over ten times the largest tenant measured (2S: 4,000 agents,
+/// 10,000 numbers, 34.4 MiB; docs/performance.md) and over twenty times S. A larger file is
+/// refused before it is read, and a stream (`/dev/zero`, a pipe) once this much came out of it.
+pub const DEFAULT_MAX_SNAPSHOT_MIB: u64 = 400;
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Snapshot {
@@ -107,6 +113,8 @@ pub enum SnapshotError {
     },
     #[error("{path}: not a valid snapshot: {detail}")]
     Invalid { path: String, detail: String },
+    #[error("{path}: {detail}")]
+    TooLarge { path: String, detail: String },
     #[error(
         "{path}: snapshot schema_version {found} is not supported (this ccaudit reads version {SCHEMA_VERSION}); re-collect it or upgrade ccaudit"
     )]
@@ -114,12 +122,41 @@ pub enum SnapshotError {
 }
 
 impl Snapshot {
-    /// Reads and validates a snapshot file.
+    /// Reads and validates a snapshot file of at most [`DEFAULT_MAX_SNAPSHOT_MIB`].
     pub fn load(path: &Path) -> Result<Snapshot, SnapshotError> {
+        Snapshot::load_capped(path, DEFAULT_MAX_SNAPSHOT_MIB)
+    }
+
+    /// Reads and validates a snapshot file of at most `max_mib` MiB: a larger regular file is
+    /// refused before any of it is read, a stream once more than that came out of it.
+    pub fn load_capped(path: &Path, max_mib: u64) -> Result<Snapshot, SnapshotError> {
+        use crate::files::{CappedError, mib, read_file_capped};
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| SnapshotError::Io {
+        let cap = max_mib.saturating_mul(1 << 20);
+        let bytes = read_file_capped(path, cap).map_err(|e| match e {
+            CappedError::Io(source) => SnapshotError::Io {
+                path: shown.clone(),
+                source,
+            },
+            CappedError::TooLarge { size, .. } => {
+                let what = match size {
+                    Some(size) => format!("not read: the file is {}", mib(size)),
+                    None => format!("stopped after {max_mib} MiB without reaching its end"),
+                };
+                SnapshotError::TooLarge {
+                    path: shown.clone(),
+                    detail: format!(
+                        "{what}, over the {max_mib} MiB limit for a snapshot (raise it with --max-snapshot-mib or CCAUDIT_MAX_SNAPSHOT_MIB)"
+                    ),
+                }
+            }
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| SnapshotError::Invalid {
             path: shown.clone(),
-            source,
+            detail: format!(
+                "not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
         })?;
         Snapshot::parse(&text, &shown)
     }

@@ -68,6 +68,7 @@ fn args(a: &str, b: &str, format: DiffFormat, all: bool) -> DiffArgs {
         all,
         cc_skus: vec![CONTACT_CENTER_SKU.into()],
         checks: None,
+        limit: Default::default(),
     }
 }
 

@@ -521,6 +521,7 @@ fn command_writes_an_owner_only_redacted_snapshot_and_reuses_its_key() {
         snapshot: example_path("field-case.snapshot.json"),
         output: output.clone(),
         redact_key: None,
+        limit: Default::default(),
     };
     assert_eq!(run(args.clone()).unwrap(), ExitStatus::Success);
     let first = std::fs::read_to_string(&output).unwrap();
@@ -547,6 +548,7 @@ fn command_writes_an_owner_only_redacted_snapshot_and_reuses_its_key() {
         snapshot: example_path("field-case.snapshot.json"),
         output: second.clone(),
         redact_key: Some(key_file),
+        limit: Default::default(),
     })
     .unwrap();
     assert_eq!(std::fs::read_to_string(&second).unwrap(), first);
@@ -561,13 +563,15 @@ fn command_refuses_to_overwrite_its_input_or_use_a_missing_key() {
         snapshot: input.clone(),
         output: input.clone(),
         redact_key: None,
+        limit: Default::default(),
     })
     .unwrap_err();
-    assert!(err.contains("must differ"), "{err}");
+    assert!(err.contains("names the same file as --snapshot"), "{err}");
     let err = run(RedactArgs {
         snapshot: input,
         output: dir.path().join("out.json"),
         redact_key: Some(dir.path().join("missing.key")),
+        limit: Default::default(),
     })
     .unwrap_err();
     assert!(err.contains("missing.key") && !err.contains('\n'), "{err}");

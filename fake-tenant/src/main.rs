@@ -21,12 +21,12 @@ struct Args {
     /// Port on 127.0.0.1 (0 = any free port).
     #[arg(long, default_value_t = 0)]
     port: u16,
-    /// Delay added to every request, in milliseconds.
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    /// Delay added to every request, in milliseconds (0 to 60000).
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     latency_ms: u64,
-    /// Items per page of paged collections.
-    #[arg(long, value_name = "N", default_value_t = 100)]
-    page_size: usize,
+    /// Items per page of paged collections (1 to 10000).
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    page_size: u32,
     /// Client id accepted by the token endpoint.
     #[arg(long, value_name = "X", default_value = fake_tenant::DEFAULT_CLIENT_ID)]
     client_id: String,
@@ -42,8 +42,8 @@ struct Args {
     /// Seed for the random faults.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Access token lifetime in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 3599)]
+    /// Access token lifetime in seconds (1 to 86400).
+    #[arg(long, value_name = "SECS", default_value_t = 3599, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     token_lifetime: u64,
     /// SERVICE=STATUS: answer every request of a service with this status (e.g. teams=403).
     #[arg(long, value_name = "SERVICE=STATUS")]
@@ -132,8 +132,8 @@ async fn run(args: Args) -> Result<(), String> {
     let options = FakeOptions {
         client_id: args.client_id,
         client_secret: args.client_secret,
-        token_lifetime: Duration::from_secs(args.token_lifetime.max(1)),
-        page_size: args.page_size.max(1),
+        token_lifetime: Duration::from_secs(args.token_lifetime),
+        page_size: args.page_size as usize,
         latency: Duration::from_millis(args.latency_ms),
         faults,
         log_to_stderr: args.verbose,
@@ -168,4 +168,34 @@ async fn run(args: Args) -> Result<(), String> {
     eprintln!("fake-tenant: stopping after {} requests", requests.len());
     fake.shutdown();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(extra: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(["fake-tenant", "--snapshot", "s.json"].iter().chain(extra))
+    }
+
+    #[test]
+    fn numeric_flags_out_of_range_are_usage_errors() {
+        for bad in [
+            ["--page-size", "0"],
+            ["--page-size", "10001"],
+            ["--latency-ms", "60001"],
+            ["--token-lifetime", "0"],
+            ["--token-lifetime", "18446744073709551615"],
+        ] {
+            let err = parse(&bad)
+                .err()
+                .unwrap_or_else(|| panic!("{bad:?} parsed"));
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::ValueValidation,
+                "{bad:?}"
+            );
+        }
+        assert!(parse(&["--page-size", "1", "--token-lifetime", "86400"]).is_ok());
+    }
 }

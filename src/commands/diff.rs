@@ -2,7 +2,6 @@
 //! compares two tenants' prerequisite settings and check verdicts (`crate::diff`). Exit 0 when no check verdict differs, 1 when one does, 2
 //! on input errors.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -40,6 +39,8 @@ pub struct DiffArgs {
     /// Extra check files (as for `audit --checks`).
     #[arg(long, value_name = "DIR")]
     pub checks: Option<PathBuf>,
+    #[command(flatten)]
+    pub limit: super::SnapshotLimit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -56,19 +57,15 @@ pub fn run(args: DiffArgs) -> Result<ExitStatus, String> {
             "{flag} applies when reading tenant B live (--tenant), not to a snapshot"
         ));
     }
+    let load = |path: &Path| args.limit.load(path).map_err(|e| e.to_string());
     let a = load(&args.a)?;
     let b = match &args.b {
         Some(path) => load(path)?,
         None => live::read_tenant(&args.live)?,
     };
     let (text, status) = compare(&a, &b, &args, &env, &checks);
-    // A closed pipe (`| head`) is not an error worth reporting.
-    let _ = std::io::stdout().write_all(text.as_bytes());
+    crate::files::emit_stdout(text.as_bytes(), false)?;
     Ok(status)
-}
-
-fn load(path: &Path) -> Result<Snapshot, String> {
-    Snapshot::load(path).map_err(|e| e.to_string())
 }
 
 /// How side B is named in the output: its file, or the tenant read live.

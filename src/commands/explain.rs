@@ -3,7 +3,7 @@
 //! fail in that tenant.
 
 use std::fmt::Write as _;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anstyle::{AnsiColor, Style};
@@ -15,7 +15,6 @@ use crate::engine::{self, CheckSet, Status};
 use crate::explain::{self, Found, KnowledgeBase, TenantView, Unknown};
 use crate::model::{AuditConfig, TenantModel};
 use crate::report::ExitStatus;
-use crate::snapshot::Snapshot;
 
 /// Bumped only on breaking changes to `explain --format json`.
 pub const EXPLAIN_SCHEMA_VERSION: u32 = 1;
@@ -35,7 +34,13 @@ pub struct ExplainArgs {
     pub live: LiveArgs,
     #[arg(long, value_enum, default_value = "table")]
     pub format: ExplainFormat,
+    #[command(flatten)]
+    pub limit: super::SnapshotLimit,
 }
+
+/// The most input `explain` reads (arguments and standard input together): an error body or
+/// a log excerpt, not a whole log.
+pub const MAX_INPUT_BYTES: usize = 8 << 20;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ExplainFormat {
@@ -51,8 +56,7 @@ pub fn run(args: ExplainArgs) -> Result<ExitStatus, String> {
 /// `run`, writing to `out`.
 pub fn write(args: &ExplainArgs, out: &mut dyn Write) -> Result<ExitStatus, String> {
     let text = render(args)?;
-    // A closed pipe (`| head`) is not an error worth reporting.
-    let _ = out.write_all(text.as_bytes());
+    crate::files::emit(out, text.as_bytes())?;
     Ok(ExitStatus::Success)
 }
 
@@ -74,7 +78,7 @@ pub fn render(args: &ExplainArgs) -> Result<String, String> {
     // The tenant to run the checks on, with where it came from: a snapshot file or `--tenant`.
     let source = match (&args.snapshot, &args.live.tenant) {
         (Some(path), _) => Some((
-            Snapshot::load(path).map_err(|e| e.to_string())?,
+            args.limit.load(path).map_err(|e| e.to_string())?,
             Some(path.clone()),
             None,
         )),
@@ -146,19 +150,35 @@ pub fn render(args: &ExplainArgs) -> Result<String, String> {
 }
 
 /// The arguments as one text (so `403 subcode 2203` typed unquoted still pairs up), with `-`
-/// replaced by standard input.
+/// replaced by standard input; at most [`MAX_INPUT_BYTES`] in all.
 fn read_input(args: &[String]) -> Result<String, String> {
+    use crate::files::{CappedError, read_capped};
+    let too_large = || {
+        format!(
+            "the input to explain is over {} MiB; give it the error message or the log lines around it, not a whole log",
+            MAX_INPUT_BYTES >> 20
+        )
+    };
     let mut parts = Vec::with_capacity(args.len());
+    let mut total = 0usize;
     for a in args {
-        if a == "-" {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| format!("cannot read standard input: {e}"))?;
-            parts.push(text);
+        let part = if a == "-" {
+            let mut bytes = Vec::new();
+            let room = MAX_INPUT_BYTES.saturating_sub(total) as u64;
+            read_capped(std::io::stdin().lock(), room, &mut bytes).map_err(|e| match e {
+                CappedError::Io(e) => format!("cannot read standard input: {e}"),
+                CappedError::TooLarge { .. } => format!("standard input: {}", too_large()),
+            })?;
+            // A log with a stray byte is still worth explaining.
+            String::from_utf8_lossy(&bytes).into_owned()
         } else {
-            parts.push(a.clone());
+            a.clone()
+        };
+        total += part.len();
+        if total > MAX_INPUT_BYTES {
+            return Err(too_large());
         }
+        parts.push(part);
     }
     Ok(parts.join(" "))
 }

@@ -8,6 +8,42 @@ pub mod live;
 pub mod permissions;
 pub mod redact;
 
+use std::path::Path;
+
+use crate::snapshot::{DEFAULT_MAX_SNAPSHOT_MIB, Snapshot, SnapshotError};
+
+/// Largest `--max-snapshot-mib` accepted (64 GiB).
+pub const MAX_SNAPSHOT_MIB_LIMIT: u64 = 64 << 10;
+
+/// How large a snapshot a command reads: every command that takes `--snapshot` (or snapshot
+/// arguments) flattens this.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SnapshotLimit {
+    /// Largest snapshot read, in MiB (1 to 65536): a larger file is refused before it is read.
+    #[arg(
+        long = "max-snapshot-mib",
+        value_name = "MIB",
+        env = "CCAUDIT_MAX_SNAPSHOT_MIB",
+        default_value_t = DEFAULT_MAX_SNAPSHOT_MIB,
+        value_parser = clap::value_parser!(u64).range(1..=MAX_SNAPSHOT_MIB_LIMIT),
+    )]
+    pub max_snapshot_mib: u64,
+}
+
+impl Default for SnapshotLimit {
+    fn default() -> SnapshotLimit {
+        SnapshotLimit {
+            max_snapshot_mib: DEFAULT_MAX_SNAPSHOT_MIB,
+        }
+    }
+}
+
+impl SnapshotLimit {
+    pub fn load(&self, path: &Path) -> Result<Snapshot, SnapshotError> {
+        Snapshot::load_capped(path, self.max_snapshot_mib)
+    }
+}
+
 /// Word-wraps `text` to `width` columns; continuation lines start with `indent` spaces. A word
 /// longer than a line (a long URL or key) is split.
 pub(crate) fn wrap(text: &str, width: usize, indent: usize) -> String {

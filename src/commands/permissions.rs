@@ -7,7 +7,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::io::Write;
 
 use serde::Serialize;
 
@@ -38,9 +37,7 @@ pub enum PermissionsFormat {
 
 pub fn run(args: PermissionsArgs) -> Result<ExitStatus, String> {
     let text = render(&args)?;
-    let mut out = anstream::stdout();
-    // A closed pipe (`| head`) is not an error worth reporting.
-    let _ = out.write_all(text.as_bytes());
+    crate::files::emit_stdout(text.as_bytes(), true)?;
     Ok(ExitStatus::Success)
 }
 

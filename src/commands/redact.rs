@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
+use crate::files::{self, Named};
 use crate::redact::{self, KeyOrigin};
 use crate::report::ExitStatus;
-use crate::snapshot::Snapshot;
 use crate::sources::collect;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -23,16 +23,21 @@ pub struct RedactArgs {
     /// pseudonyms can be checked against guessed names.
     #[arg(long, value_name = "FILE")]
     pub redact_key: Option<PathBuf>,
+    #[command(flatten)]
+    pub limit: super::SnapshotLimit,
 }
 
 pub fn run(args: RedactArgs) -> Result<ExitStatus, String> {
-    if same_file(&args.snapshot, &args.output) {
-        return Err(format!(
-            "{}: --output must differ from --snapshot (the original would be overwritten)",
-            args.output.display()
-        ));
-    }
-    let original = Snapshot::load(&args.snapshot).map_err(|e| e.to_string())?;
+    let key = match &args.redact_key {
+        Some(path) => Named::key(path, true),
+        None => Named::key(&redact::key_path_for(&args.output), false),
+    };
+    files::check_paths(&[
+        Named::input("--snapshot", &args.snapshot),
+        Named::output("--output", &args.output),
+        key,
+    ])?;
+    let original = args.limit.load(&args.snapshot).map_err(|e| e.to_string())?;
     let key = redact::load_or_create_key(&args.output, args.redact_key.as_deref())
         .map_err(|e| e.to_string())?;
     let redacted = redact::redact(&original, &key.bytes);
@@ -43,18 +48,10 @@ pub fn run(args: RedactArgs) -> Result<ExitStatus, String> {
         KeyOrigin::Reused => "with the existing key",
         KeyOrigin::Created => "with a new key in",
     };
-    eprintln!(
+    files::note(&format!(
         "wrote {} (redacted {how} {}; keep the key private and reuse it for other snapshots of this tenant)",
         args.output.display(),
         key.path.display()
-    );
+    ));
     Ok(ExitStatus::Success)
-}
-
-/// True when both paths name the same existing file (or are spelled the same).
-fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    }
 }

@@ -66,7 +66,8 @@ fn add_all(
     Ok(())
 }
 
-fn is_check_file(name: &str) -> bool {
+/// Whether a file named `name` in a `--checks` directory is read as a check.
+pub fn is_check_file(name: &str) -> bool {
     (name.ends_with(".yaml") || name.ends_with(".yml"))
         && !name.starts_with('_')
         && fixture_id(name, false).is_none()

@@ -60,6 +60,27 @@ const MESSAGE_CAP: usize = 400;
 pub const DEFAULT_CONCURRENCY: usize = 16;
 /// Environment variable overriding [`ClientSettings::service_budget`] (seconds).
 pub const SERVICE_BUDGET_ENV: &str = "CCAUDIT_SERVICE_BUDGET_SECS";
+/// [`ClientSettings::service_budget`] unless [`SERVICE_BUDGET_ENV`] says otherwise.
+pub const DEFAULT_SERVICE_BUDGET: Duration = Duration::from_secs(600);
+/// The range [`SERVICE_BUDGET_ENV`] accepts, in seconds: one second to a day.
+pub const SERVICE_BUDGET_RANGE: std::ops::RangeInclusive<f64> = 1.0..=86_400.0;
+
+/// The per-service budget [`SERVICE_BUDGET_ENV`] sets (`None` when unset), or why its value is
+/// not one: a number of seconds in [`SERVICE_BUDGET_RANGE`].
+pub fn service_budget_from_env() -> Result<Option<Duration>, String> {
+    let Ok(raw) = std::env::var(SERVICE_BUDGET_ENV) else {
+        return Ok(None);
+    };
+    match raw.trim().parse::<f64>() {
+        Ok(secs) if SERVICE_BUDGET_RANGE.contains(&secs) => Ok(Some(Duration::from_secs_f64(secs))),
+        _ => Err(format!(
+            "{SERVICE_BUDGET_ENV}={}: must be a number of seconds from {} to {}",
+            raw.escape_debug(),
+            SERVICE_BUDGET_RANGE.start(),
+            SERVICE_BUDGET_RANGE.end()
+        )),
+    }
+}
 
 /// Why one read failed: the endpoint (`GET host/path`, never a query or token), the HTTP
 /// status when there was a response, the service's error code, and a one-line message.
@@ -142,12 +163,12 @@ impl Default for ClientSettings {
             max_attempts: 5,
             max_throttled_attempts: 10,
             time_budget: Duration::from_secs(300),
-            service_budget: std::env::var(SERVICE_BUDGET_ENV)
+            // A bad value is refused before a live read starts (`commands::live`); here it
+            // leaves the default.
+            service_budget: service_budget_from_env()
                 .ok()
-                .and_then(|v| v.trim().parse::<f64>().ok())
-                .filter(|s| s.is_finite() && *s > 0.0)
-                .map(Duration::from_secs_f64)
-                .unwrap_or(Duration::from_secs(600)),
+                .flatten()
+                .unwrap_or(DEFAULT_SERVICE_BUDGET),
             max_body_bytes: 64 << 20,
             max_pages: 10_000,
             backoff_base: Duration::from_millis(500),

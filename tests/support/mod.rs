@@ -15,9 +15,11 @@ use serde_json::Value;
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(45);
 
 /// The environment a run must not inherit from the developer's shell.
-pub const SCRUBBED: [&str; 11] = [
+pub const SCRUBBED: [&str; 13] = [
     "CCAUDIT_SNAPSHOT",
     "CCAUDIT_CC_SKUS",
+    "CCAUDIT_CONFIG",
+    "CCAUDIT_MAX_SNAPSHOT_MIB",
     "CCAUDIT_ENDPOINT_LOGIN",
     "CCAUDIT_ENDPOINT_GRAPH",
     "CCAUDIT_ENDPOINT_TEAMS",
