@@ -1,4 +1,4 @@
-//! Issue 10, as a hostile tester tries it: no input is overwritten by an output, a failed write
+//! As a hostile tester tries it: no input is overwritten by an output, a failed write
 //! is an error while a closed pipe is not, inputs are bounded (and `explain` is linear in its
 //! input), numbers from flags and the environment are range-checked, and an audit that
 //! evaluated nothing does not pass. Every refusal is one line on stderr with exit 2.

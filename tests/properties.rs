@@ -1,4 +1,4 @@
-//! Bad input never crashes ccaudit (issue 5 section 3): property tests over everything that
+//! Bad input never crashes ccaudit: property tests over everything that
 //! reads text or JSON a user or a tenant controls — snapshot files, every fact's data as the
 //! normalizers see it, check files, CEL rules and message templates, `explain` input, the
 //! knowledge base and configuration files.

@@ -1,4 +1,4 @@
-//! The real response shapes (issue 9 sections 2 and 6): a snapshot whose per-user and number
+//! The real response shapes: a snapshot whose per-user and number
 //! facts arrive in the shapes public callers of the live APIs show is audited to the verdicts of
 //! the flat shape the examples store, check by check and subject by subject.
 //!
@@ -243,7 +243,7 @@ fn status_of<'a>(results: &'a [CheckResult], check: &str, subject: &str) -> Vec<
         .collect()
 }
 
-/// The field case's findings (issue 9 "Done when"): ACSFED-002, EXT-001 for agent2 and agent3,
+/// The field case's findings: ACSFED-002, EXT-001 for agent2 and agent3,
 /// EXT-002 and NUM-002 fail; NUM-008 finds a number missing from D365 (status `missing`).
 fn assert_field_case_findings(what: &str, results: &[CheckResult]) {
     let has = |check: &str, status: Status| {
@@ -333,7 +333,7 @@ fn teams_rest_users_alone_give_the_flat_verdicts() {
 }
 
 /// go-teams reads "no assignment for a policy type" as the tenant-global default; the model does
-/// not assume it (issue 9: absent never becomes "Global" without a Microsoft source), so a
+/// not assume it (absent never becomes "Global" without a Microsoft source), so a
 /// subject whose Global policy is not listed may become unknown, but no verdict may flip and no
 /// failing subject may be lost.
 #[test]

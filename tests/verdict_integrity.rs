@@ -1,4 +1,4 @@
-//! Verdict integrity (issue 9 section 6): less data may turn a verdict into unknown; it must never
+//! Verdict integrity: less data may turn a verdict into unknown; it must never
 //! turn pass into fail or fail into pass.
 //!
 //! The property: delete any single key from any raw record of a snapshot and audit again. Every
