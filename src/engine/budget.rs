@@ -232,14 +232,16 @@ pub(crate) const STEP: &str = "@step";
 pub(crate) const CHARGE: &str = "@charge";
 pub(crate) const ADD: &str = "@add";
 
-/// Member functions replaced by checked versions: `x.f(a)` becomes `@f(x, a)`.
-pub(crate) const CHECKED_MEMBERS: &[&str] = &[
-    "replace",
-    "join",
-    "split",
-    "indexOf",
-    "lastIndexOf",
-    "distinct",
+/// Member functions replaced by checked versions, with the argument counts (the receiver
+/// aside) they take: `x.f(a)` becomes `@f(x, a)`. A call with another count is left alone, to
+/// fail as cel makes it fail.
+pub(crate) const CHECKED_MEMBERS: &[(&str, std::ops::RangeInclusive<usize>)] = &[
+    ("replace", 2..=3),
+    ("join", 0..=1),
+    ("split", 1..=2),
+    ("indexOf", 1..=2),
+    ("lastIndexOf", 1..=2),
+    ("distinct", 0..=0),
 ];
 
 /// Functions whose result is charged after the call: at most a small multiple of their
@@ -845,6 +847,14 @@ mod tests {
             "has(tenant.m.k) ? tenant.m.k : 0",
             "[1, 2].map(x, [x, x + 1]).flatten().distinct()",
             "tenant.nope + 1",
+            "'a'.replace('a')",
+            "'a'.replace('a', 'b', 1, 2)",
+            "['a'].join(',', ',')",
+            "'a'.split()",
+            "'a'.indexOf()",
+            "'a'.lastIndexOf('a', 1, 2)",
+            "[1].distinct(1)",
+            "replace('a', 'a', 'b')",
         ];
         for src in cases {
             let raw = env.compile(src).unwrap_or_else(|e| panic!("{src}: {e}"));

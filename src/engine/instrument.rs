@@ -135,7 +135,10 @@ fn rewrite_call(id: u64, mut call: CallExpr) -> Expr {
         // `strings.quote(x)`, `lists.range(n)`: a namespace, not a receiver.
         let namespaced =
             matches!(&target.expr, Expr::Ident(ns) if ns == "strings" || ns == "lists");
-        if !namespaced && CHECKED_MEMBERS.contains(&call.func_name.as_str()) {
+        let checked = CHECKED_MEMBERS
+            .iter()
+            .any(|(name, arity)| *name == call.func_name && arity.contains(&call.args.len()));
+        if !namespaced && checked {
             let mut args = Vec::with_capacity(call.args.len() + 1);
             args.push(*target);
             args.append(&mut call.args);
