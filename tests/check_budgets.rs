@@ -106,7 +106,7 @@ fn a_check_out_of_its_memory_budget_is_unknown_and_the_audit_completes() {
     assert_eq!(bomb[0]["status"], "unknown");
     assert_eq!(
         bomb[0]["message"],
-        "not evaluated to the end: the check exceeded its memory budget (512 MiB of values \
+        "not evaluated to the end: the check exceeded its memory budget (256 MiB of values \
          built) (see docs/writing-checks.md)"
     );
     assert_eq!(of("ACSFED-902")[0]["status"], "pass");

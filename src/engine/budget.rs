@@ -33,14 +33,16 @@ pub struct Budgets {
 }
 
 impl Default for Budgets {
-    /// Sized from the built-in catalog with a wide margin (docs/writing-checks.md): on the
-    /// synthetic tenant S (2,000 agents, 500 resource accounts, 5,000 numbers) no check takes
-    /// more than 130,000 steps or 9 MiB, on 2S 510,000 (NUM-008, which grows with the square of
-    /// the numbers) and 18 MiB; extrapolated to 10S, 13 million and 90 MiB.
+    /// Sized from the built-in catalog with a margin (docs/writing-checks.md): on the synthetic
+    /// tenant S (2,000 agents, 500 resource accounts, 5,000 numbers) no check takes more than
+    /// 130,000 steps or 9 MiB, on 2S 510,000 (NUM-008, which grows with the square of the
+    /// numbers on resource accounts) and 18 MiB; extrapolated to 10S, 13 million and 90 MiB.
+    /// Checks evaluate one per core at once, so a hostile check file can add up to the memory
+    /// budget to the peak once per core.
     fn default() -> Self {
         Budgets {
             steps: 50_000_000,
-            bytes: 512 << 20,
+            bytes: 256 << 20,
             time: Duration::from_secs(30),
         }
     }
