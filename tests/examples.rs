@@ -298,7 +298,8 @@ fn acs_federation_finding_names_the_arm_path_found_instead_of_the_immutable_id()
 fn field_case_table_report() {
     let (model, results) = audit("field-case.snapshot.json");
     let report = Report::new(&model, "snapshot", results);
-    let text = report::table::render(&report);
+    // At the width used when stdout is not a terminal and COLUMNS is not set.
+    let text = report::table::render_width(&report, report::table::DEFAULT_WIDTH);
     let plain = anstream::adapter::strip_str(&text).to_string();
     insta::assert_snapshot!(plain);
 }

@@ -609,7 +609,7 @@ proptest! {
         match celx::compile(env, &expr) {
             Ok(compiled) => {
                 let ctx = context();
-                if let Err(e) = compiled.program.execute(&ctx) {
+                if let Err(e) = compiled.execute(&ctx) {
                     one_line("CEL execution", &celx::describe_error(&e))?;
                 }
             }
@@ -622,7 +622,7 @@ proptest! {
     fn cel_arbitrary_text_never_panics(expr in "\\PC{0,60}") {
         let (env, _) = &*CATALOG;
         if let Ok(compiled) = celx::compile(env, &expr) {
-            let _ = compiled.program.execute(&context());
+            let _ = compiled.execute(&context());
         }
     }
 

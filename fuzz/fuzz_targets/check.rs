@@ -1,10 +1,13 @@
 //! Check files (`--checks DIR`): load (YAML, CEL compile, template compile), then evaluate a
-//! check that loads against the healthy example.
+//! check that loads against the healthy example, within small budgets (a check that loops or
+//! grows for ever must come back unknown, fast).
 #![no_main]
 
 use std::sync::LazyLock;
 
-use ccaudit::engine::{self, Check, CheckSet};
+use std::time::Duration;
+
+use ccaudit::engine::{self, Budgets, Check, CheckSet};
 use ccaudit::model::{AuditConfig, TenantModel};
 use ccaudit::snapshot::Snapshot;
 use libfuzzer_sys::fuzz_target;
@@ -27,6 +30,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(check) = Check::load(&ENV, "fuzz.yaml", "ACSFED-001", text, &paths) {
         let mut set = CheckSet::new();
         set.insert(check.spec.id.clone(), check);
-        let _ = engine::evaluate(&ENV, &set, &MODEL);
+        let budgets = Budgets {
+            steps: 1_000_000,
+            bytes: 64 << 20,
+            time: Duration::from_secs(2),
+        };
+        let _ = engine::evaluate_within(&ENV, &set, &MODEL, &budgets);
     }
 });

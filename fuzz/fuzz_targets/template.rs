@@ -1,11 +1,13 @@
 //! CEL rules and message templates: compile the input as a template (text with `{{ expr }}`
-//! holes) and render it against the field case's model.
+//! holes) and as an expression, and evaluate both against the field case's model within small
+//! budgets.
 #![no_main]
 
 use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 
 use ccaudit::engine::template::Template;
-use ccaudit::engine::{self, cel as celx};
+use ccaudit::engine::{self, Budgets, budget, cel as celx};
 use ccaudit::model::{AuditConfig, TenantModel};
 use ccaudit::snapshot::Snapshot;
 use libfuzzer_sys::fuzz_target;
@@ -26,10 +28,15 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut ctx = cel::Context::with_env(Arc::clone(&ENV));
     ctx.add_variable_from_value("tenant", TENANT.clone());
+    let budgets = Budgets {
+        steps: 1_000_000,
+        bytes: 64 << 20,
+        time: Duration::from_secs(2),
+    };
     if let Ok(template) = Template::compile(&ENV, text) {
-        let _ = template.render(&ctx);
+        let _ = budget::metered(&budgets, || template.render(&ctx));
     }
     if let Ok(expr) = celx::compile(&ENV, text) {
-        let _ = expr.program.execute(&ctx);
+        let _ = budget::metered(&budgets, || expr.execute(&ctx));
     }
 });

@@ -19,6 +19,15 @@ struct Source {
 /// Loads the built-in checks, then the files under `extra` (which add checks or replace
 /// built-ins with the same id).
 pub fn load(env: &Env, extra: Option<&Path>) -> Result<CheckSet, CheckError> {
+    // Every expression is parsed on one thread with a stack the parser cannot exhaust within
+    // the expression limits (see `cel::with_parser_stack`).
+    super::cel::with_parser_stack(|| load_here(env, extra))
+}
+
+/// The largest check file read from `--checks DIR`; the largest built-in one is under 10 KiB.
+pub const MAX_CHECK_FILE_BYTES: u64 = 1 << 20;
+
+fn load_here(env: &Env, extra: Option<&Path>) -> Result<CheckSet, CheckError> {
     let fact_paths = crate::model::fact_paths();
     let mut set = CheckSet::new();
     let mut builtin = Vec::new();
@@ -126,7 +135,7 @@ fn collect_dir(dir: &Path, out: &mut Vec<Source>) -> Result<(), CheckError> {
         if !is_check_file(name) {
             continue;
         }
-        let text = std::fs::read_to_string(&path).map_err(|e| io_err(&path, e))?;
+        let text = read_capped(&path).map_err(|e| io_err(&path, e))?;
         out.push(Source {
             origin: path.display().to_string(),
             stem: stem(name),
@@ -134,6 +143,23 @@ fn collect_dir(dir: &Path, out: &mut Vec<Source>) -> Result<(), CheckError> {
         });
     }
     Ok(())
+}
+
+/// Reads a check file, refusing one larger than `MAX_CHECK_FILE_BYTES` before reading it whole.
+fn read_capped(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CHECK_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_CHECK_FILE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "larger than the {} KiB a check file may have",
+            MAX_CHECK_FILE_BYTES >> 10
+        )));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "not UTF-8 text"))
 }
 
 fn stem(name: &str) -> String {

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use cel::{Context, Env, Value};
 use serde::Serialize;
 
+use super::budget::{self, Budgets};
 use super::cel::{self as celx, Expr};
 use super::check::{Basis, Check, CheckSet, Severity};
 use super::template::Template;
@@ -88,8 +89,19 @@ pub struct Suppressed {
     pub expires: Option<String>,
 }
 
-/// Evaluates `checks` against `model`, in check-id order.
+/// Evaluates `checks` against `model`, in check-id order, each check within the default
+/// `Budgets`.
 pub fn evaluate(env: &Arc<Env>, checks: &CheckSet, model: &TenantModel) -> Vec<CheckResult> {
+    evaluate_within(env, checks, model, &Budgets::default())
+}
+
+/// `evaluate` with other budgets.
+pub fn evaluate_within(
+    env: &Arc<Env>,
+    checks: &CheckSet,
+    model: &TenantModel,
+    budgets: &Budgets,
+) -> Vec<CheckResult> {
     let unavailable: BTreeMap<String, Unavailable> = model
         .unavailable_facts()
         .into_iter()
@@ -98,7 +110,15 @@ pub fn evaluate(env: &Arc<Env>, checks: &CheckSet, model: &TenantModel) -> Vec<C
     // The model's JSON is only the way into CEL: dropped as soon as it is converted, so it
     // does not sit in memory beside the CEL value for the whole evaluation.
     let tenant = celx::from_json(&model.to_json());
-    evaluate_tenant(env, checks, tenant, &unavailable, &model.absences, cores())
+    evaluate_tenant(
+        env,
+        checks,
+        tenant,
+        &unavailable,
+        &model.absences,
+        cores(),
+        budgets,
+    )
 }
 
 /// Threads to evaluate on: one per core.
@@ -114,6 +134,17 @@ pub fn evaluate_json(
     model: &serde_json::Value,
     unavailable: &BTreeMap<String, Unavailable>,
 ) -> Vec<CheckResult> {
+    evaluate_json_within(env, checks, model, unavailable, &Budgets::default())
+}
+
+/// `evaluate_json` with other budgets.
+pub fn evaluate_json_within(
+    env: &Arc<Env>,
+    checks: &CheckSet,
+    model: &serde_json::Value,
+    unavailable: &BTreeMap<String, Unavailable>,
+    budgets: &Budgets,
+) -> Vec<CheckResult> {
     evaluate_tenant(
         env,
         checks,
@@ -121,6 +152,7 @@ pub fn evaluate_json(
         unavailable,
         &[],
         cores(),
+        budgets,
     )
 }
 
@@ -132,36 +164,37 @@ fn evaluate_tenant(
     unavailable: &BTreeMap<String, Unavailable>,
     absences: &[Absence],
     workers: usize,
+    budgets: &Budgets,
 ) -> Vec<CheckResult> {
     let mut ctx = Context::with_env(Arc::clone(env));
     ctx.add_variable_from_value("tenant", tenant);
     let checks: Vec<&Check> = checks.values().collect();
-    let workers = workers.min(checks.len());
-    if workers <= 1 {
-        let mut results = Vec::new();
-        for check in checks {
-            evaluate_check(check, &ctx, unavailable, absences, &mut results);
-        }
-        return results;
-    }
+    let workers = workers.clamp(1, checks.len().max(1));
     // Checks are independent and read one shared, immutable tenant value, so they run on every
     // core: each worker takes the next check not yet taken (the costs differ by orders of
     // magnitude, so a fixed split would leave a core idle), and the results are put back in
-    // check-id order, so the output does not depend on scheduling.
+    // check-id order, so the output does not depend on scheduling. Even one worker is a thread
+    // of its own: the interpreter recurses once per level of an expression, which needs a
+    // known stack (`EVAL_STACK`), not whatever the caller's thread has.
     let next = std::sync::atomic::AtomicUsize::new(0);
     let done: Vec<std::sync::Mutex<Vec<CheckResult>>> =
         checks.iter().map(|_| Default::default()).collect();
+    let work = || {
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(check) = checks.get(i) else { break };
+            let mut results = Vec::new();
+            evaluate_within_budget(check, &ctx, unavailable, absences, budgets, &mut results);
+            *done[i].lock().unwrap_or_else(|p| p.into_inner()) = results;
+        }
+    };
     std::thread::scope(|scope| {
         for _ in 0..workers {
-            scope.spawn(|| {
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(check) = checks.get(i) else { break };
-                    let mut results = Vec::new();
-                    evaluate_check(check, &ctx, unavailable, absences, &mut results);
-                    *done[i].lock().unwrap_or_else(|p| p.into_inner()) = results;
-                }
-            });
+            std::thread::Builder::new()
+                .name("ccaudit-eval".into())
+                .stack_size(celx::EVAL_STACK)
+                .spawn_scoped(scope, work)
+                .expect("a thread to evaluate checks on");
         }
     });
     done.into_iter()
@@ -169,15 +202,56 @@ fn evaluate_tenant(
         .collect()
 }
 
-fn evaluate_check(
+/// Evaluates one check within `budgets`. A check that runs out of one, or on which the
+/// interpreter panics, gives one unknown result saying so, and no other: its partial results
+/// are not a verdict. Other checks are not affected.
+fn evaluate_within_budget(
     check: &Check,
     ctx: &Context,
     unavailable: &BTreeMap<String, Unavailable>,
     absences: &[Absence],
+    budgets: &Budgets,
     out: &mut Vec<CheckResult>,
 ) {
-    let spec = &check.spec;
-    let base = |status: Status, subject: Option<Subject>, message: String| CheckResult {
+    let mut results = Vec::new();
+    let started = std::time::Instant::now();
+    let (outcome, exceeded, spent) = budget::metered(budgets, || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            evaluate_check(check, ctx, unavailable, absences, &mut results)
+        }))
+    });
+    tracing::debug!(
+        check = %check.spec.id,
+        steps = spent.steps,
+        bytes = spent.bytes,
+        ms = started.elapsed().as_millis() as u64,
+        "evaluated"
+    );
+    let message = match (exceeded, outcome) {
+        (None, Ok(())) => {
+            out.extend(results);
+            return;
+        }
+        (Some(e), _) => format!(
+            "not evaluated to the end: the check exceeded its {} (see docs/writing-checks.md)",
+            e.describe(budgets)
+        ),
+        (None, Err(panic)) => format!(
+            "not evaluated: the CEL interpreter failed on this check ({})",
+            celx::panic_text(panic.as_ref())
+        ),
+    };
+    out.push(result(&check.spec, Status::Unknown, None, message));
+}
+
+/// A result of `spec` with nothing but its status, subject and message.
+fn result(
+    spec: &super::check::CheckSpec,
+    status: Status,
+    subject: Option<Subject>,
+    message: String,
+) -> CheckResult {
+    CheckResult {
         check: spec.id.clone(),
         title: spec.title.clone(),
         area: spec.area.clone(),
@@ -192,6 +266,19 @@ fn evaluate_check(
         error_codes: spec.error_codes.clone(),
         suppressed: None,
         absent_in: None,
+    }
+}
+
+fn evaluate_check(
+    check: &Check,
+    ctx: &Context,
+    unavailable: &BTreeMap<String, Unavailable>,
+    absences: &[Absence],
+    out: &mut Vec<CheckResult>,
+) {
+    let spec = &check.spec;
+    let base = |status: Status, subject: Option<Subject>, message: String| {
+        result(spec, status, subject, message)
     };
 
     // 1. Needed facts. Not-requested input (e.g. no agents named) skips; anything else is unknown.
@@ -245,7 +332,7 @@ fn evaluate_check(
         out.push(evaluate_subject(check, ctx, None, absences, &base));
         return;
     };
-    let subjects = match subjects_expr.program.execute(ctx) {
+    let subjects = match subjects_expr.execute(ctx) {
         Ok(Value::List(items)) => items,
         Ok(other) => {
             out.push(base(
@@ -275,14 +362,16 @@ fn evaluate_check(
         out.push(base(Status::Skipped, None, reason));
         return;
     }
-    let mut results: Vec<CheckResult> = subjects
-        .iter()
-        .map(|item| {
-            let mut child = ctx.new_inner_scope();
-            child.add_variable_from_value("subject", item.clone());
-            evaluate_subject(check, &child, Some(item), absences, &base)
-        })
-        .collect();
+    let mut results: Vec<CheckResult> = Vec::with_capacity(subjects.len());
+    for item in subjects.iter() {
+        // A check out of budget stops here: its results are replaced by one unknown.
+        if budget::check_time().is_some() {
+            return;
+        }
+        let mut child = ctx.new_inner_scope();
+        child.add_variable_from_value("subject", item.clone());
+        results.push(evaluate_subject(check, &child, Some(item), absences, &base));
+    }
     // CEL maps iterate in hash order, so a subject list built from a map comes out shuffled;
     // sorting makes every report byte-for-byte reproducible.
     results.sort_by(|a, b| {
@@ -369,7 +458,7 @@ fn subject_of(check: &Check, ctx: &Context, item: &Value) -> Subject {
     let name = check
         .subject_name
         .as_ref()
-        .map(|e| match e.program.execute(ctx) {
+        .map(|e| match e.execute(ctx) {
             Ok(v) => celx::display(&v),
             Err(err) => format!("<{}>", celx::describe_error(&err)),
         })
@@ -427,7 +516,7 @@ impl Undecided {
 /// Evaluates a boolean expression. A check can declare that the data does not allow a verdict
 /// by returning `{'unknown': 'reason'}` (e.g. an agent without a Teams record).
 fn eval_bool(expr: &Expr, ctx: &Context) -> Result<bool, Undecided> {
-    match expr.program.execute(ctx) {
+    match expr.execute(ctx) {
         Ok(Value::Bool(b)) => Ok(b),
         Ok(Value::Map(m)) if m.map.len() == 1 => {
             match m
@@ -477,7 +566,15 @@ mod tests {
             .collect();
         let run = |workers| {
             let tenant = celx::from_json(&model.to_json());
-            evaluate_tenant(&env, &checks, tenant, &unavailable, &[], workers)
+            evaluate_tenant(
+                &env,
+                &checks,
+                tenant,
+                &unavailable,
+                &[],
+                workers,
+                &Budgets::default(),
+            )
         };
         let one = run(1);
         assert!(one.iter().any(|r| r.status == Status::Fail));

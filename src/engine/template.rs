@@ -5,6 +5,7 @@
 
 use cel::{Context, Env};
 
+use super::budget;
 use super::cel::{self as celx, Expr};
 
 #[derive(Debug, Clone)]
@@ -57,8 +58,17 @@ impl Template {
         for part in &self.parts {
             match part {
                 Part::Text(t) => out.push_str(t),
-                Part::Hole(expr) => match expr.program.execute(ctx) {
-                    Ok(v) => out.push_str(&celx::display(&v)),
+                Part::Hole(expr) => match expr.execute(ctx) {
+                    Ok(v) => {
+                        let text = celx::display(&v);
+                        // Rendered text is kept with the result: it counts against the
+                        // check's memory budget like any string it builds.
+                        if let Err(e) = budget::spend_text(text.len()) {
+                            first_error.get_or_insert(celx::describe_error(&e));
+                            break;
+                        }
+                        out.push_str(&text);
+                    }
                     Err(e) => {
                         let msg = celx::describe_error(&e);
                         out.push_str(&format!("<{}: {msg}>", expr.source));

@@ -121,9 +121,13 @@ pub fn render(report: &Report) -> String {
     let mut env = Environment::new();
     env.add_template(TEMPLATE_NAME, TEMPLATE)
         .expect("the built-in HTML template parses");
-    env.get_template(TEMPLATE_NAME)
+    let html = env
+        .get_template(TEMPLATE_NAME)
         .and_then(|t| t.render(Serde(&page)))
-        .expect("the built-in HTML template renders")
+        .expect("the built-in HTML template renders");
+    // Autoescaping covers markup, not control characters (a display name with an escape
+    // sequence): those are written as visible escapes.
+    super::text::neutralize(&html).into_owned()
 }
 
 fn page(report: &Report) -> Page<'_> {

@@ -8,19 +8,19 @@
 
 use quick_junit::{NonSuccessKind, Property, Report as Junit, TestCase, TestCaseStatus, TestSuite};
 
-use super::Report;
 use super::table::AREA_ORDER;
+use super::{Report, text};
 use crate::engine::{CheckResult, Status};
 
 pub fn render(report: &Report) -> String {
     let tenant = &report.tenant;
-    let mut junit = Junit::new(format!(
+    let mut junit = Junit::new(clean(format!(
         "ccaudit {} ({}) {} {}",
         tenant.name.as_deref().unwrap_or(&tenant.id),
         tenant.id,
         report.source,
         report.collected_at
-    ));
+    )));
     let mut areas: Vec<&str> = report.results.iter().map(|r| r.area.as_str()).collect();
     areas.sort_by_key(|a| {
         let rank = AREA_ORDER
@@ -31,13 +31,13 @@ pub fn render(report: &Report) -> String {
     });
     areas.dedup();
     for area in areas {
-        let mut suite = TestSuite::new(area);
+        let mut suite = TestSuite::new(clean(area));
         suite.add_properties([
-            Property::new("tenant.id", &tenant.id),
-            Property::new("tenant.name", tenant.name.as_deref().unwrap_or("")),
-            Property::new("tenant.cloud", &tenant.cloud),
-            Property::new("source", &report.source),
-            Property::new("collected_at", &report.collected_at),
+            Property::new("tenant.id", clean(&tenant.id)),
+            Property::new("tenant.name", clean(tenant.name.as_deref().unwrap_or(""))),
+            Property::new("tenant.cloud", clean(&tenant.cloud)),
+            Property::new("source", clean(&report.source)),
+            Property::new("collected_at", clean(&report.collected_at)),
             Property::new(
                 "tool",
                 format!("{} {}", report.tool.name, report.tool.version),
@@ -57,15 +57,22 @@ pub fn render(report: &Report) -> String {
         .expect("an in-memory JUnit report serialises")
 }
 
+/// Text for the XML: XML 1.0 allows no control character but tab, newline and carriage
+/// return, not even as a character reference, and quick-junit drops them with what follows an
+/// escape sequence, silently. Tenant text's are written as visible escapes instead.
+fn clean(s: impl AsRef<str>) -> String {
+    text::neutralize(s.as_ref()).into_owned()
+}
+
 fn test_case(r: &CheckResult) -> TestCase {
     let name = match &r.subject {
         Some(subject) => format!("{} {}", r.check, subject.name),
         None => r.check.clone(),
     };
-    let mut case = TestCase::new(name, status(r));
-    case.set_classname(&r.area);
+    let mut case = TestCase::new(clean(name), status(r));
+    case.set_classname(clean(&r.area));
     if r.status == Status::Pass && r.suppressed.is_none() {
-        case.set_system_out(&r.message);
+        case.set_system_out(clean(&r.message));
     }
     case
 }
@@ -80,8 +87,8 @@ fn status(r: &CheckResult) -> TestCaseStatus {
             .unwrap_or_default();
         status
             .set_type("suppressed")
-            .set_message(format!("suppressed: {}{expires}", suppressed.reason))
-            .set_description(format!("{}: {}", r.status.as_str(), r.message));
+            .set_message(clean(format!("suppressed: {}{expires}", suppressed.reason)))
+            .set_description(clean(format!("{}: {}", r.status.as_str(), r.message)));
         return status;
     }
     match r.status {
@@ -90,8 +97,8 @@ fn status(r: &CheckResult) -> TestCaseStatus {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
             status
                 .set_type(r.status.as_str())
-                .set_message(&r.message)
-                .set_description(failure_body(r));
+                .set_message(clean(&r.message))
+                .set_description(clean(failure_body(r)));
             status
         }
         Status::Unknown => {
@@ -102,13 +109,13 @@ fn status(r: &CheckResult) -> TestCaseStatus {
                 .map_or_else(|| "grant: (not known)".into(), |n| format!("grant: {n}"));
             status
                 .set_type("unknown")
-                .set_message(&r.message)
-                .set_description(format!("{}\n{grant}", r.title));
+                .set_message(clean(&r.message))
+                .set_description(clean(format!("{}\n{grant}", r.title)));
             status
         }
         Status::Skipped => {
             let mut status = TestCaseStatus::skipped();
-            status.set_type("skipped").set_message(&r.message);
+            status.set_type("skipped").set_message(clean(&r.message));
             status
         }
     }

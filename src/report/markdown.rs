@@ -46,7 +46,9 @@ pub fn render(report: &Report) -> String {
     suppressed(&mut out, report);
     warnings(&mut out, report);
     data_quality(&mut out, report);
-    out
+    // Tenant text may hold control characters (a display name with an escape sequence): none
+    // reaches the document, which is read in terminals and CI logs too.
+    super::text::neutralize(&out).into_owned()
 }
 
 /// Results in the order an admin works through them: by status (fail, missing, unknown, pass,
