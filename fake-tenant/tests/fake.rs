@@ -1918,3 +1918,55 @@ async fn serves_the_example_snapshots() {
         t.fake.shutdown();
     }
 }
+
+/// The binary prints the banner of the library ([`FakeTenant::banner`]): one complete live
+/// audit command with the environment, `--tenant`, the endpoints and the snapshot's agents.
+#[test]
+fn the_binary_prints_one_complete_audit_command() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let snapshot = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/field-case.snapshot.json"
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fake-tenant"))
+        .args(["--snapshot", snapshot])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let done = line.starts_with("Ctrl-C");
+            text.push_str(&line);
+            text.push('\n');
+            if done {
+                break;
+            }
+        }
+        let _ = tx.send(text);
+    });
+    let text = rx.recv_timeout(Duration::from_secs(30));
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = text.expect("the banner within 30 s");
+    let commands: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(" ccaudit audit "))
+        .collect();
+    assert_eq!(commands.len(), 1, "{text}");
+    let command = commands[0];
+    for part in [
+        &format!("AZURE_TENANT_ID={TID} "),
+        "AZURE_CLIENT_ID=",
+        "AZURE_CLIENT_SECRET=",
+        &format!(" ccaudit audit --tenant {TID} --endpoint login=http://127.0.0.1:"),
+        " --dataverse-url http://127.0.0.1:",
+        " --agents agent1@contoso.com,agent2@contoso.com,agent3@contoso.com",
+    ] {
+        assert!(command.contains(part), "`{part}` missing from: {command}");
+    }
+}
