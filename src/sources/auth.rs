@@ -24,6 +24,7 @@ use url::Url;
 
 use super::endpoints::{Audience, describe, device_code_url, token_url};
 use super::http::{backoff_delay, json_body, parse_retry_after, read_capped, transport_message};
+use super::timeouts::{self, Timeout, Timeouts};
 
 /// The Azure CLI's public client id, used by `--auth device-code` unless `AZURE_CLIENT_ID` is
 /// set: it is pre-authorised for Graph, ARM and most first-party resources.
@@ -33,7 +34,8 @@ pub const AZURE_CLI_CLIENT_ID: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 const EXPIRY_MARGIN: Duration = Duration::from_secs(300);
 /// Client assertions are valid this long.
 const ASSERTION_LIFETIME: u64 = 600;
-/// Attempts per token POST on throttling, 5xx or connection errors.
+/// Attempts per token POST on throttling, 5xx or connection errors (a timeout is not retried:
+/// an endpoint that did not answer in time is not waited for again).
 const TOKEN_ATTEMPTS: u32 = 3;
 const TOKEN_RETRY_AFTER_CAP: Duration = Duration::from_secs(60);
 const TOKEN_BODY_CAP: usize = 1 << 20;
@@ -583,6 +585,13 @@ pub struct TokenProvider {
     /// One second in production; tests shrink device-code polling with it.
     poll_unit: Duration,
     backoff_base: Duration,
+    /// Connect and request timeouts of the token endpoint (`--timeout login=SECS`).
+    timeout: Timeout,
+    /// Set once the token endpoint did not answer in time: every later sign-in fails at once
+    /// with the same error rather than waiting again (each audience and each request would).
+    silent: Mutex<Option<AuthError>>,
+    /// Sign-ins under way.
+    in_flight: std::sync::atomic::AtomicUsize,
 }
 
 impl fmt::Debug for TokenProvider {
@@ -597,28 +606,52 @@ impl fmt::Debug for TokenProvider {
 impl TokenProvider {
     /// `login` is the Entra authority base (`Endpoints::login()`).
     pub fn new(credential: Credential, login: &Url) -> Result<TokenProvider, AuthError> {
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("ccaudit/", env!("CARGO_PKG_VERSION")));
-        if super::endpoints::is_loopback(login) {
-            builder = builder.no_proxy();
-        }
-        let http = builder.build().map_err(|e| AuthError::Transport {
-            endpoint: login.as_str().to_string(),
-            message: format!("cannot build the HTTP client: {}", transport_message(&e)),
-        })?;
+        let timeout = Timeouts::default().login();
         Ok(TokenProvider {
             credential,
             login: login.clone(),
-            http,
+            http: Self::client(login, timeout)?,
             slots: Mutex::new(HashMap::new()),
             refresh_token: tokio::sync::Mutex::new(None),
             prompt: Box::new(|message| eprintln!("{message}")),
             poll_unit: Duration::from_secs(1),
             backoff_base: Duration::from_millis(500),
+            timeout,
+            silent: Mutex::new(None),
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
         })
+    }
+
+    fn client(login: &Url, timeout: Timeout) -> Result<reqwest::Client, AuthError> {
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(timeout.connect)
+            .timeout(timeout.request)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("ccaudit/", env!("CARGO_PKG_VERSION")));
+        if super::endpoints::is_loopback(login) {
+            builder = builder.no_proxy();
+        }
+        builder.build().map_err(|e| AuthError::Transport {
+            endpoint: login.as_str().to_string(),
+            message: format!("cannot build the HTTP client: {}", transport_message(&e)),
+        })
+    }
+
+    /// The token endpoint's connect and request timeouts (default: `Timeouts::default().login()`).
+    pub fn with_timeout(mut self, timeout: Timeout) -> Result<TokenProvider, AuthError> {
+        self.http = Self::client(&self.login, timeout)?;
+        self.timeout = timeout;
+        Ok(self)
+    }
+
+    /// The Entra authority base signed in at.
+    pub fn login(&self) -> &Url {
+        &self.login
+    }
+
+    /// Whether a sign-in is under way now.
+    pub fn signing_in(&self) -> bool {
+        self.in_flight.load(std::sync::atomic::Ordering::SeqCst) > 0
     }
 
     /// Where the device-code message goes (stderr by default; a progress display may want to
@@ -643,7 +676,14 @@ impl TokenProvider {
             Some(Err(e)) => return Err(e.clone()),
             _ => {}
         }
-        let fetched = self.fetch(audience).await;
+        let fetched = {
+            self.in_flight
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let fetched = self.fetch(audience).await;
+            self.in_flight
+                .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            fetched
+        };
         let out = match &fetched {
             Ok(t) => Ok(t.token.clone()),
             Err(e) => Err(e.clone()),
@@ -876,6 +916,14 @@ impl TokenProvider {
     /// connection errors a few times. A 200 gives its JSON body.
     async fn post_form(&self, url: &Url, form: &[(&str, &str)]) -> Result<Value, PostError> {
         let endpoint = describe("POST", url);
+        if let Some(e) = self
+            .silent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            return Err(PostError::Other(e));
+        }
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -883,8 +931,24 @@ impl TokenProvider {
             let sent = self.http.post(url.clone()).form(form).send().await;
             let mut resp = match sent {
                 Ok(r) => r,
+                Err(e) if e.is_timeout() => {
+                    let message = if e.is_connect() {
+                        format!(
+                            "could not connect to login within {} s (--connect-timeout login=SECS waits longer)",
+                            timeouts::secs(self.timeout.connect)
+                        )
+                    } else {
+                        format!(
+                            "no answer from login within {} s (--timeout login=SECS waits longer)",
+                            timeouts::secs(self.timeout.request)
+                        )
+                    };
+                    let e = AuthError::Transport { endpoint, message };
+                    *self.silent.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
+                    return Err(PostError::Other(e));
+                }
                 Err(e) => {
-                    let retry = e.is_connect() || e.is_timeout() || e.is_request();
+                    let retry = e.is_connect() || e.is_request();
                     if retry && attempt < TOKEN_ATTEMPTS {
                         tokio::time::sleep(backoff_delay(attempt, self.backoff_base)).await;
                         continue;
@@ -1510,6 +1574,44 @@ wQIDAQAB
         provider.invalidate(&graph()).await;
         provider.token(&graph()).await.unwrap();
         assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    /// A token endpoint that takes the connection and never answers in time: one request, an
+    /// error naming login, its timeout and the flag; later sign-ins, for any audience, fail
+    /// with it at once without another request.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unresponsive_token_endpoint_is_asked_once() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c2 = calls.clone();
+        let server = loopback::serve(move |_| {
+            c2.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_secs(1));
+            token_reply(TOKEN, 3600)
+        })
+        .await;
+        let timeout = Timeout {
+            connect: Duration::from_secs(5),
+            request: Duration::from_millis(200),
+        };
+        let provider = TokenProvider::new(secret_credential("tid"), &server.url("/login"))
+            .unwrap()
+            .with_timeout(timeout)
+            .unwrap();
+        let started = Instant::now();
+        let e = provider.token(&graph()).await.unwrap_err().to_string();
+        assert!(e.starts_with("POST 127.0.0.1:"), "{e}");
+        assert!(
+            e.ends_with(
+                "/login/tid/oauth2/v2.0/token: no answer from login within 0.2 s (--timeout login=SECS waits longer)"
+            ),
+            "{e}"
+        );
+        let other = Audience::new("https://management.azure.com");
+        assert_eq!(provider.token(&other).await.unwrap_err().to_string(), e);
+        assert_eq!(provider.token(&graph()).await.unwrap_err().to_string(), e);
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "asked once");
+        assert!(started.elapsed() < Duration::from_millis(900));
+        assert!(!provider.signing_in());
     }
 
     #[tokio::test]
