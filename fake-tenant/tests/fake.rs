@@ -19,6 +19,15 @@ const SUB1: &str = "11112222-3333-4444-5555-666677778888";
 const SUB2: &str = "99998888-7777-6666-5555-444433332222";
 const ACS1: &str = "/subscriptions/11112222-3333-4444-5555-666677778888/resourceGroups/rg-cc/providers/Microsoft.Communication/CommunicationServices/acs-one";
 
+/// A client for the fake (plain http on loopback). Feature unification in a workspace build
+/// gives reqwest ccaudit's features: gzip, which is turned off so the fake's gzip faults reach
+/// the test as sent, and rustls without a crypto provider, so ccaudit's (ring) is installed
+/// first, as ccaudit does.
+fn client_builder() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().no_gzip()
+}
+
 fn items(n: usize, f: impl Fn(usize) -> Value) -> Vec<Value> {
     (0..n).map(f).collect()
 }
@@ -117,12 +126,9 @@ impl T {
             .expect("fake starts");
         T {
             fake,
-            // Feature unification in a workspace build turns on gzip; the fake's gzip faults
-            // must reach the test as sent.
             // Redirects are the fake's answers under test, and a Location may name a real
             // Microsoft host: never followed.
-            http: reqwest::Client::builder()
-                .no_gzip()
+            http: client_builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),
@@ -1883,12 +1889,7 @@ async fn serves_the_example_snapshots() {
             .unwrap();
         let t = T {
             fake,
-            // Feature unification in a workspace build turns on gzip; the fake's gzip faults
-            // must reach the test as sent.
-            http: reqwest::Client::builder()
-                .no_gzip()
-                .build()
-                .expect("client"),
+            http: client_builder().build().expect("client"),
         };
         let graph = t.token("graph").await;
         let (orgs, _) = t

@@ -15,7 +15,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use secrecy::{ExposeSecret, SecretString};
@@ -222,8 +221,9 @@ impl Credential {
 
 /// A certificate credential: an RSA key and the thumbprints of its certificate.
 pub struct ClientCertificate {
-    key: EncodingKey,
-    alg: Algorithm,
+    /// Signs the client assertion, PS256 (RSASSA-PSS with SHA-256), with ring. Boxed: the key
+    /// pair is large, and `Credential` holds this inline.
+    key: Box<ring::signature::RsaKeyPair>,
     x5t: String,
     x5t_s256: String,
     origin: String,
@@ -233,7 +233,7 @@ impl fmt::Debug for ClientCertificate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientCertificate")
             .field("origin", &self.origin)
-            .field("alg", &self.alg)
+            .field("alg", &"PS256")
             .field("x5t#S256", &self.x5t_s256)
             .finish_non_exhaustive()
     }
@@ -326,19 +326,17 @@ impl ClientCertificate {
         use sha1::Digest as _;
         let x5t = URL_SAFE_NO_PAD.encode(sha1::Sha1::digest(cert_der));
         let x5t_s256 = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(cert_der));
-        let key = EncodingKey::from_rsa_der(rsa_pkcs1);
-        // PS256 is what Entra documents today; fall back to RS256 for a key that cannot do PSS.
-        let alg = [Algorithm::PS256, Algorithm::RS256]
-            .into_iter()
-            .find(|alg| jsonwebtoken::encode(&Header::new(*alg), &json!({}), &key).is_ok())
-            .ok_or_else(|| AuthError::Certificate {
+        // PS256 is what Entra documents today; every RSA key ring accepts can sign it.
+        let key = ring::signature::RsaKeyPair::from_der(rsa_pkcs1).map(Box::new).map_err(|e| {
+            AuthError::Certificate {
                 path: origin.to_string(),
-                detail: "the private key cannot sign (not a usable RSA key of 2048 bits or more)"
-                    .to_string(),
-            })?;
+                detail: format!(
+                    "the private key cannot sign ({e}): Entra needs an RSA key, and ccaudit signs with keys of 2048 to 4096 bits"
+                ),
+            }
+        })?;
         Ok(ClientCertificate {
             key,
-            alg,
             x5t,
             x5t_s256,
             origin: origin.to_string(),
@@ -363,10 +361,12 @@ impl ClientCertificate {
         now: SystemTime,
     ) -> Result<SecretString, AuthError> {
         let now = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-        let mut header = Header::new(self.alg);
-        header.typ = Some("JWT".to_string());
-        header.x5t = Some(self.x5t.clone());
-        header.x5t_s256 = Some(self.x5t_s256.clone());
+        let header = json!({
+            "typ": "JWT",
+            "alg": "PS256",
+            "x5t": self.x5t,
+            "x5t#S256": self.x5t_s256,
+        });
         let claims = json!({
             "aud": token_endpoint,
             "iss": client_id,
@@ -376,12 +376,27 @@ impl ClientCertificate {
             "iat": now,
             "exp": now + ASSERTION_LIFETIME,
         });
-        jsonwebtoken::encode(&header, &claims, &self.key)
-            .map(SecretString::from)
-            .map_err(|e| AuthError::Certificate {
+        let signing_input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let mut signature = vec![0; self.key.public().modulus_len()];
+        self.key
+            .sign(
+                &ring::signature::RSA_PSS_SHA256,
+                &ring::rand::SystemRandom::new(),
+                signing_input.as_bytes(),
+                &mut signature,
+            )
+            .map_err(|_| AuthError::Certificate {
                 path: self.origin.clone(),
-                detail: format!("cannot sign the client assertion: {e}"),
-            })
+                detail: "cannot sign the client assertion".to_string(),
+            })?;
+        Ok(SecretString::from(format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(signature)
+        )))
     }
 }
 
@@ -623,6 +638,7 @@ impl TokenProvider {
     }
 
     fn client(login: &Url, timeout: Timeout) -> Result<reqwest::Client, AuthError> {
+        super::http::use_ring_for_tls();
         let mut builder = reqwest::Client::builder()
             .connect_timeout(timeout.connect)
             .timeout(timeout.request)
@@ -1412,11 +1428,55 @@ wQIDAQAB
     fn pem_certificate_in_pkcs8_and_pkcs1_forms() {
         let a = test_cert();
         assert_eq!(a.x5t_s256(), TEST_CERT_S256);
-        assert_eq!(a.alg, Algorithm::PS256);
         let pkcs1 = format!("{TEST_CERT_PEM}{TEST_KEY_PKCS1_PEM}");
         let b = ClientCertificate::from_pem(pkcs1.as_bytes(), "b.pem").unwrap();
         assert_eq!(b.x5t(), a.x5t());
         assert_eq!(b.x5t().len(), 27, "base64url SHA-1 without padding");
+    }
+
+    /// A 1024-bit key, generated for this test only (`openssl req -x509 -newkey rsa:1024`).
+    const TEST_1024_PEM: &str = r"-----BEGIN CERTIFICATE-----
+MIICFjCCAX+gAwIBAgIUL6nnGlGGKq03yqQohvru62VfV8AwDQYJKoZIhvcNAQEL
+BQAwHDEaMBgGA1UEAwwRY2NhdWRpdC10ZXN0LTEwMjQwIBcNMjYxMjAyMTUyMjU3
+WhgPMjEyNjExMDgxNTIyNTdaMBwxGjAYBgNVBAMMEWNjYXVkaXQtdGVzdC0xMDI0
+MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCUFvQzVMG2TaYOHEKq3rA49YjM
+VSktgVd2VrRusK5a6w585XDaVqWUM+6xO4Tb6w1T0ww4xPYAMV7CyT8s2lXRZJwL
+/xA8Q1Hp4bFOajYjN/4I+c0ekQvOBEkLU0W7xQv3UyPvnKBc0RH0mKrKVScjg4FU
+yuwuYn3NSD355SO8/wIDAQABo1MwUTAdBgNVHQ4EFgQU8r5njRpOZa1oARBW6jRo
+WZjAFkYwHwYDVR0jBBgwFoAU8r5njRpOZa1oARBW6jRoWZjAFkYwDwYDVR0TAQH/
+BAUwAwEB/zANBgkqhkiG9w0BAQsFAAOBgQCJo48iOrAV+ckHsC6DslusxjzFrzIy
+04but9X3ZV3GTtIb52dNh1x4UJiOckegmYDjCvg1gxMi9T8cyvIe0wsuaFJcUbfy
+oDn2wIOL7Mm405FAsiCAQXMj6q26sFkVeIDuttoWmrgCegzTYGlFMW84mJluUWMT
+brf3wjBqf6hPSA==
+-----END CERTIFICATE-----
+-----BEGIN PRIVATE KEY-----
+MIICdwIBADANBgkqhkiG9w0BAQEFAASCAmEwggJdAgEAAoGBAJQW9DNUwbZNpg4c
+QqresDj1iMxVKS2BV3ZWtG6wrlrrDnzlcNpWpZQz7rE7hNvrDVPTDDjE9gAxXsLJ
+PyzaVdFknAv/EDxDUenhsU5qNiM3/gj5zR6RC84ESQtTRbvFC/dTI++coFzREfSY
+qspVJyODgVTK7C5ifc1IPfnlI7z/AgMBAAECgYEAhqyZSFU8FV5oNUzeFCaQfDxP
+PAP2fruxnp0bWc6zwVsiwdKm3ukNi8nuuJ84JAePBzxXUQlN7r73Po1mNpQYlgKU
+EuZ9k+y1nveQidlVJoLSe+oLsWsYP9uTBpfUDlWS5feIRcCWVPj0WYZkZHIzjzSS
+YmMkJQMZUkaGTjJVMQECQQDDVU54h9Om2S9h60i9jYxHQIp8nT2i0Ef/7+hTc1kP
+w4/wo8SYc89Xi0mojNlsP/+JS/XDn6qVZcKMj7voEU95AkEAwhVfU74+gecegX5n
+ojd4Hg9ZzgshXYZ0i2FOP9Pe/XBIjR4b/wlXdcZdcF3PAAddzwrejt1rpcpcGp8a
+Nux6NwJBAIELOmwmT41KriLibYvMl3/7A4KP3shRET/kHngDHDNt3wn7J0YQPEp5
+mo/ffUQmg4sQw6wZL3jDYWO7EUifJwECQGFTFlqILBA4NbP6Dz3pUvK//+iy7Cha
+JFdAlFytgkTU6YzabG+X36PPtUuDvynkh8YrTS+XGUQqFcXDwwGH1EECQFj2pbpW
+4cmspIf/LjaCORY5PSmcdyNY2MwK57WfqK4BjgwZeCbnzFeC6QyL/O1tUQ3qce44
+467d+SxcMw4I4Rc=
+-----END PRIVATE KEY-----
+";
+
+    #[test]
+    fn a_key_too_short_to_sign_is_refused_when_loaded() {
+        let err = ClientCertificate::from_pem(TEST_1024_PEM.as_bytes(), "short.pem")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("client certificate short.pem: the private key cannot sign (")
+                && err.ends_with("keys of 2048 to 4096 bits"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -1458,14 +1518,12 @@ wQIDAQAB
         let cert = test_cert();
         let aud = "https://login.microsoftonline.com/t/oauth2/v2.0/token";
         let jwt = cert.assertion("app-1", aud, SystemTime::now()).unwrap();
-        let header = jsonwebtoken::decode_header(jwt.expose_secret()).unwrap();
-        assert_eq!(header.alg, Algorithm::PS256);
-        assert_eq!(header.typ.as_deref(), Some("JWT"));
-        assert_eq!(header.x5t_s256.as_deref(), Some(TEST_CERT_S256));
-        assert_eq!(header.x5t.as_deref(), Some(cert.x5t()));
-        let payload = jwt.expose_secret().split('.').nth(1).unwrap();
-        let claims: Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        let header = jwt_part(jwt.expose_secret(), 0);
+        assert_eq!(header["alg"], "PS256");
+        assert_eq!(header["typ"], "JWT");
+        assert_eq!(header["x5t#S256"], TEST_CERT_S256);
+        assert_eq!(header["x5t"], cert.x5t());
+        let claims = jwt_part(jwt.expose_secret(), 1);
         assert_eq!(claims["aud"], aud);
         assert_eq!(claims["iss"], "app-1");
         assert_eq!(claims["sub"], "app-1");
@@ -1477,12 +1535,35 @@ wQIDAQAB
         );
         assert_eq!(nbf, iat);
         assert_eq!(exp - iat, ASSERTION_LIFETIME);
-        // The signature verifies against the certificate's public key.
-        let key = jsonwebtoken::DecodingKey::from_rsa_pem(TEST_PUBLIC_KEY_PEM.as_bytes()).unwrap();
-        let mut v = jsonwebtoken::Validation::new(Algorithm::PS256);
-        v.set_audience(&[aud]);
-        v.set_issuer(&["app-1"]);
-        jsonwebtoken::decode::<Value>(jwt.expose_secret(), &key, &v).unwrap();
+        // The signature verifies against the certificate's public key (PS256), and only
+        // over what was signed.
+        let spki = rustls_pki_types::SubjectPublicKeyInfoDer::from_pem_slice(
+            TEST_PUBLIC_KEY_PEM.as_bytes(),
+        )
+        .unwrap();
+        let (_, info, _) = der_tlv(spki.as_ref()).unwrap();
+        let (_, _algorithm, rest) = der_tlv(info).unwrap();
+        let (tag, bits, _) = der_tlv(rest).unwrap();
+        assert_eq!(
+            (tag, bits[0]),
+            (0x03, 0),
+            "a BIT STRING with no unused bits"
+        );
+        let public = ring::signature::UnparsedPublicKey::new(
+            &ring::signature::RSA_PSS_2048_8192_SHA256,
+            &bits[1..],
+        );
+        let (signed, signature) = jwt.expose_secret().rsplit_once('.').unwrap();
+        let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+        public.verify(signed.as_bytes(), &signature).unwrap();
+        let tampered = signed.replacen('e', "f", 1);
+        assert!(public.verify(tampered.as_bytes(), &signature).is_err());
+    }
+
+    /// The JSON of part `n` of a compact JWT (0 header, 1 claims).
+    fn jwt_part(jwt: &str, n: usize) -> Value {
+        let part = jwt.split('.').nth(n).unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
     }
 
     #[test]
@@ -1687,8 +1768,8 @@ wQIDAQAB
                 .collect();
             assert_eq!(form["client_assertion_type"], JWT_BEARER);
             assert!(!form.contains_key("client_secret"));
-            let header = jsonwebtoken::decode_header(&form["client_assertion"]).unwrap();
-            assert_eq!(header.x5t_s256.as_deref(), Some(TEST_CERT_S256));
+            let header = jwt_part(&form["client_assertion"], 0);
+            assert_eq!(header["x5t#S256"], TEST_CERT_S256);
             token_reply(TOKEN, 3600)
         })
         .await;

@@ -67,6 +67,16 @@ pub const SILENT_AFTER: u32 = 2;
 /// Environment variable overriding [`ClientSettings::service_budget`] (seconds).
 pub const SERVICE_BUDGET_ENV: &str = "CCAUDIT_SERVICE_BUDGET_SECS";
 
+/// Makes ring's primitives the process's rustls crypto provider, once, before the first
+/// client is built (reqwest is built without a provider of its own; see Cargo.toml). A
+/// provider installed earlier by the embedding program is kept.
+pub(crate) fn use_ring_for_tls() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 /// Why one read failed: the endpoint (`GET host/path`, never a query or token), the HTTP
 /// status when there was a response, the service's error code, and a one-line message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -371,6 +381,7 @@ impl ReadOnlyClient {
         tokens: Arc<TokenProvider>,
         settings: ClientSettings,
     ) -> Result<ReadOnlyClient, FetchError> {
+        use_ring_for_tls();
         let run_deadline = Instant::now() + settings.deadline;
         // Services with the same connect timeout share a client (and its connection pool).
         let mut by_connect: Vec<(Duration, reqwest::Client)> = Vec::new();
