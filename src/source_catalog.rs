@@ -11,8 +11,10 @@ pub struct SourceSpec {
     /// Method and URL template (or cmdlet) it is read from.
     pub endpoint: &'static str,
     /// What the reading identity needs: application permission, role or RBAC grant. One line
-    /// for users; the fields below split it up for `ccaudit permissions` (a test keeps the two
-    /// in agreement).
+    /// for users, which reports print after `grant:`, so it names grants only, never a flag
+    /// (when a flag decides whether the source is read, `discovery` says so, and the reason of
+    /// an unread fact names the flag). The fields below split it up for `ccaudit permissions`
+    /// (a test keeps the two in agreement).
     pub needs: &'static str,
     /// Application permissions (app roles) an app-only audit needs, all of them, least
     /// privileged choice only.
@@ -466,7 +468,7 @@ pub const SOURCES: &[SourceSpec] = &[
     SourceSpec {
         key: "dataverse.msdyn_occommunicationprovidersettings",
         endpoint: "GET {org}/api/data/v9.2/msdyn_occommunicationprovidersettings",
-        needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role; pass --dataverse-url (or let ccaudit find the org through the Power Platform admin API)",
+        needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role",
         application: &[],
         delegated: &[p::DATAVERSE_IMPERSONATION],
         entra_roles: &[],
@@ -478,7 +480,7 @@ pub const SOURCES: &[SourceSpec] = &[
     SourceSpec {
         key: "dataverse.msdyn_occommunicationprovidersettingentries",
         endpoint: "GET {org}/api/data/v9.2/msdyn_occommunicationprovidersettingentries?$filter=msdyn_key eq 'DynamicsAppId'",
-        needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role; pass --dataverse-url (or let ccaudit find the org through the Power Platform admin API)",
+        needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role",
         application: &[],
         delegated: &[p::DATAVERSE_IMPERSONATION],
         entra_roles: &[],
@@ -490,7 +492,7 @@ pub const SOURCES: &[SourceSpec] = &[
     SourceSpec {
         key: "dataverse.msdyn_ocphonenumbers",
         endpoint: "GET {org}/api/data/v9.2/msdyn_ocphonenumbers",
-        needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role; pass --dataverse-url (or let ccaudit find the org through the Power Platform admin API)",
+        needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role",
         application: &[],
         delegated: &[p::DATAVERSE_IMPERSONATION],
         entra_roles: &[],
@@ -502,7 +504,7 @@ pub const SOURCES: &[SourceSpec] = &[
     SourceSpec {
         key: "dataverse.msdyn_ocvoicechannelsettings",
         endpoint: "GET {org}/api/data/v9.2/msdyn_ocvoicechannelsettings",
-        needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role; pass --dataverse-url (or let ccaudit find the org through the Power Platform admin API)",
+        needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role",
         application: &[],
         delegated: &[p::DATAVERSE_IMPERSONATION],
         entra_roles: &[],
@@ -514,7 +516,7 @@ pub const SOURCES: &[SourceSpec] = &[
     SourceSpec {
         key: "dataverse.systemusers",
         endpoint: "GET {org}/api/data/v9.2/systemusers?$filter=isdisabled eq false and queuemembership_association/any(q:q/msdyn_queuetype eq 192350002)",
-        needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role (reads users and queues); only when no agents are named with --agents or --agent-group",
+        needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role (reads users and queues)",
         application: &[],
         delegated: &[p::DATAVERSE_IMPERSONATION],
         entra_roles: &[],
@@ -528,7 +530,7 @@ pub const SOURCES: &[SourceSpec] = &[
     SourceSpec {
         key: "powerplatform.environments",
         endpoint: "GET https://api.bap.microsoft.com/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments?api-version=2020-10-01",
-        needs: "the Power Platform Administrator (or Dynamics 365 Administrator) Entra role for a signed-in admin; an app must be registered once with New-PowerAppManagementApp -ApplicationId <appId>; only when --dataverse-url is not given",
+        needs: "the Power Platform Administrator (or Dynamics 365 Administrator) Entra role for a signed-in admin; an app must be registered once with New-PowerAppManagementApp -ApplicationId <appId>",
         application: &[],
         delegated: &[],
         entra_roles: &["Power Platform Administrator", "Dynamics 365 Administrator"],
@@ -626,6 +628,19 @@ mod tests {
                     s.needs
                 );
             }
+        }
+    }
+
+    /// `needs` follows a `grant:` label in reports: a command-line flag is not a grant.
+    #[test]
+    fn needs_names_grants_not_flags() {
+        for s in SOURCES {
+            assert!(
+                !s.needs.contains("--") && !s.needs.contains("only when"),
+                "{}: `{}` is not something to grant",
+                s.key,
+                s.needs
+            );
         }
     }
 

@@ -695,3 +695,97 @@ fn a_typo_in_a_model_path_fails_at_load_with_file_and_line() {
         "{line}"
     );
 }
+
+/// The README's sample output is what its first command prints: the ```text block under
+/// "## Output" is excerpts of `ccaudit audit --snapshot examples/field-case.snapshot.json`,
+/// separated by lines holding only `…`; each excerpt must be a run of consecutive output lines,
+/// in order. And the command exits 1, as the README says (the field case has findings).
+///
+/// `CCAUDIT_BLESS_README=1 cargo test --test cli readme` rewrites each excerpt from the output,
+/// from the line it starts with to the line it ends with, when the output changed on purpose
+/// (review the diff).
+#[test]
+fn readme_sample_output_is_what_the_first_command_prints() {
+    let path = root().join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap();
+    let start = readme
+        .find("## Output")
+        .and_then(|i| {
+            readme[i..]
+                .find("```text\n")
+                .map(|j| i + j + "```text\n".len())
+        })
+        .expect("README has a ```text block under ## Output");
+    let end = start + readme[start..].find("```\n").expect("the block ends");
+    let block: Vec<&str> = readme[start..end].lines().collect();
+
+    let run = ccaudit(&["audit", "--snapshot", FIELD_CASE]);
+    assert_eq!(run.code, 1, "the README says the first command exits 1");
+    let output: Vec<&str> = run.stdout.lines().collect();
+
+    let bless = std::env::var_os("CCAUDIT_BLESS_README").is_some();
+    let mut blessed: Vec<Vec<&str>> = Vec::new();
+    let mut from = 0;
+    for (n, excerpt) in block.split(|l| *l == "…").enumerate() {
+        let Some(first) = excerpt.first() else {
+            blessed.push(Vec::new());
+            continue;
+        };
+        let at = find_line(&output, from, first, bless).unwrap_or_else(|| {
+                panic!("README excerpt {n} starts with a line the command does not print (after its line {from}): {first:?}")
+            });
+        let printed: &[&str] = if bless {
+            // Up to the excerpt's last line (its k-th occurrence, when the excerpt has it k
+            // times), with as many blank lines after it as it had.
+            let blank = excerpt.iter().rev().take_while(|l| l.is_empty()).count();
+            let last = excerpt[excerpt.len() - 1 - blank];
+            let times = excerpt.iter().filter(|l| **l == last).count();
+            let upto = (0..times)
+                .try_fold(at, |from, _| {
+                    find_line(&output, from, last, bless).map(|i| i + 1)
+                })
+                .map(|after| after - 1 + blank)
+                .unwrap_or_else(|| {
+                    panic!("README excerpt {n} ends with a line not printed: {last:?}")
+                });
+            &output[at..=upto.min(output.len() - 1)]
+        } else {
+            &output[at..(at + excerpt.len()).min(output.len())]
+        };
+        assert!(
+            bless || excerpt == printed,
+            "README excerpt {n} differs from the output (CCAUDIT_BLESS_README=1 rewrites it):\n--- README\n{}\n--- printed\n{}",
+            excerpt.join("\n"),
+            printed.join("\n")
+        );
+        blessed.push(printed.to_vec());
+        from = at + printed.len();
+    }
+    if bless {
+        let text = blessed
+            .iter()
+            .map(|lines| lines.join("\n"))
+            .collect::<Vec<_>>()
+            .join("\n…\n");
+        let updated = format!("{}{text}\n{}", &readme[..start], &readme[end..]);
+        std::fs::write(&path, updated).unwrap();
+        return;
+    }
+    // The summary the README quotes is the last line printed.
+    assert_eq!(block.last(), output.last(), "the summary line");
+}
+
+/// The first output line at or after `from` that is `line`; when blessing, else the first that
+/// starts with the same word (`summary:`, `FAIL`, `==`), so a line that changed is found too.
+fn find_line(output: &[&str], from: usize, line: &str, bless: bool) -> Option<usize> {
+    let exact = output[from..].iter().position(|l| *l == line);
+    let word = line.split_whitespace().next().filter(|_| bless);
+    exact
+        .or_else(|| {
+            let word = word?;
+            output[from..]
+                .iter()
+                .position(|l| l.split_whitespace().next() == Some(word))
+        })
+        .map(|i| from + i)
+}

@@ -288,10 +288,16 @@ async fn a_service_that_stays_down_costs_its_budget_and_only_its_checks() {
             let check = r["check"].as_str().unwrap();
             if before[check].iter().all(|s| s != "unknown") {
                 unknown += 1;
-                let text = r.to_string();
+                let message = r["message"].as_str().unwrap();
                 assert!(
-                    text.contains("teams.") && text.contains("503"),
-                    "{check}: the reason names the Teams fact and the status: {r}"
+                    message.contains(" could not be read: GET ")
+                        && message.contains("/teams/")
+                        && message.contains("503"),
+                    "{check}: the reason names the Teams read and the status: {r}"
+                );
+                assert!(
+                    !message.contains("teams.users") && !message.contains("teams.acs_federation"),
+                    "{check}: names what could not be read in words, not the model path: {r}"
                 );
             }
         }
@@ -945,4 +951,242 @@ async fn report_files_are_owner_only() {
         .unwrap();
     no_panic(&out);
     assert_eq!(mode(&script), 0o600, "--remediation-script");
+}
+
+// Silence: services that accept connections and never answer ----------------------------------
+
+/// The token endpoint accepts connections and never answers. With `--timeout login=1` the run
+/// ends in about a second with one line on stderr that names login, the timeout and the flag;
+/// the token request is not retried.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unresponsive_login_endpoint_is_one_line_naming_it() {
+    let snapshot = example("healthy.snapshot.json");
+    let fake = fake_with(&snapshot, Faults::default()).await;
+    let silent = support::silent_listener();
+    let endpoints =
+        support::endpoints_with(&fake, "login", &format!("http://{}/login", silent.addr));
+    let args: Vec<String> = ["--timeout", "login=1", "--format", "json", "--quiet"]
+        .map(String::from)
+        .to_vec();
+    let started = Instant::now();
+    let out = run(command(&fake, "audit", endpoints, &args, &[])).await;
+    let wall = started.elapsed();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(out.stdout.is_empty(), "no report");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    for part in [
+        "sign-in failed",
+        &format!("{}/login/", silent.addr),
+        "no answer from login within 1 s",
+        "--timeout login=SECS",
+    ] {
+        assert!(err.contains(part), "`{part}` in: {err}");
+    }
+    assert!(
+        wall < Duration::from_secs(5),
+        "one timeout, not three attempts: {wall:?}"
+    );
+    assert!(fake.requests().is_empty(), "nothing else was read");
+    assert_eq!(silent.accepted(), 1, "the token request is not retried");
+    eprintln!(
+        "login silent, --timeout login=1: {wall:.2?}: {}",
+        err.trim()
+    );
+}
+
+/// On a terminal, sign-in shows a line while it runs; without one (the test's pipes) the same
+/// run prints only its error. The terminal is `script`'s pseudo-terminal (util-linux).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_shows_a_line_on_a_terminal_only() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no `script` (util-linux) to provide a terminal");
+        return;
+    }
+    let snapshot = example("healthy.snapshot.json");
+    let fake = fake_with(&snapshot, Faults::default()).await;
+    let silent = support::silent_listener();
+    let endpoints =
+        support::endpoints_with(&fake, "login", &format!("http://{}/login", silent.addr));
+    let bin = assert_cmd::cargo::cargo_bin("ccaudit");
+    let mut line = format!("{} audit --tenant {}", bin.display(), fake.tenant_id());
+    for arg in &endpoints {
+        line.push(' ');
+        line.push_str(arg);
+    }
+    line.push_str(" --timeout login=1.5");
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-q", "-e", "-c", &line, "/dev/null"]);
+    for var in SCRUBBED {
+        cmd.env_remove(var);
+    }
+    for (k, v) in fake.env_vars() {
+        cmd.env(k, v);
+    }
+    cmd.env("TERM", "xterm").env("COLUMNS", "120");
+    let terminal = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    let shown = String::from_utf8_lossy(&terminal.stdout);
+    assert!(
+        shown.contains(&format!("signing in (client-secret) at {}", silent.addr)),
+        "the terminal shows the sign-in: {shown:?}"
+    );
+    assert!(
+        shown.contains("no answer from login within 1.5 s"),
+        "{shown:?}"
+    );
+
+    // Not a terminal: only the error.
+    let args: Vec<String> = ["--timeout", "login=1.5"].map(String::from).to_vec();
+    let out = run(command(&fake, "audit", endpoints, &args, &[])).await;
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(!err.contains("signing in"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+}
+
+/// A live audit of `snapshot` (JSON report, saving what it read) whose Graph endpoint accepts
+/// connections and never answers, with `extra` flags.
+struct SilentGraphRun {
+    out: Output,
+    wall: Duration,
+    facts: serde_json::Map<String, Value>,
+    silent: support::Silent,
+}
+
+async fn silent_graph_audit(snapshot: &Value, extra: &[&str]) -> SilentGraphRun {
+    let fake = fake_with(snapshot, Faults::default()).await;
+    let silent = support::silent_listener();
+    let endpoints =
+        support::endpoints_with(&fake, "graph", &format!("http://{}/graph", silent.addr));
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("silent-graph.snapshot.json");
+    let mut args = json_audit_saving(snapshot, &saved);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let started = Instant::now();
+    let out = run(command(&fake, "audit", endpoints, &args, &[])).await;
+    let wall = started.elapsed();
+    no_panic(&out);
+    let facts = saved_facts(&saved);
+    SilentGraphRun {
+        out,
+        wall,
+        facts,
+        silent,
+    }
+}
+
+/// Graph accepts connections and never answers. With `--timeout graph=1` the run costs about
+/// one timeout (two requests time out, the rest are not sent), not the 600 s service budget:
+/// every `graph.*` fact is an error naming graph and the timeout, the other services are read,
+/// and the audit ends with unknowns (exit 3), no Graph-dependent result turned into a fail.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unresponsive_graph_costs_one_timeout_and_only_its_checks() {
+    let snapshot = example("healthy.snapshot.json");
+    let offline_report = report(&offline(&snapshot));
+    let run = silent_graph_audit(&snapshot, &["--timeout", "graph=1"]).await;
+    let (out, wall, facts, silent) = (run.out, run.wall, run.facts, run.silent);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        wall < Duration::from_secs(10),
+        "about one timeout, not the budget: {wall:?}"
+    );
+    let mut graph = 0;
+    for (key, fact) in &facts {
+        if !key.starts_with("graph.") {
+            continue;
+        }
+        if key == "graph.userConfigurations" {
+            // Read for the agents once their ids are known; none are, so nothing was asked.
+            assert_eq!(fact["data"]["value"], serde_json::json!([]), "{fact}");
+            continue;
+        }
+        graph += 1;
+        let message = error_message(&facts, key);
+        assert!(
+            message.contains("no answer from graph within 1 s")
+                || message.contains("not sent: graph is not answering (")
+                    && message.contains("requests in a row got no answer within 1 s; --timeout graph=SECS waits longer)"),
+            "{key}: {message}"
+        );
+    }
+    assert!(
+        graph >= 5,
+        "the Graph facts are recorded as errors: {graph}"
+    );
+    for key in [
+        "teams.TeamsAcsFederationConfiguration",
+        "arm.subscriptions",
+        "dataverse.msdyn_occommunicationprovidersettings",
+    ] {
+        assert!(
+            facts[key].get("data").is_some(),
+            "{key} read: {}",
+            facts[key]
+        );
+    }
+    let live = report(&out);
+    only_unknowns_differ(&live, &offline_report);
+    // Each request waiting for Graph holds a connection: the first ones time out, the rest
+    // are never sent (without the silence rule, every read would be tried up to five times).
+    let sent = silent.accepted();
+    assert!(sent <= 20, "{sent} Graph requests sent");
+    eprintln!(
+        "graph silent, --timeout graph=1: {wall:.2?}, e.g. {}",
+        error_message(&facts, "graph.organization")
+    );
+}
+
+/// The run's deadline: with Graph silent and its default 60 s timeout, `--deadline 3` ends the
+/// read at 3 s; the audit reports what was read, stderr names graph as still being read, and
+/// its facts say the deadline passed. When the sign-in itself outlasts the deadline, the run
+/// stops shortly after it with one line naming the sign-in as pending (exit 2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_deadline_ends_the_run_naming_what_was_pending() {
+    let snapshot = example("healthy.snapshot.json");
+    let graph_silent = silent_graph_audit(&snapshot, &["--deadline", "3"]).await;
+    let (out, wall, facts) = (graph_silent.out, graph_silent.wall, graph_silent.facts);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(
+        wall >= Duration::from_secs(3) && wall < Duration::from_secs(8),
+        "ends at the deadline: {wall:?}"
+    );
+    assert!(
+        err.contains(
+            "the run's deadline of 3 s passed while these services were still being read: graph ("
+        ),
+        "{err}"
+    );
+    assert!(
+        error_message(&facts, "graph.organization").contains("the run's deadline of 3 s passed"),
+        "{}",
+        error_message(&facts, "graph.organization")
+    );
+    assert!(facts["arm.subscriptions"].get("data").is_some());
+
+    // The sign-in outlasts the deadline: stopped 2 s after it, naming the sign-in.
+    let fake = fake_with(&snapshot, Faults::default()).await;
+    let silent = support::silent_listener();
+    let endpoints =
+        support::endpoints_with(&fake, "login", &format!("http://{}/login", silent.addr));
+    let args: Vec<String> = ["--deadline", "1", "--quiet"].map(String::from).to_vec();
+    let started = Instant::now();
+    let out = run(command(&fake, "audit", endpoints, &args, &[])).await;
+    let wall = started.elapsed();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("did not finish within the run's deadline of 1 s")
+            && err.contains("still pending: sign-in (login)"),
+        "{err}"
+    );
+    assert!(wall < Duration::from_secs(6), "{wall:?}");
+    eprintln!("deadline: {}", err.trim());
 }

@@ -206,6 +206,109 @@ async fn live_audit_matches_offline_audit_and_reads_only() {
     }
 }
 
+/// The words of a POSIX shell command line: blanks separate, single quotes keep everything
+/// up to the next `'` (how `fake_tenant::shell_quote` quotes), a backslash escapes one character.
+fn shell_words(line: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word: Option<String> = None;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' => words.extend(word.take()),
+            '\'' => {
+                let w = word.get_or_insert_with(String::new);
+                for q in chars.by_ref() {
+                    if q == '\'' {
+                        break;
+                    }
+                    w.push(q);
+                }
+            }
+            '\\' => word.get_or_insert_with(String::new).extend(chars.next()),
+            c => word.get_or_insert_with(String::new).push(c),
+        }
+    }
+    words.extend(word);
+    words
+}
+
+#[test]
+fn shell_words_reads_back_what_shell_quote_wrote() {
+    for word in [
+        "plain",
+        "a b",
+        "it's",
+        "$(x)",
+        "",
+        "x'y'z",
+        "--agents=a@b.c,d",
+    ] {
+        let line = format!("cmd {} end", fake_tenant::shell_quote(word));
+        assert_eq!(shell_words(&line), ["cmd", word, "end"], "{line}");
+    }
+}
+
+/// The fake tenant prints one complete command for the live audit. Run as printed (its
+/// environment and arguments parsed from the printed text; only `--format json --quiet` added
+/// to read the verdicts), it reaches the verdicts and exit code of the offline audit of the
+/// snapshot the fake serves, the field case's agent findings (EXT-001, EXT-002) included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_fake_tenants_printed_command_reproduces_the_offline_audit() {
+    for name in ["field-case.snapshot.json", "healthy.snapshot.json"] {
+        let (fake, _) = fake(name, FakeOptions::default()).await;
+        let shown = format!("examples/{name}");
+        let banner = fake.banner(&shown);
+        let lines: Vec<&str> = banner
+            .lines()
+            .filter(|l| l.contains(" ccaudit audit "))
+            .collect();
+        assert_eq!(lines.len(), 1, "one complete command:\n{banner}");
+        let words = shell_words(lines[0].trim());
+        let at = words.iter().position(|w| w == "ccaudit").unwrap();
+        assert_eq!(words[at + 1], "audit", "{banner}");
+        let mut cmd = Command::cargo_bin("ccaudit").unwrap();
+        for var in support::SCRUBBED {
+            cmd.env_remove(var);
+        }
+        for var in ["AZURE_TENANT_ID", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"] {
+            cmd.env_remove(var);
+        }
+        for assignment in &words[..at] {
+            let (k, v) = assignment
+                .split_once('=')
+                .expect("VAR=value before the command");
+            cmd.env(k, v);
+        }
+        let args = &words[at + 1..];
+        assert!(args.contains(&"--tenant".to_string()), "{banner}");
+        cmd.args(args)
+            .args(["--format", "json", "--quiet"])
+            .timeout(RUN_TIMEOUT);
+        let live = run(cmd).await;
+        let expected_out = offline(&example_path(name), &[]);
+        let expected = verdicts(&report(&expected_out));
+        let got = verdicts(&report(&live));
+        assert_eq!(
+            got, expected,
+            "{name}: the printed command vs the offline audit"
+        );
+        assert_eq!(
+            live.status.code(),
+            expected_out.status.code(),
+            "{name}: exit code; stderr: {}",
+            stderr(&live)
+        );
+        if name.starts_with("field-case") {
+            for check in ["EXT-001", "EXT-002"] {
+                assert!(
+                    got.iter().any(|(c, _, s)| c == check && s == "fail"),
+                    "{check} fails live as offline: {got:?}"
+                );
+            }
+        }
+    }
+}
+
 /// `audit --tenant --redact` reaches the verdicts of the plain live audit, check by check and
 /// subject by subject, the plain audit's subjects followed through the redaction's pseudonyms
 /// (with the key the redacted run kept next to its saved snapshot).

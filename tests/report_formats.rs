@@ -63,6 +63,17 @@ fn active(report: &Report, status: Status) -> Vec<&CheckResult> {
         .collect()
 }
 
+/// An unknown result that a permission would make known (the field case's are not: LIC-005's
+/// message names the --cc-sku to pass).
+fn unreadable(report: &Report) -> CheckResult {
+    let mut unreadable = active(report, Status::Unknown)[0].clone();
+    unreadable.check = "TEST-001".into();
+    unreadable.subject = None;
+    unreadable.message = "the users' Teams settings could not be read: 403".into();
+    unreadable.needs = Some("Teams Administrator (or Global Reader)".into());
+    unreadable
+}
+
 fn position(text: &str, needle: &str) -> usize {
     text.find(needle)
         .unwrap_or_else(|| panic!("{needle:?} not found"))
@@ -191,12 +202,7 @@ fn markdown_keeps_suppressed_results_out_of_the_findings() {
 #[test]
 fn markdown_unknowns_say_what_to_grant() {
     let mut report = field_case();
-    let mut unreadable = active(&report, Status::Unknown)[0].clone();
-    unreadable.check = "TEST-001".into();
-    unreadable.subject = None;
-    unreadable.message = "teams.users unavailable: 403".into();
-    unreadable.needs = Some("Teams Administrator (or Global Reader)".into());
-    report.results.push(unreadable);
+    report.results.push(unreadable(&report));
     let md = markdown::render(&report);
     let unknown = &md[position(&md, "## Unknown (")..position(&md, "## Passed and skipped (")];
     let unknowns = active(&report, Status::Unknown);
@@ -293,7 +299,8 @@ fn junit_has_one_test_case_per_check_and_subject() {
 
 #[test]
 fn junit_maps_statuses_to_failure_error_and_skipped() {
-    let report = field_case_with_suppression();
+    let mut report = field_case_with_suppression();
+    report.results.push(unreadable(&report));
     let parsed = parse_junit(&junit::render(&report));
     let suppressed = report
         .results
@@ -313,6 +320,7 @@ fn junit_maps_statuses_to_failure_error_and_skipped() {
     let cases = parsed.test_suites.iter().flat_map(|s| &s.test_cases);
     let mut saw_remediation = false;
     let mut saw_grant = false;
+    let mut grant_without_needs = false;
     let mut saw_suppression = false;
     for case in cases {
         match &case.status {
@@ -328,9 +336,16 @@ fn junit_maps_statuses_to_failure_error_and_skipped() {
                 description,
                 ..
             } => {
-                saw_grant |= description
+                let grant = description
                     .as_deref()
                     .is_some_and(|d| d.contains("grant: "));
+                if case.name.as_str().starts_with("TEST-001") {
+                    saw_grant = description.as_deref().is_some_and(|d| {
+                        d.ends_with("\ngrant: Teams Administrator (or Global Reader)")
+                    });
+                } else {
+                    grant_without_needs |= grant;
+                }
             }
             TestCaseStatus::Skipped { message, ty, .. } => {
                 if ty.as_deref() == Some("suppressed") {
@@ -344,6 +359,10 @@ fn junit_maps_statuses_to_failure_error_and_skipped() {
     }
     assert!(saw_remediation, "failures carry the remediation");
     assert!(saw_grant, "errors say what to grant");
+    assert!(
+        !grant_without_needs,
+        "no `grant:` line where there is nothing to grant (the message says what to do)"
+    );
     assert!(
         saw_suppression,
         "suppressed results are skipped with the reason"

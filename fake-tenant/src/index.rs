@@ -32,6 +32,9 @@ const KEYED_FACTS: [&str; 5] = [
 
 pub(crate) struct Index {
     pub tenant_id: String,
+    /// The snapshot's `agents.users` when the audit named them (`agents.source` is not
+    /// `dataverse`): what `--agents` must name for a live audit to read the same agents.
+    pub agents: Vec<String>,
     /// Lower-case tenant id and verified domain names.
     tenant_aliases: HashSet<String>,
     facts: HashMap<String, Fact>,
@@ -63,6 +66,22 @@ impl Index {
             .and_then(Value::as_str)
             .ok_or("snapshot: missing string field `tenant_id`")?
             .to_string();
+        // `dataverse`: the agents were found in the voice queues, which a live audit without
+        // --agents does again; `cli` and `group`: the users the audit named.
+        let agents = match top.get("agents") {
+            Some(a) if a.get("source").and_then(Value::as_str) != Some("dataverse") => a
+                .get("users")
+                .and_then(Value::as_array)
+                .map(|users| {
+                    users
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
         let raw_facts = top
             .get("facts")
             .and_then(Value::as_object)
@@ -87,6 +106,7 @@ impl Index {
         let mut index = Index {
             tenant_aliases: HashSet::from([tenant_id.to_ascii_lowercase()]),
             tenant_id,
+            agents,
             facts,
             facts_ci,
             keyed: HashMap::new(),

@@ -241,6 +241,39 @@ impl FakeTenant {
         args
     }
 
+    /// The agents the snapshot names (`agents.users`), unless it found them in Dataverse's
+    /// voice queues (`agents.source: dataverse`), which a live audit without `--agents` does too.
+    pub fn agents(&self) -> &[String] {
+        &self.inner.index.agents
+    }
+
+    /// Everything after `ccaudit audit` that reads this fake as the snapshot's tenant:
+    /// `--tenant`, [`FakeTenant::endpoint_args`] and `--agents` (when the snapshot names
+    /// agents), so the live audit reaches the verdicts of the offline audit of the snapshot.
+    pub fn audit_args(&self) -> Vec<String> {
+        let mut args = vec!["--tenant".to_string(), self.tenant_id().to_string()];
+        args.extend(self.endpoint_args());
+        if !self.agents().is_empty() {
+            args.push("--agents".to_string());
+            args.push(self.agents().join(","));
+        }
+        args
+    }
+
+    /// One shell command line: the client-secret environment, then `ccaudit audit` with
+    /// [`FakeTenant::audit_args`], each word quoted for a POSIX shell where it needs it.
+    pub fn audit_command(&self) -> String {
+        let env = self
+            .env_vars()
+            .into_iter()
+            .map(|(k, v)| format!("{k}={}", shell_quote(&v)));
+        let args = self.audit_args();
+        env.chain(["ccaudit".to_string(), "audit".to_string()])
+            .chain(args.iter().map(|a| shell_quote(a)))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET` for client-secret sign-in.
     pub fn env_vars(&self) -> Vec<(String, String)> {
         vec![
@@ -251,6 +284,43 @@ impl FakeTenant {
                 self.inner.opts.client_secret.clone(),
             ),
         ]
+    }
+
+    /// What the `fake-tenant` binary prints once it serves `snapshot` (its path as given):
+    /// the base URLs, then one complete command, environment included, for the live audit
+    /// that reaches the offline audit's verdicts, then the flags and environment on their own
+    /// for the other commands (`collect`, `explain`, `diff`).
+    pub fn banner(&self, snapshot: &str) -> String {
+        let mut out = format!(
+            "fake-tenant serving {snapshot} as tenant {}\n",
+            self.tenant_id()
+        );
+        for svc in SERVICES {
+            out.push_str(&format!("  {svc:<13} {}\n", self.url(svc)));
+        }
+        out.push_str(&format!(
+            "\nlive audit (the verdicts of `ccaudit audit --snapshot {snapshot}`):\n  {}\n",
+            self.audit_command()
+        ));
+        if self.agents().is_empty() {
+            out.push_str(
+                "  (the snapshot names no agents: the live audit finds them in the Dataverse voice queues)\n",
+            );
+        }
+        out.push_str("\nccaudit flags (collect, explain, diff):\n");
+        out.push_str(&format!(
+            "  {}\n",
+            self.audit_args()
+                .iter()
+                .map(|a| shell_quote(a))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ));
+        out.push_str("environment (client-secret sign-in):\n");
+        for (k, v) in self.env_vars() {
+            out.push_str(&format!("  export {k}={}\n", shell_quote(&v)));
+        }
+        out
     }
 
     /// Every request served so far, in completion order.
@@ -581,6 +651,20 @@ fn reset_body(bytes: Bytes) -> Body {
         }
     });
     Body::from_stream(stream)
+}
+
+/// `word` as a POSIX shell reads it back: as is when it holds only characters no shell treats
+/// specially, else in single quotes (a `'` inside as `'\''`).
+pub fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 #[cfg(test)]

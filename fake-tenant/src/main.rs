@@ -143,21 +143,7 @@ async fn run(args: Args) -> Result<(), String> {
         .await
         .map_err(|e| format!("{}: {e}", args.snapshot.display()))?;
 
-    println!(
-        "fake-tenant serving {} as tenant {}",
-        args.snapshot.display(),
-        fake.tenant_id()
-    );
-    for svc in fake_tenant::SERVICES {
-        println!("  {svc:<13} {}", fake.url(svc));
-    }
-    println!();
-    println!("ccaudit flags:");
-    println!("  {}", fake.endpoint_args().join(" "));
-    println!("environment (client-secret sign-in):");
-    for (k, v) in fake.env_vars() {
-        println!("  export {k}={v}");
-    }
+    print!("{}", fake.banner(&args.snapshot.display().to_string()));
     println!();
     println!("Ctrl-C to stop.");
 

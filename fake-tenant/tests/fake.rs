@@ -19,6 +19,15 @@ const SUB1: &str = "11112222-3333-4444-5555-666677778888";
 const SUB2: &str = "99998888-7777-6666-5555-444433332222";
 const ACS1: &str = "/subscriptions/11112222-3333-4444-5555-666677778888/resourceGroups/rg-cc/providers/Microsoft.Communication/CommunicationServices/acs-one";
 
+/// A client for the fake (plain http on loopback). Feature unification in a workspace build
+/// gives reqwest ccaudit's features: gzip, which is turned off so the fake's gzip faults reach
+/// the test as sent, and rustls without a crypto provider, so ccaudit's (ring) is installed
+/// first, as ccaudit does.
+fn client_builder() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().no_gzip()
+}
+
 fn items(n: usize, f: impl Fn(usize) -> Value) -> Vec<Value> {
     (0..n).map(f).collect()
 }
@@ -117,12 +126,9 @@ impl T {
             .expect("fake starts");
         T {
             fake,
-            // Feature unification in a workspace build turns on gzip; the fake's gzip faults
-            // must reach the test as sent.
             // Redirects are the fake's answers under test, and a Location may name a real
             // Microsoft host: never followed.
-            http: reqwest::Client::builder()
-                .no_gzip()
+            http: client_builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),
@@ -1883,12 +1889,7 @@ async fn serves_the_example_snapshots() {
             .unwrap();
         let t = T {
             fake,
-            // Feature unification in a workspace build turns on gzip; the fake's gzip faults
-            // must reach the test as sent.
-            http: reqwest::Client::builder()
-                .no_gzip()
-                .build()
-                .expect("client"),
+            http: client_builder().build().expect("client"),
         };
         let graph = t.token("graph").await;
         let (orgs, _) = t
@@ -1916,5 +1917,57 @@ async fn serves_the_example_snapshots() {
         let r = t.post_json("compliance", &format!("/adminapi/beta/{TID}/InvokeCommand"), &tok, &json!({"CmdletInput": {"CmdletName": "Get-InformationBarrierPolicy", "Parameters": {}}})).await;
         assert_eq!(r.status, 200, "{name}: {}", r.text);
         t.fake.shutdown();
+    }
+}
+
+/// The binary prints the banner of the library ([`FakeTenant::banner`]): one complete live
+/// audit command with the environment, `--tenant`, the endpoints and the snapshot's agents.
+#[test]
+fn the_binary_prints_one_complete_audit_command() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let snapshot = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/field-case.snapshot.json"
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fake-tenant"))
+        .args(["--snapshot", snapshot])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let done = line.starts_with("Ctrl-C");
+            text.push_str(&line);
+            text.push('\n');
+            if done {
+                break;
+            }
+        }
+        let _ = tx.send(text);
+    });
+    let text = rx.recv_timeout(Duration::from_secs(30));
+    let _ = child.kill();
+    let _ = child.wait();
+    let text = text.expect("the banner within 30 s");
+    let commands: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(" ccaudit audit "))
+        .collect();
+    assert_eq!(commands.len(), 1, "{text}");
+    let command = commands[0];
+    for part in [
+        &format!("AZURE_TENANT_ID={TID} "),
+        "AZURE_CLIENT_ID=",
+        "AZURE_CLIENT_SECRET=",
+        &format!(" ccaudit audit --tenant {TID} --endpoint login=http://127.0.0.1:"),
+        " --dataverse-url http://127.0.0.1:",
+        " --agents agent1@contoso.com,agent2@contoso.com,agent3@contoso.com",
+    ] {
+        assert!(command.contains(part), "`{part}` missing from: {command}");
     }
 }

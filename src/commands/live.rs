@@ -11,6 +11,7 @@ use crate::sources::auth::{AuthMethod, Credential, TokenProvider};
 use crate::sources::collect::{self, CollectOptions, Progress};
 use crate::sources::endpoints::{Cloud, EndpointOverride, Endpoints, Service};
 use crate::sources::http::{ClientSettings, ReadOnlyClient};
+use crate::sources::timeouts::{self, TimeoutSpec, Timeouts};
 
 /// Where and how to read a tenant live.
 #[derive(Debug, Clone, clap::Args)]
@@ -89,6 +90,34 @@ pub struct LiveArgs {
         help_heading = "Live collection"
     )]
     pub concurrency: u16,
+    /// How long to wait for one request: SECS for every service, or SERVICE=SECS (login,
+    /// graph, teams, arm, dataverse, compliance, powerplatform); repeatable. Default: login 20,
+    /// arm and powerplatform 30, graph and dataverse 60, teams and compliance 90.
+    #[arg(
+        long = "timeout",
+        value_name = "[SERVICE=]SECS",
+        requires = "tenant",
+        help_heading = "Live collection"
+    )]
+    pub timeouts: Vec<TimeoutSpec>,
+    /// How long to wait for a connection: SECS or SERVICE=SECS, as --timeout. Default 10.
+    #[arg(
+        long = "connect-timeout",
+        value_name = "[SERVICE=]SECS",
+        requires = "tenant",
+        help_heading = "Live collection"
+    )]
+    pub connect_timeouts: Vec<TimeoutSpec>,
+    /// Wall time for the whole live read, sign-in included; what is not read by then is
+    /// unknown in the report, naming the deadline. Default 900.
+    #[arg(
+        long,
+        value_name = "SECS",
+        value_parser = timeouts::parse_deadline,
+        requires = "tenant",
+        help_heading = "Live collection"
+    )]
+    pub deadline: Option<std::time::Duration>,
     /// No progress display on stderr.
     #[arg(long, short, help_heading = "Live collection")]
     pub quiet: bool,
@@ -110,6 +139,9 @@ impl Default for LiveArgs {
             agents: Vec::new(),
             agent_group: None,
             concurrency: crate::sources::http::DEFAULT_CONCURRENCY as u16,
+            timeouts: Vec::new(),
+            connect_timeouts: Vec::new(),
+            deadline: None,
             quiet: false,
             verbose: false,
         }
@@ -131,6 +163,9 @@ impl LiveArgs {
             ("--subscription", !self.subscriptions.is_empty()),
             ("--agents", !self.agents.is_empty()),
             ("--agent-group", self.agent_group.is_some()),
+            ("--timeout", !self.timeouts.is_empty()),
+            ("--connect-timeout", !self.connect_timeouts.is_empty()),
+            ("--deadline", self.deadline.is_some()),
         ]
         .into_iter()
         .find(|(_, used)| *used)
@@ -155,13 +190,20 @@ pub fn read_tenant(live: &LiveArgs) -> Result<Snapshot, String> {
         live.dataverse_url.is_none(),
     );
     let prompt_bars = bars.multi.clone();
+    let mut limits = Timeouts::default();
+    limits.apply(&live.timeouts, false);
+    limits.apply(&live.connect_timeouts, true);
     let tokens = Arc::new(
         TokenProvider::new(credential, endpoints.login())
+            .and_then(|t| t.with_timeout(limits.login()))
             .map_err(|e| e.to_string())?
             .with_prompt(move |message| prompt_bars.suspend(|| eprintln!("{message}"))),
     );
+    let deadline = live.deadline.unwrap_or(timeouts::DEFAULT_DEADLINE);
     let settings = ClientSettings {
         concurrency: usize::from(live.concurrency),
+        timeouts: limits,
+        deadline,
         ..ClientSettings::default()
     };
     let client =
@@ -176,9 +218,72 @@ pub fn read_tenant(live: &LiveArgs) -> Result<Snapshot, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    let result = runtime.block_on(collect::collect(&client, &tokens, &options, &bars));
-    bars.finish();
-    result.map_err(|e| e.to_string())
+    // The client fails what is not read by the deadline, so the run ends with what it could
+    // read; this bounds what the client does not see (a sign-in that hangs), shortly after.
+    let hard_stop = deadline + HARD_STOP_GRACE;
+    let result = runtime.block_on(async {
+        tokio::time::timeout(
+            hard_stop,
+            collect::collect(&client, &tokens, &options, &bars),
+        )
+        .await
+    });
+    let snapshot = match result {
+        Ok(Ok(snapshot)) => {
+            bars.finish();
+            snapshot
+        }
+        Ok(Err(e)) => {
+            bars.clear();
+            return Err(e.to_string());
+        }
+        Err(_) => {
+            bars.clear();
+            let mut pending: Vec<String> = Vec::new();
+            if tokens.signing_in() {
+                pending.push("sign-in (login)".into());
+            }
+            pending.extend(
+                client
+                    .pending()
+                    .into_iter()
+                    .map(|(service, n)| format!("{service} ({n} {})", plural(n, "read"))),
+            );
+            let pending = if pending.is_empty() {
+                "nothing in flight".to_string()
+            } else {
+                pending.join(", ")
+            };
+            return Err(format!(
+                "the live read did not finish within the run's deadline of {} s (--deadline SECS allows longer); still pending: {pending}",
+                timeouts::secs(deadline)
+            ));
+        }
+    };
+    let cut = client.cut_by_deadline();
+    if !cut.is_empty() {
+        let services: Vec<String> = cut
+            .iter()
+            .map(|(service, n)| format!("{service} ({n} {})", plural(*n, "read")))
+            .collect();
+        eprintln!(
+            "ccaudit: the run's deadline of {} s passed while these services were still being read: {}; what they had not read is unknown in the report (--deadline SECS allows longer)",
+            timeouts::secs(deadline),
+            services.join(", ")
+        );
+    }
+    Ok(snapshot)
+}
+
+/// How long after the deadline a run that has not ended is stopped regardless.
+const HARD_STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn plural(n: usize, word: &str) -> String {
+    if n == 1 {
+        word.to_string()
+    } else {
+        format!("{word}s")
+    }
 }
 
 /// `-v`: debug events of ccaudit (one per request) to stderr; `RUST_LOG` refines it.
@@ -198,6 +303,8 @@ fn init_tracing() {
 struct Bars {
     multi: indicatif::MultiProgress,
     bars: Vec<(Service, indicatif::ProgressBar)>,
+    /// The sign-in line while the first sign-in runs.
+    sign_in: std::sync::Mutex<Option<indicatif::ProgressBar>>,
 }
 
 impl Bars {
@@ -233,7 +340,19 @@ impl Bars {
                 (service, bar)
             })
             .collect();
-        Bars { multi, bars }
+        Bars {
+            multi,
+            bars,
+            sign_in: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Removes the bars: the run ends with an error, which stands alone.
+    fn clear(&self) {
+        self.signed_in();
+        for (_, bar) in &self.bars {
+            bar.finish_and_clear();
+        }
     }
 
     /// Ends every bar at what was actually read (fallback sources are only read when needed,
@@ -247,6 +366,30 @@ impl Bars {
 }
 
 impl Progress for Bars {
+    fn signing_in(&self, method: &str, at: &str) {
+        let style = indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner());
+        let line = self.multi.insert(
+            0,
+            indicatif::ProgressBar::new_spinner()
+                .with_style(style)
+                .with_message(format!("signing in ({method}) at {at}")),
+        );
+        line.enable_steady_tick(std::time::Duration::from_millis(200));
+        *self.sign_in.lock().unwrap_or_else(|p| p.into_inner()) = Some(line);
+    }
+
+    fn signed_in(&self) {
+        if let Some(line) = self
+            .sign_in
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
+            line.finish_and_clear();
+        }
+    }
+
     fn fact_done(&self, key: &str, ok: bool) {
         let service = key.split('.').next().unwrap_or("");
         if let Some((_, bar)) = self.bars.iter().find(|(s, _)| s.as_str() == service) {

@@ -297,7 +297,10 @@ fn evaluate_check(
         }
         let message = missing_facts
             .iter()
-            .map(|(path, u)| format!("{path} unavailable: {}", u.reason))
+            .map(|(path, u)| {
+                let what = crate::model::fact_label(path).unwrap_or(path);
+                format!("{what} could not be read: {}", u.reason)
+            })
             .collect::<Vec<_>>()
             .join("; ");
         let mut needs: Vec<&str> = missing_facts

@@ -350,7 +350,7 @@ fn membership(
         .map(|(id, user)| {
             let groups = match &directory.group_memberships {
                 Fact::Unavailable(u) => Err(format!(
-                    "MemberOf needs directory.group_memberships, which is unavailable ({})",
+                    "MemberOf needs the users' group memberships, which could not be read ({})",
                     u.reason
                 )),
                 Fact::Available(all) => all
@@ -601,7 +601,7 @@ mod tests {
         assert_eq!(m[AGENT].segments, ["dept"]);
         assert_eq!(m[AGENT].unevaluable.len(), 1);
         assert!(m[AGENT].unevaluable[0].starts_with("group based: "));
-        assert!(m[AGENT].unevaluable[0].contains("directory.group_memberships"));
+        assert!(m[AGENT].unevaluable[0].contains("group memberships, which could not be read"));
     }
 
     #[test]

@@ -252,6 +252,55 @@ fn scoped_resource_accounts(
     }
 }
 
+/// A fact path in the words a report uses for it: messages name what could not be read, not
+/// the model's path (`teams.acs_federation` is "the Teams ACS federation configuration").
+pub fn fact_label(path: &str) -> Option<&'static str> {
+    Some(match path {
+        "directory.organization" => "the organization (tenant details)",
+        "directory.skus" => "the tenant's license SKUs",
+        "directory.users" => "the users (agents and resource accounts)",
+        "directory.user_ids_by_upn" => "the users' object ids",
+        "directory.licenses" => "the users' licenses",
+        "directory.group_memberships" => "the users' group memberships",
+        "directory.service_principals" => "the service principals",
+        "directory.consent_grants" => "the admin consent grants",
+        "directory.role_assignments" => "the directory role assignments",
+        "teams.acs_federation" => "the Teams ACS federation configuration",
+        "teams.external_access_policies" => "the Teams external access policies",
+        "teams.tenant_federation" => "the Teams tenant federation configuration",
+        "teams.resource_accounts" => "the Teams resource accounts",
+        "teams.ra_associations" => {
+            "the resource accounts' auto attendant and call queue associations"
+        }
+        "teams.numbers" => "the Teams phone numbers",
+        "teams.numbers_by_target" => "the Teams phone numbers' assignments",
+        "teams.users" => "the users' Teams settings",
+        "azure.subscriptions" => "the Azure subscriptions",
+        "azure.acs_resources" => "the Azure Communication Services resources",
+        "azure.event_subscriptions" => "the ACS resources' Event Grid subscriptions",
+        "d365.provider_settings" => "the D365 communication provider settings",
+        "d365.teams_provider" => "the D365 Teams Phone System provider setting",
+        "d365.acs_provider" => "the D365 ACS provider setting",
+        "d365.dynamics_app_id" => "the Dynamics App ID recorded in D365",
+        "d365.phone_numbers" => "the D365 phone numbers",
+        "d365.voice_channels" => "the D365 voice channels",
+        "compliance.ib_policies" => "the information barrier policies",
+        "compliance.ib_segments" => "the information barrier segments",
+        "compliance.ib_mode" => "the information barrier mode",
+        "compliance.ib_membership" => "the users' information barrier segments",
+        "compliance.agent_segment_groups" => "the agents' information barrier segments",
+        "compliance.resource_account_segment_groups" => {
+            "the resource accounts' information barrier segments"
+        }
+        "agents" => "the agents",
+        "config.contact_center_skus" => {
+            "the Contact Center license SKUs (--cc-sku, or contact_center_skus in ccaudit.yaml)"
+        }
+        "scope.resource_accounts" => "the contact center's resource accounts",
+        _ => return None,
+    })
+}
+
 /// Every fact path a check may list in `needs`.
 pub fn fact_paths() -> Vec<&'static str> {
     // The list is built from an empty snapshot so it can never drift from `facts()`.
@@ -270,4 +319,26 @@ pub fn fact_paths() -> Vec<&'static str> {
         .into_iter()
         .map(|(p, _)| p)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Messages name what could not be read in words: every fact path a check can need has a
+    /// label, and no label is a path.
+    #[test]
+    fn every_fact_path_has_a_plain_label() {
+        for path in fact_paths() {
+            let label = fact_label(path).unwrap_or_else(|| panic!("{path} has no label"));
+            assert!(label.starts_with("the "), "{path}: {label}");
+            assert!(
+                !label
+                    .split_whitespace()
+                    .map(|w| w.trim_end_matches(['.', ',', ')']))
+                    .any(|w| w.contains('.') && w != "ccaudit.yaml"),
+                "{path}: {label} names a path"
+            );
+        }
+    }
 }

@@ -103,14 +103,16 @@ fn status(r: &CheckResult) -> TestCaseStatus {
         }
         Status::Unknown => {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
-            let grant = r
-                .needs
-                .as_deref()
-                .map_or_else(|| "grant: (not known)".into(), |n| format!("grant: {n}"));
+            // What to grant, when a permission would make it known; otherwise the message
+            // says what to do (a flag to pass, data to check).
+            let description = match r.needs.as_deref() {
+                Some(needs) => format!("{}\ngrant: {needs}", r.title),
+                None => r.title.clone(),
+            };
             status
                 .set_type("unknown")
                 .set_message(clean(&r.message))
-                .set_description(clean(format!("{}\n{grant}", r.title)));
+                .set_description(clean(description));
             status
         }
         Status::Skipped => {

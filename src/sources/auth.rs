@@ -15,7 +15,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use secrecy::{ExposeSecret, SecretString};
@@ -24,6 +23,7 @@ use url::Url;
 
 use super::endpoints::{Audience, describe, device_code_url, token_url};
 use super::http::{backoff_delay, json_body, parse_retry_after, read_capped, transport_message};
+use super::timeouts::{self, Timeout, Timeouts};
 
 /// The Azure CLI's public client id, used by `--auth device-code` unless `AZURE_CLIENT_ID` is
 /// set: it is pre-authorised for Graph, ARM and most first-party resources.
@@ -33,7 +33,8 @@ pub const AZURE_CLI_CLIENT_ID: &str = "04b07795-8ddb-461a-bbee-02f9e1bf7b46";
 const EXPIRY_MARGIN: Duration = Duration::from_secs(300);
 /// Client assertions are valid this long.
 const ASSERTION_LIFETIME: u64 = 600;
-/// Attempts per token POST on throttling, 5xx or connection errors.
+/// Attempts per token POST on throttling, 5xx or connection errors (a timeout is not retried:
+/// an endpoint that did not answer in time is not waited for again).
 const TOKEN_ATTEMPTS: u32 = 3;
 const TOKEN_RETRY_AFTER_CAP: Duration = Duration::from_secs(60);
 const TOKEN_BODY_CAP: usize = 1 << 20;
@@ -220,8 +221,9 @@ impl Credential {
 
 /// A certificate credential: an RSA key and the thumbprints of its certificate.
 pub struct ClientCertificate {
-    key: EncodingKey,
-    alg: Algorithm,
+    /// Signs the client assertion, PS256 (RSASSA-PSS with SHA-256), with ring. Boxed: the key
+    /// pair is large, and `Credential` holds this inline.
+    key: Box<ring::signature::RsaKeyPair>,
     x5t: String,
     x5t_s256: String,
     origin: String,
@@ -231,7 +233,7 @@ impl fmt::Debug for ClientCertificate {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientCertificate")
             .field("origin", &self.origin)
-            .field("alg", &self.alg)
+            .field("alg", &"PS256")
             .field("x5t#S256", &self.x5t_s256)
             .finish_non_exhaustive()
     }
@@ -324,19 +326,17 @@ impl ClientCertificate {
         use sha1::Digest as _;
         let x5t = URL_SAFE_NO_PAD.encode(sha1::Sha1::digest(cert_der));
         let x5t_s256 = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(cert_der));
-        let key = EncodingKey::from_rsa_der(rsa_pkcs1);
-        // PS256 is what Entra documents today; fall back to RS256 for a key that cannot do PSS.
-        let alg = [Algorithm::PS256, Algorithm::RS256]
-            .into_iter()
-            .find(|alg| jsonwebtoken::encode(&Header::new(*alg), &json!({}), &key).is_ok())
-            .ok_or_else(|| AuthError::Certificate {
+        // PS256 is what Entra documents today; every RSA key ring accepts can sign it.
+        let key = ring::signature::RsaKeyPair::from_der(rsa_pkcs1).map(Box::new).map_err(|e| {
+            AuthError::Certificate {
                 path: origin.to_string(),
-                detail: "the private key cannot sign (not a usable RSA key of 2048 bits or more)"
-                    .to_string(),
-            })?;
+                detail: format!(
+                    "the private key cannot sign ({e}): Entra needs an RSA key, and ccaudit signs with keys of 2048 to 4096 bits"
+                ),
+            }
+        })?;
         Ok(ClientCertificate {
             key,
-            alg,
             x5t,
             x5t_s256,
             origin: origin.to_string(),
@@ -361,10 +361,12 @@ impl ClientCertificate {
         now: SystemTime,
     ) -> Result<SecretString, AuthError> {
         let now = now.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-        let mut header = Header::new(self.alg);
-        header.typ = Some("JWT".to_string());
-        header.x5t = Some(self.x5t.clone());
-        header.x5t_s256 = Some(self.x5t_s256.clone());
+        let header = json!({
+            "typ": "JWT",
+            "alg": "PS256",
+            "x5t": self.x5t,
+            "x5t#S256": self.x5t_s256,
+        });
         let claims = json!({
             "aud": token_endpoint,
             "iss": client_id,
@@ -374,12 +376,27 @@ impl ClientCertificate {
             "iat": now,
             "exp": now + ASSERTION_LIFETIME,
         });
-        jsonwebtoken::encode(&header, &claims, &self.key)
-            .map(SecretString::from)
-            .map_err(|e| AuthError::Certificate {
+        let signing_input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let mut signature = vec![0; self.key.public().modulus_len()];
+        self.key
+            .sign(
+                &ring::signature::RSA_PSS_SHA256,
+                &ring::rand::SystemRandom::new(),
+                signing_input.as_bytes(),
+                &mut signature,
+            )
+            .map_err(|_| AuthError::Certificate {
                 path: self.origin.clone(),
-                detail: format!("cannot sign the client assertion: {e}"),
-            })
+                detail: "cannot sign the client assertion".to_string(),
+            })?;
+        Ok(SecretString::from(format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(signature)
+        )))
     }
 }
 
@@ -583,6 +600,13 @@ pub struct TokenProvider {
     /// One second in production; tests shrink device-code polling with it.
     poll_unit: Duration,
     backoff_base: Duration,
+    /// Connect and request timeouts of the token endpoint (`--timeout login=SECS`).
+    timeout: Timeout,
+    /// Set once the token endpoint did not answer in time: every later sign-in fails at once
+    /// with the same error rather than waiting again (each audience and each request would).
+    silent: Mutex<Option<AuthError>>,
+    /// Sign-ins under way.
+    in_flight: std::sync::atomic::AtomicUsize,
 }
 
 impl fmt::Debug for TokenProvider {
@@ -597,28 +621,53 @@ impl fmt::Debug for TokenProvider {
 impl TokenProvider {
     /// `login` is the Entra authority base (`Endpoints::login()`).
     pub fn new(credential: Credential, login: &Url) -> Result<TokenProvider, AuthError> {
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("ccaudit/", env!("CARGO_PKG_VERSION")));
-        if super::endpoints::is_loopback(login) {
-            builder = builder.no_proxy();
-        }
-        let http = builder.build().map_err(|e| AuthError::Transport {
-            endpoint: login.as_str().to_string(),
-            message: format!("cannot build the HTTP client: {}", transport_message(&e)),
-        })?;
+        let timeout = Timeouts::default().login();
         Ok(TokenProvider {
             credential,
             login: login.clone(),
-            http,
+            http: Self::client(login, timeout)?,
             slots: Mutex::new(HashMap::new()),
             refresh_token: tokio::sync::Mutex::new(None),
             prompt: Box::new(|message| eprintln!("{message}")),
             poll_unit: Duration::from_secs(1),
             backoff_base: Duration::from_millis(500),
+            timeout,
+            silent: Mutex::new(None),
+            in_flight: std::sync::atomic::AtomicUsize::new(0),
         })
+    }
+
+    fn client(login: &Url, timeout: Timeout) -> Result<reqwest::Client, AuthError> {
+        super::http::use_ring_for_tls();
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(timeout.connect)
+            .timeout(timeout.request)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("ccaudit/", env!("CARGO_PKG_VERSION")));
+        if super::endpoints::is_loopback(login) {
+            builder = builder.no_proxy();
+        }
+        builder.build().map_err(|e| AuthError::Transport {
+            endpoint: login.as_str().to_string(),
+            message: format!("cannot build the HTTP client: {}", transport_message(&e)),
+        })
+    }
+
+    /// The token endpoint's connect and request timeouts (default: `Timeouts::default().login()`).
+    pub fn with_timeout(mut self, timeout: Timeout) -> Result<TokenProvider, AuthError> {
+        self.http = Self::client(&self.login, timeout)?;
+        self.timeout = timeout;
+        Ok(self)
+    }
+
+    /// The Entra authority base signed in at.
+    pub fn login(&self) -> &Url {
+        &self.login
+    }
+
+    /// Whether a sign-in is under way now.
+    pub fn signing_in(&self) -> bool {
+        self.in_flight.load(std::sync::atomic::Ordering::SeqCst) > 0
     }
 
     /// Where the device-code message goes (stderr by default; a progress display may want to
@@ -643,7 +692,14 @@ impl TokenProvider {
             Some(Err(e)) => return Err(e.clone()),
             _ => {}
         }
-        let fetched = self.fetch(audience).await;
+        let fetched = {
+            self.in_flight
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let fetched = self.fetch(audience).await;
+            self.in_flight
+                .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            fetched
+        };
         let out = match &fetched {
             Ok(t) => Ok(t.token.clone()),
             Err(e) => Err(e.clone()),
@@ -876,6 +932,14 @@ impl TokenProvider {
     /// connection errors a few times. A 200 gives its JSON body.
     async fn post_form(&self, url: &Url, form: &[(&str, &str)]) -> Result<Value, PostError> {
         let endpoint = describe("POST", url);
+        if let Some(e) = self
+            .silent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+        {
+            return Err(PostError::Other(e));
+        }
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -883,8 +947,24 @@ impl TokenProvider {
             let sent = self.http.post(url.clone()).form(form).send().await;
             let mut resp = match sent {
                 Ok(r) => r,
+                Err(e) if e.is_timeout() => {
+                    let message = if e.is_connect() {
+                        format!(
+                            "could not connect to login within {} s (--connect-timeout login=SECS waits longer)",
+                            timeouts::secs(self.timeout.connect)
+                        )
+                    } else {
+                        format!(
+                            "no answer from login within {} s (--timeout login=SECS waits longer)",
+                            timeouts::secs(self.timeout.request)
+                        )
+                    };
+                    let e = AuthError::Transport { endpoint, message };
+                    *self.silent.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.clone());
+                    return Err(PostError::Other(e));
+                }
                 Err(e) => {
-                    let retry = e.is_connect() || e.is_timeout() || e.is_request();
+                    let retry = e.is_connect() || e.is_request();
                     if retry && attempt < TOKEN_ATTEMPTS {
                         tokio::time::sleep(backoff_delay(attempt, self.backoff_base)).await;
                         continue;
@@ -1348,11 +1428,55 @@ wQIDAQAB
     fn pem_certificate_in_pkcs8_and_pkcs1_forms() {
         let a = test_cert();
         assert_eq!(a.x5t_s256(), TEST_CERT_S256);
-        assert_eq!(a.alg, Algorithm::PS256);
         let pkcs1 = format!("{TEST_CERT_PEM}{TEST_KEY_PKCS1_PEM}");
         let b = ClientCertificate::from_pem(pkcs1.as_bytes(), "b.pem").unwrap();
         assert_eq!(b.x5t(), a.x5t());
         assert_eq!(b.x5t().len(), 27, "base64url SHA-1 without padding");
+    }
+
+    /// A 1024-bit key, generated for this test only (`openssl req -x509 -newkey rsa:1024`).
+    const TEST_1024_PEM: &str = r"-----BEGIN CERTIFICATE-----
+MIICFjCCAX+gAwIBAgIUL6nnGlGGKq03yqQohvru62VfV8AwDQYJKoZIhvcNAQEL
+BQAwHDEaMBgGA1UEAwwRY2NhdWRpdC10ZXN0LTEwMjQwIBcNMjYxMjAyMTUyMjU3
+WhgPMjEyNjExMDgxNTIyNTdaMBwxGjAYBgNVBAMMEWNjYXVkaXQtdGVzdC0xMDI0
+MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQCUFvQzVMG2TaYOHEKq3rA49YjM
+VSktgVd2VrRusK5a6w585XDaVqWUM+6xO4Tb6w1T0ww4xPYAMV7CyT8s2lXRZJwL
+/xA8Q1Hp4bFOajYjN/4I+c0ekQvOBEkLU0W7xQv3UyPvnKBc0RH0mKrKVScjg4FU
+yuwuYn3NSD355SO8/wIDAQABo1MwUTAdBgNVHQ4EFgQU8r5njRpOZa1oARBW6jRo
+WZjAFkYwHwYDVR0jBBgwFoAU8r5njRpOZa1oARBW6jRoWZjAFkYwDwYDVR0TAQH/
+BAUwAwEB/zANBgkqhkiG9w0BAQsFAAOBgQCJo48iOrAV+ckHsC6DslusxjzFrzIy
+04but9X3ZV3GTtIb52dNh1x4UJiOckegmYDjCvg1gxMi9T8cyvIe0wsuaFJcUbfy
+oDn2wIOL7Mm405FAsiCAQXMj6q26sFkVeIDuttoWmrgCegzTYGlFMW84mJluUWMT
+brf3wjBqf6hPSA==
+-----END CERTIFICATE-----
+-----BEGIN PRIVATE KEY-----
+MIICdwIBADANBgkqhkiG9w0BAQEFAASCAmEwggJdAgEAAoGBAJQW9DNUwbZNpg4c
+QqresDj1iMxVKS2BV3ZWtG6wrlrrDnzlcNpWpZQz7rE7hNvrDVPTDDjE9gAxXsLJ
+PyzaVdFknAv/EDxDUenhsU5qNiM3/gj5zR6RC84ESQtTRbvFC/dTI++coFzREfSY
+qspVJyODgVTK7C5ifc1IPfnlI7z/AgMBAAECgYEAhqyZSFU8FV5oNUzeFCaQfDxP
+PAP2fruxnp0bWc6zwVsiwdKm3ukNi8nuuJ84JAePBzxXUQlN7r73Po1mNpQYlgKU
+EuZ9k+y1nveQidlVJoLSe+oLsWsYP9uTBpfUDlWS5feIRcCWVPj0WYZkZHIzjzSS
+YmMkJQMZUkaGTjJVMQECQQDDVU54h9Om2S9h60i9jYxHQIp8nT2i0Ef/7+hTc1kP
+w4/wo8SYc89Xi0mojNlsP/+JS/XDn6qVZcKMj7voEU95AkEAwhVfU74+gecegX5n
+ojd4Hg9ZzgshXYZ0i2FOP9Pe/XBIjR4b/wlXdcZdcF3PAAddzwrejt1rpcpcGp8a
+Nux6NwJBAIELOmwmT41KriLibYvMl3/7A4KP3shRET/kHngDHDNt3wn7J0YQPEp5
+mo/ffUQmg4sQw6wZL3jDYWO7EUifJwECQGFTFlqILBA4NbP6Dz3pUvK//+iy7Cha
+JFdAlFytgkTU6YzabG+X36PPtUuDvynkh8YrTS+XGUQqFcXDwwGH1EECQFj2pbpW
+4cmspIf/LjaCORY5PSmcdyNY2MwK57WfqK4BjgwZeCbnzFeC6QyL/O1tUQ3qce44
+467d+SxcMw4I4Rc=
+-----END PRIVATE KEY-----
+";
+
+    #[test]
+    fn a_key_too_short_to_sign_is_refused_when_loaded() {
+        let err = ClientCertificate::from_pem(TEST_1024_PEM.as_bytes(), "short.pem")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("client certificate short.pem: the private key cannot sign (")
+                && err.ends_with("keys of 2048 to 4096 bits"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -1394,14 +1518,12 @@ wQIDAQAB
         let cert = test_cert();
         let aud = "https://login.microsoftonline.com/t/oauth2/v2.0/token";
         let jwt = cert.assertion("app-1", aud, SystemTime::now()).unwrap();
-        let header = jsonwebtoken::decode_header(jwt.expose_secret()).unwrap();
-        assert_eq!(header.alg, Algorithm::PS256);
-        assert_eq!(header.typ.as_deref(), Some("JWT"));
-        assert_eq!(header.x5t_s256.as_deref(), Some(TEST_CERT_S256));
-        assert_eq!(header.x5t.as_deref(), Some(cert.x5t()));
-        let payload = jwt.expose_secret().split('.').nth(1).unwrap();
-        let claims: Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        let header = jwt_part(jwt.expose_secret(), 0);
+        assert_eq!(header["alg"], "PS256");
+        assert_eq!(header["typ"], "JWT");
+        assert_eq!(header["x5t#S256"], TEST_CERT_S256);
+        assert_eq!(header["x5t"], cert.x5t());
+        let claims = jwt_part(jwt.expose_secret(), 1);
         assert_eq!(claims["aud"], aud);
         assert_eq!(claims["iss"], "app-1");
         assert_eq!(claims["sub"], "app-1");
@@ -1413,12 +1535,35 @@ wQIDAQAB
         );
         assert_eq!(nbf, iat);
         assert_eq!(exp - iat, ASSERTION_LIFETIME);
-        // The signature verifies against the certificate's public key.
-        let key = jsonwebtoken::DecodingKey::from_rsa_pem(TEST_PUBLIC_KEY_PEM.as_bytes()).unwrap();
-        let mut v = jsonwebtoken::Validation::new(Algorithm::PS256);
-        v.set_audience(&[aud]);
-        v.set_issuer(&["app-1"]);
-        jsonwebtoken::decode::<Value>(jwt.expose_secret(), &key, &v).unwrap();
+        // The signature verifies against the certificate's public key (PS256), and only
+        // over what was signed.
+        let spki = rustls_pki_types::SubjectPublicKeyInfoDer::from_pem_slice(
+            TEST_PUBLIC_KEY_PEM.as_bytes(),
+        )
+        .unwrap();
+        let (_, info, _) = der_tlv(spki.as_ref()).unwrap();
+        let (_, _algorithm, rest) = der_tlv(info).unwrap();
+        let (tag, bits, _) = der_tlv(rest).unwrap();
+        assert_eq!(
+            (tag, bits[0]),
+            (0x03, 0),
+            "a BIT STRING with no unused bits"
+        );
+        let public = ring::signature::UnparsedPublicKey::new(
+            &ring::signature::RSA_PSS_2048_8192_SHA256,
+            &bits[1..],
+        );
+        let (signed, signature) = jwt.expose_secret().rsplit_once('.').unwrap();
+        let signature = URL_SAFE_NO_PAD.decode(signature).unwrap();
+        public.verify(signed.as_bytes(), &signature).unwrap();
+        let tampered = signed.replacen('e', "f", 1);
+        assert!(public.verify(tampered.as_bytes(), &signature).is_err());
+    }
+
+    /// The JSON of part `n` of a compact JWT (0 header, 1 claims).
+    fn jwt_part(jwt: &str, n: usize) -> Value {
+        let part = jwt.split('.').nth(n).unwrap();
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
     }
 
     #[test]
@@ -1512,6 +1657,44 @@ wQIDAQAB
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 
+    /// A token endpoint that takes the connection and never answers in time: one request, an
+    /// error naming login, its timeout and the flag; later sign-ins, for any audience, fail
+    /// with it at once without another request.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unresponsive_token_endpoint_is_asked_once() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c2 = calls.clone();
+        let server = loopback::serve(move |_| {
+            c2.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_secs(1));
+            token_reply(TOKEN, 3600)
+        })
+        .await;
+        let timeout = Timeout {
+            connect: Duration::from_secs(5),
+            request: Duration::from_millis(200),
+        };
+        let provider = TokenProvider::new(secret_credential("tid"), &server.url("/login"))
+            .unwrap()
+            .with_timeout(timeout)
+            .unwrap();
+        let started = Instant::now();
+        let e = provider.token(&graph()).await.unwrap_err().to_string();
+        assert!(e.starts_with("POST 127.0.0.1:"), "{e}");
+        assert!(
+            e.ends_with(
+                "/login/tid/oauth2/v2.0/token: no answer from login within 0.2 s (--timeout login=SECS waits longer)"
+            ),
+            "{e}"
+        );
+        let other = Audience::new("https://management.azure.com");
+        assert_eq!(provider.token(&other).await.unwrap_err().to_string(), e);
+        assert_eq!(provider.token(&graph()).await.unwrap_err().to_string(), e);
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "asked once");
+        assert!(started.elapsed() < Duration::from_millis(900));
+        assert!(!provider.signing_in());
+    }
+
     #[tokio::test]
     async fn token_close_to_expiry_is_refetched() {
         let calls = Arc::new(AtomicUsize::new(0));
@@ -1585,8 +1768,8 @@ wQIDAQAB
                 .collect();
             assert_eq!(form["client_assertion_type"], JWT_BEARER);
             assert!(!form.contains_key("client_secret"));
-            let header = jsonwebtoken::decode_header(&form["client_assertion"]).unwrap();
-            assert_eq!(header.x5t_s256.as_deref(), Some(TEST_CERT_S256));
+            let header = jwt_part(&form["client_assertion"], 0);
+            assert_eq!(header["x5t#S256"], TEST_CERT_S256);
             token_reply(TOKEN, 3600)
         })
         .await;

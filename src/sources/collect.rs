@@ -73,6 +73,11 @@ pub enum CollectError {
 pub trait Progress: Send + Sync {
     /// A fact was recorded (`ok` = data, not an error record).
     fn fact_done(&self, key: &str, ok: bool);
+    /// The first sign-in started: `method` (`client-secret`, …) at `at` (the login host, or
+    /// `az` for the Azure CLI). It can take a while (an unresponsive endpoint, a device code).
+    fn signing_in(&self, _method: &str, _at: &str) {}
+    /// The first sign-in ended (signed in or not).
+    fn signed_in(&self) {}
 }
 
 /// Progress that goes nowhere.
@@ -225,10 +230,22 @@ pub async fn collect(
 ) -> Result<Snapshot, CollectError> {
     validate(options)?;
     if let Some(audience) = client.endpoints().audience(Service::Graph) {
-        tokens
-            .token(&audience)
-            .await
-            .map_err(CollectError::SignIn)?;
+        let method = tokens.credential().method();
+        let at = match method {
+            super::auth::AuthMethod::AzureCli => "az".to_string(),
+            _ => {
+                let login = tokens.login();
+                let host = login.host_str().unwrap_or("login");
+                match login.port() {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host.to_string(),
+                }
+            }
+        };
+        progress.signing_in(method.as_str(), &at);
+        let signed_in = tokens.token(&audience).await;
+        progress.signed_in();
+        signed_in.map_err(CollectError::SignIn)?;
     }
     let run = Run::new(client, options, progress);
     let people = People::default();

@@ -28,6 +28,7 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::Method;
@@ -42,6 +43,7 @@ use url::Url;
 use super::auth::{AuthError, TokenProvider};
 use super::endpoints::{Audience, EndpointError, Endpoints, Service, check_tenant, describe, join};
 use super::paging::{Pager, Paging};
+use super::timeouts::{self, Timeouts};
 use crate::snapshot::SourceError;
 
 /// Longest exponential backoff step.
@@ -58,6 +60,10 @@ const MESSAGE_CAP: usize = 400;
 /// Every service answers overload with 429/503 and `Retry-After`, which the client honours,
 /// so a higher bound costs waits, never correctness.
 pub const DEFAULT_CONCURRENCY: usize = 16;
+/// Requests of a service that may time out in a row, with no answer from it in between, before
+/// it counts as not answering: its further requests then fail at once instead of each waiting
+/// out its own timeout (an unresponsive service costs about one timeout, not the budget).
+pub const SILENT_AFTER: u32 = 2;
 /// Environment variable overriding [`ClientSettings::service_budget`] (seconds).
 pub const SERVICE_BUDGET_ENV: &str = "CCAUDIT_SERVICE_BUDGET_SECS";
 /// [`ClientSettings::service_budget`] unless [`SERVICE_BUDGET_ENV`] says otherwise.
@@ -80,6 +86,16 @@ pub fn service_budget_from_env() -> Result<Option<Duration>, String> {
             SERVICE_BUDGET_RANGE.end()
         )),
     }
+}
+
+/// Makes ring's primitives the process's rustls crypto provider, once, before the first
+/// client is built (reqwest is built without a provider of its own; see Cargo.toml). A
+/// provider installed earlier by the embedding program is kept.
+pub(crate) fn use_ring_for_tls() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }
 
 /// Why one read failed: the endpoint (`GET host/path`, never a query or token), the HTTP
@@ -152,8 +168,11 @@ pub struct ClientSettings {
     pub backoff_base: Duration,
     /// Longest `Retry-After` honoured.
     pub retry_after_cap: Duration,
-    pub connect_timeout: Duration,
-    pub request_timeout: Duration,
+    /// Connect and per-request timeouts per service (`--connect-timeout`, `--timeout`).
+    pub timeouts: Timeouts,
+    /// Wall time for the whole run, from when the client is made (`--deadline`): requests not
+    /// done by then fail, naming it, so the run ends with what it could read.
+    pub deadline: Duration,
 }
 
 impl Default for ClientSettings {
@@ -173,8 +192,8 @@ impl Default for ClientSettings {
             max_pages: 10_000,
             backoff_base: Duration::from_millis(500),
             retry_after_cap: Duration::from_secs(60),
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(60),
+            timeouts: Timeouts::default(),
+            deadline: timeouts::DEFAULT_DEADLINE,
         }
     }
 }
@@ -261,13 +280,111 @@ pub struct ReadOnlyClient {
 }
 
 struct Inner {
-    http: reqwest::Client,
+    /// One client per service: reqwest's connect timeout is per client.
+    http: HashMap<Service, reqwest::Client>,
     tokens: Arc<TokenProvider>,
     endpoints: Endpoints,
     limits: HashMap<Service, Arc<Semaphore>>,
-    /// When each service was first asked something (its budget runs from there).
-    started: Arc<HashMap<Service, std::sync::OnceLock<Instant>>>,
+    /// What the run has seen of each service (shared with [`ReadOnlyClient::with_dataverse`]).
+    state: Arc<HashMap<Service, ServiceState>>,
+    /// When the run's deadline passes ([`ClientSettings::deadline`] after the client was made).
+    run_deadline: Instant,
     settings: ClientSettings,
+}
+
+/// The run's view of one service.
+#[derive(Default)]
+struct ServiceState {
+    /// When it was first asked something (its budget runs from there).
+    started: std::sync::OnceLock<Instant>,
+    /// Calls under way (waiting for a permit, a token, a response or a retry).
+    in_flight: AtomicUsize,
+    /// Requests that timed out since its last answer (any HTTP status is an answer).
+    silent: AtomicU32,
+    /// The last of those timeouts, for the message of the requests not sent.
+    silence: std::sync::Mutex<Option<Silence>>,
+    /// Calls that failed because the run's deadline passed.
+    cut_by_deadline: AtomicUsize,
+}
+
+/// A request that timed out: no connection, or no (whole) answer, within the timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Silence {
+    Connect(Duration),
+    Request(Duration),
+}
+
+impl Silence {
+    /// `no answer from graph within 60 s (--timeout graph=SECS waits longer)`.
+    fn message(self, service: Service) -> String {
+        match self {
+            Silence::Connect(d) => format!(
+                "could not connect to {service} within {} s (--connect-timeout {service}=SECS waits longer)",
+                timeouts::secs(d)
+            ),
+            Silence::Request(d) => format!(
+                "no answer from {service} within {} s (--timeout {service}=SECS waits longer)",
+                timeouts::secs(d)
+            ),
+        }
+    }
+
+    /// Why a request was not sent after `n` of them timed out in a row.
+    fn not_sent(self, service: Service, n: u32) -> String {
+        let (what, flag, d) = match self {
+            Silence::Connect(d) => ("could not connect", "--connect-timeout", d),
+            Silence::Request(d) => ("got no answer", "--timeout", d),
+        };
+        format!(
+            "not sent: {service} is not answering ({n} requests in a row {what} within {} s; {flag} {service}=SECS waits longer)",
+            timeouts::secs(d)
+        )
+    }
+}
+
+/// Counts a call in flight for as long as it lives.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn new(counter: &'a AtomicUsize) -> InFlight<'a> {
+        counter.fetch_add(1, Ordering::SeqCst);
+        InFlight(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Which limit bounds a request: the call's time budget, the service's, or the run's deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Budget {
+    Call(Duration),
+    Service(Service, Duration),
+    Run(Duration),
+}
+
+impl Budget {
+    fn label(self) -> String {
+        match self {
+            Budget::Call(d) => format!("time budget of {} s", d.as_secs_f64()),
+            Budget::Service(s, d) => format!("{s} time budget of {} s", d.as_secs_f64()),
+            Budget::Run(d) => format!("run's deadline of {} s", timeouts::secs(d)),
+        }
+    }
+
+    /// Why a request was not (or no longer) waited for.
+    fn used_up(self) -> String {
+        match self {
+            Budget::Run(d) => format!(
+                "not read: the run's deadline of {} s passed (--deadline SECS allows longer)",
+                timeouts::secs(d)
+            ),
+            other => format!("{} used up", other.label()),
+        }
+    }
 }
 
 impl fmt::Debug for ReadOnlyClient {
@@ -285,29 +402,44 @@ impl ReadOnlyClient {
         tokens: Arc<TokenProvider>,
         settings: ClientSettings,
     ) -> Result<ReadOnlyClient, FetchError> {
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(settings.connect_timeout)
-            .timeout(settings.request_timeout)
-            .gzip(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("ccaudit/", env!("CARGO_PKG_VERSION")));
-        if endpoints.is_loopback_only() {
-            builder = builder.no_proxy();
+        use_ring_for_tls();
+        let run_deadline = Instant::now() + settings.deadline;
+        // Services with the same connect timeout share a client (and its connection pool).
+        let mut by_connect: Vec<(Duration, reqwest::Client)> = Vec::new();
+        let mut http = HashMap::new();
+        for service in Service::ALL {
+            let timeout = settings.timeouts.service(service);
+            let client = match by_connect.iter().find(|(c, _)| *c == timeout.connect) {
+                Some((_, client)) => client.clone(),
+                None => {
+                    let mut builder = reqwest::Client::builder()
+                        .connect_timeout(timeout.connect)
+                        .gzip(true)
+                        .redirect(reqwest::redirect::Policy::none())
+                        .user_agent(concat!("ccaudit/", env!("CARGO_PKG_VERSION")));
+                    if endpoints.is_loopback_only() {
+                        builder = builder.no_proxy();
+                    }
+                    let client = builder.build().map_err(|e| {
+                        FetchError::new(
+                            "client",
+                            format!("cannot build the HTTP client: {}", transport_message(&e)),
+                        )
+                    })?;
+                    by_connect.push((timeout.connect, client.clone()));
+                    client
+                }
+            };
+            http.insert(service, client);
         }
-        let http = builder.build().map_err(|e| {
-            FetchError::new(
-                "client",
-                format!("cannot build the HTTP client: {}", transport_message(&e)),
-            )
-        })?;
         let permits = settings.concurrency.max(1);
         let limits = Service::ALL
             .into_iter()
             .map(|s| (s, Arc::new(Semaphore::new(permits))))
             .collect();
-        let started = Service::ALL
+        let state = Service::ALL
             .into_iter()
-            .map(|s| (s, std::sync::OnceLock::new()))
+            .map(|s| (s, ServiceState::default()))
             .collect::<HashMap<_, _>>()
             .into();
         Ok(ReadOnlyClient {
@@ -316,7 +448,8 @@ impl ReadOnlyClient {
                 tokens,
                 endpoints,
                 limits,
-                started,
+                state,
+                run_deadline,
                 settings,
             }),
         })
@@ -330,6 +463,30 @@ impl ReadOnlyClient {
         &self.inner.settings
     }
 
+    /// The token provider this client signs in with.
+    pub fn tokens(&self) -> &TokenProvider {
+        &self.inner.tokens
+    }
+
+    /// Services with calls under way now, and how many: what a run that has to stop was
+    /// still waiting for.
+    pub fn pending(&self) -> Vec<(Service, usize)> {
+        self.count(|s| s.in_flight.load(Ordering::SeqCst))
+    }
+
+    /// Services whose calls failed because the run's deadline passed, and how many.
+    pub fn cut_by_deadline(&self) -> Vec<(Service, usize)> {
+        self.count(|s| s.cut_by_deadline.load(Ordering::SeqCst))
+    }
+
+    fn count(&self, f: impl Fn(&ServiceState) -> usize) -> Vec<(Service, usize)> {
+        Service::ALL
+            .into_iter()
+            .map(|s| (s, f(&self.inner.state[&s])))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+
     /// The same client (connections, tokens, per-service limits and budgets) pointed at another
     /// Dataverse org: how an environment found through the Power Platform admin API is read.
     pub fn with_dataverse(&self, org: &Url) -> Result<ReadOnlyClient, EndpointError> {
@@ -341,7 +498,8 @@ impl ReadOnlyClient {
                 tokens: self.inner.tokens.clone(),
                 endpoints,
                 limits: self.inner.limits.clone(),
-                started: self.inner.started.clone(),
+                state: self.inner.state.clone(),
+                run_deadline: self.inner.run_deadline,
                 settings: self.inner.settings.clone(),
             }),
         })
@@ -741,17 +899,27 @@ impl ReadOnlyClient {
         let method = kind.method();
         let body = kind.body();
         let audience = self.audience(service, &describe(method.as_str(), url))?;
-        let service_deadline =
-            *self.inner.started[&service].get_or_init(Instant::now) + settings.service_budget;
-        let budget = if service_deadline < deadline {
-            format!(
-                "{service} time budget of {} s",
-                settings.service_budget.as_secs_f64()
-            )
-        } else {
-            format!("time budget of {} s", settings.time_budget.as_secs_f64())
+        let state = &self.inner.state[&service];
+        let _in_flight = InFlight::new(&state.in_flight);
+        let timeout = settings.timeouts.service(service);
+        let service_deadline = *state.started.get_or_init(Instant::now) + settings.service_budget;
+        let (deadline, budget) = [
+            (deadline, Budget::Call(settings.time_budget)),
+            (
+                service_deadline,
+                Budget::Service(service, settings.service_budget),
+            ),
+            (self.inner.run_deadline, Budget::Run(settings.deadline)),
+        ]
+        .into_iter()
+        .min_by_key(|(at, _)| *at)
+        .expect("three limits");
+        let used_up = |endpoint: String| {
+            if matches!(budget, Budget::Run(_)) {
+                state.cut_by_deadline.fetch_add(1, Ordering::SeqCst);
+            }
+            FetchError::new(endpoint, budget.used_up())
         };
-        let deadline = deadline.min(service_deadline);
         let limit = self.inner.limits[&service].clone();
         let mut url = url.clone();
         let mut attempt: u32 = 0;
@@ -766,23 +934,30 @@ impl ReadOnlyClient {
             let endpoint = describe(method.as_str(), &url);
             let remaining = deadline.saturating_duration_since(Instant::now());
             if remaining.is_zero() {
-                return Err(FetchError::new(endpoint, format!("{budget} used up")));
+                return Err(used_up(endpoint));
             }
-            let token = self
-                .inner
-                .tokens
-                .token(&audience)
-                .await
-                .map_err(|e| auth_error(&endpoint, e))?;
-            let permit = limit.acquire().await.expect("semaphores are never closed");
+            let silent = state.silent.load(Ordering::SeqCst);
+            if silent >= SILENT_AFTER {
+                let last = *state.silence.lock().unwrap_or_else(|p| p.into_inner());
+                let last = last.unwrap_or(Silence::Request(timeout.request));
+                return Err(FetchError::new(endpoint, last.not_sent(service, silent)));
+            }
+            let token =
+                match tokio::time::timeout(remaining, self.inner.tokens.token(&audience)).await {
+                    Ok(token) => token.map_err(|e| auth_error(&endpoint, e))?,
+                    Err(_) => return Err(used_up(endpoint)),
+                };
+            let permit = match tokio::time::timeout_at(deadline.into(), limit.acquire()).await {
+                Ok(permit) => permit.expect("semaphores are never closed"),
+                Err(_) => return Err(used_up(endpoint)),
+            };
+            let remaining = deadline.saturating_duration_since(Instant::now());
             let started = Instant::now();
-            let mut request = self
-                .inner
-                .http
+            let mut request = self.inner.http[&service]
                 .request(method.clone(), url.clone())
                 .headers(headers.clone())
                 .bearer_auth(token.expose_secret())
-                .timeout(remaining.min(settings.request_timeout));
+                .timeout(remaining.min(timeout.request));
             if let Some(b) = &body {
                 request = request.json(b);
             }
@@ -801,10 +976,35 @@ impl ReadOnlyClient {
             let host = url.host_str().unwrap_or("");
             let path = url.path();
             let (status, resp_headers, read) = match outcome {
+                Err(e) if e.is_timeout() && remaining < timeout.request && !e.is_connect() => {
+                    // The budget, not the service's timeout, ended the wait.
+                    tracing::debug!(method = method.as_str(), host, path, ms, "budget ran out");
+                    return Err(used_up(endpoint));
+                }
+                Err(e) if e.is_timeout() => {
+                    let silence = if e.is_connect() {
+                        Silence::Connect(timeout.connect)
+                    } else {
+                        Silence::Request(timeout.request)
+                    };
+                    let what = silence.message(service);
+                    tracing::debug!(method = method.as_str(), host, path, ms, error = %what, "request timed out");
+                    *state.silence.lock().unwrap_or_else(|p| p.into_inner()) = Some(silence);
+                    let silent = state.silent.fetch_add(1, Ordering::SeqCst) + 1;
+                    let delay = backoff_delay(attempt, settings.backoff_base);
+                    if silent < SILENT_AFTER
+                        && attempt - throttled < settings.max_attempts
+                        && Instant::now() + delay < deadline
+                    {
+                        tokio::time::sleep(delay).await;
+                        continue;
+                    }
+                    return Err(FetchError::new(endpoint, gave_up(what, attempt)));
+                }
                 Err(e) => {
                     let message = transport_message(&e);
                     tracing::debug!(method = method.as_str(), host, path, ms, error = %message, "request failed");
-                    let retryable = e.is_connect() || e.is_timeout() || e.is_request();
+                    let retryable = e.is_connect() || e.is_request();
                     let delay = backoff_delay(attempt, settings.backoff_base);
                     if retryable
                         && attempt - throttled < settings.max_attempts
@@ -815,7 +1015,11 @@ impl ReadOnlyClient {
                     }
                     return Err(FetchError::new(endpoint, gave_up(message, attempt)));
                 }
-                Ok(parts) => parts,
+                Ok(parts) => {
+                    // An answer, whatever its status: the service is there.
+                    state.silent.store(0, Ordering::SeqCst);
+                    parts
+                }
             };
             tracing::debug!(method = method.as_str(), host, path, status, ms, "request");
             let bytes = match read {
@@ -956,9 +1160,10 @@ impl ReadOnlyClient {
                     }
                     let mut e = service_error(endpoint, status, content_type, &bytes);
                     e.message = format!(
-                        "{} (retry in {} s would exceed the {budget})",
+                        "{} (retry in {} s would exceed the {})",
                         e.message,
-                        delay.as_secs_f64().ceil()
+                        delay.as_secs_f64().ceil(),
+                        budget.label()
                     );
                     return Err(e);
                 }
@@ -1514,6 +1719,116 @@ mod tests {
             .unwrap()
             .clone();
         (client, base)
+    }
+
+    /// Graph answers only after `silent_for` of its requests went unanswered (each held 1 s,
+    /// past the 0.2 s timeout).
+    async fn slow_graph(silent_for: usize) -> loopback::Server {
+        let seen = AtomicUsize::new(0);
+        loopback::serve(tenant(move |req| {
+            if req.path.starts_with("/graph/") && seen.fetch_add(1, Ordering::SeqCst) < silent_for {
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            Reply::json(200, json!({"value": [{"id": "org"}]}))
+        }))
+        .await
+    }
+
+    fn short_timeouts() -> ClientSettings {
+        ClientSettings {
+            timeouts: Timeouts::uniform(Duration::from_secs(5), Duration::from_millis(200)),
+            ..fast()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_timed_out_request_is_retried_once_and_an_answer_resets_the_count() {
+        let server = slow_graph(1).await;
+        let client = client_for(&server, short_timeouts()).await;
+        let v = client
+            .get(Service::Graph, "/v1.0/organization", &[])
+            .await
+            .unwrap();
+        assert_eq!(v["value"][0]["id"], "org");
+        assert_eq!(api_requests(&server).len(), 2, "sent twice");
+        // The answer reset the count: the next request is sent, not refused.
+        client
+            .get(Service::Graph, "/v1.0/subscribedSkus", &[])
+            .await
+            .unwrap();
+        assert_eq!(api_requests(&server).len(), 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_silent_service_costs_two_timeouts_then_is_not_asked_again() {
+        let server = slow_graph(usize::MAX).await;
+        let client = client_for(&server, short_timeouts()).await;
+        let started = Instant::now();
+        let e = client
+            .get(Service::Graph, "/v1.0/organization", &[])
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "no answer from graph within 0.2 s (--timeout graph=SECS waits longer) (gave up after 2 attempts)"
+        );
+        assert!(e.endpoint.starts_with("GET 127.0.0.1:"), "{e}");
+        assert_eq!(api_requests(&server).len(), 2);
+        let e = client
+            .get(Service::Graph, "/v1.0/subscribedSkus", &[])
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "not sent: graph is not answering (2 requests in a row got no answer within 0.2 s; --timeout graph=SECS waits longer)"
+        );
+        assert_eq!(api_requests(&server).len(), 2, "not sent");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        // Other services are asked as usual.
+        client
+            .get(Service::Arm, "/subscriptions?api-version=1", &[])
+            .await
+            .unwrap();
+        assert_eq!(client.pending(), vec![], "nothing left in flight");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_run_deadline_fails_what_is_not_read_by_then_and_counts_it() {
+        let server = slow_graph(usize::MAX).await;
+        let settings = ClientSettings {
+            deadline: Duration::from_millis(300),
+            timeouts: Timeouts::uniform(Duration::from_secs(5), Duration::from_secs(5)),
+            ..fast()
+        };
+        let client = client_for(&server, settings).await;
+        let started = Instant::now();
+        let e = client
+            .get(Service::Graph, "/v1.0/organization", &[])
+            .await
+            .unwrap_err();
+        assert!(
+            started.elapsed() < Duration::from_millis(900),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            e.message,
+            "not read: the run's deadline of 0.3 s passed (--deadline SECS allows longer)"
+        );
+        // Other services too, however quick they are.
+        let e = client
+            .get(Service::Teams, "/Skype.Policy/configurations/X", &[])
+            .await
+            .unwrap_err();
+        assert!(e.message.contains("run's deadline of 0.3 s passed"), "{e}");
+        assert_eq!(
+            client.cut_by_deadline(),
+            vec![(Service::Graph, 1), (Service::Teams, 1)]
+        );
     }
 
     #[test]

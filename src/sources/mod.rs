@@ -12,3 +12,4 @@ pub mod http;
 pub mod paging;
 pub mod powerplatform;
 pub mod teams;
+pub mod timeouts;

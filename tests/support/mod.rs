@@ -139,3 +139,48 @@ pub fn verdicts(report: &Value) -> Vec<(String, String, String)> {
     v.sort();
     v
 }
+
+/// A loopback address that accepts TCP connections and never answers on them (nor closes
+/// them): an unresponsive service. The connections are held until the test process ends.
+pub struct Silent {
+    pub addr: std::net::SocketAddr,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Silent {
+    /// Connections accepted so far (each request waiting for an answer holds one).
+    pub fn accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+pub fn silent_listener() -> Silent {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            held.push(stream);
+        }
+    });
+    Silent { addr, accepted }
+}
+
+/// The fake's endpoint flags with `key`'s base URL replaced by `url`.
+pub fn endpoints_with(fake: &FakeTenant, key: &str, url: &str) -> Vec<String> {
+    let mut args = fake.endpoint_args();
+    let prefix = format!("{key}=");
+    for arg in &mut args {
+        if arg.starts_with(&prefix) {
+            *arg = format!("{key}={url}");
+        }
+    }
+    assert!(
+        args.contains(&format!("{key}={url}")),
+        "no {key} in {args:?}"
+    );
+    args
+}
