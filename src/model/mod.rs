@@ -284,6 +284,7 @@ pub fn fact_label(path: &str) -> Option<&'static str> {
         "d365.dynamics_app_id" => "the Dynamics App ID recorded in D365",
         "d365.phone_numbers" => "the D365 phone numbers",
         "d365.voice_channels" => "the D365 voice channels",
+        "d365.acs_data_location" => "the data location of the D365 ACS resource",
         "compliance.ib_policies" => "the information barrier policies",
         "compliance.ib_segments" => "the information barrier segments",
         "compliance.ib_mode" => "the information barrier mode",
@@ -291,6 +292,9 @@ pub fn fact_label(path: &str) -> Option<&'static str> {
         "compliance.agent_segment_groups" => "the agents' information barrier segments",
         "compliance.resource_account_segment_groups" => {
             "the resource accounts' information barrier segments"
+        }
+        "compliance.agent_separation" => {
+            "the information barriers between agents and resource accounts"
         }
         "agents" => "the agents",
         "config.contact_center_skus" => {
