@@ -1342,7 +1342,7 @@ fn explain_and_diff_refuse_live_flags_without_tenant() {
     }
 }
 
-// Real response shapes (issue 9 section 2) -------------------------------------------------------
+// Real response shapes -------------------------------------------------------------------
 
 /// A live audit of `snapshot`'s agents against a fake with `faults`, saving what it read: the
 /// JSON report, the snapshot collected, and the fake's log.

@@ -1052,6 +1052,9 @@ fn json_u64(v: Option<&Value>) -> Option<u64> {
         .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
+/// The longest token lifetime believed: one day.
+const MAX_TOKEN_LIFETIME_SECS: u64 = 86_400;
+
 /// `access_token` + `expires_in` (a number, or a string in v1 responses) + `refresh_token`.
 fn parse_token_response(
     body: &Value,
@@ -1065,7 +1068,11 @@ fn parse_token_response(
             endpoint: describe("POST", url),
             message: "the token response has no access_token".into(),
         })?;
-    let expires_in = json_u64(body.get("expires_in")).unwrap_or(3599);
+    // A lifetime longer than a day is not one Entra issues; capping it keeps a hostile or
+    // broken endpoint from overflowing the clock (and the token is refreshed sooner, not later).
+    let expires_in = json_u64(body.get("expires_in"))
+        .unwrap_or(3599)
+        .min(MAX_TOKEN_LIFETIME_SECS);
     let refresh = body
         .get("refresh_token")
         .and_then(Value::as_str)
@@ -2026,5 +2033,20 @@ JFdAlFytgkTU6YzabG+X36PPtUuDvynkh8YrTS+XGUQqFcXDwwGH1EECQFj2pbpW
                 "assertion in {out}"
             );
         }
+    }
+
+    #[test]
+    fn a_huge_token_lifetime_is_capped_not_a_panic() {
+        let url = Url::parse("https://login.microsoftonline.com/t/oauth2/v2.0/token").unwrap();
+        let body = json!({"access_token": "t", "expires_in": u64::MAX});
+        let (token, _) = parse_token_response(&body, &url).expect("a token");
+        let left = token
+            .expires_at
+            .duration_since(SystemTime::now())
+            .unwrap_or_default();
+        assert!(
+            left <= Duration::from_secs(MAX_TOKEN_LIFETIME_SECS),
+            "{left:?}"
+        );
     }
 }
