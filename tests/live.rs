@@ -1329,6 +1329,9 @@ fn explain_and_diff_refuse_live_flags_without_tenant() {
             "--dataverse-url",
             "https://x.crm.dynamics.com",
         ],
+        vec!["audit", "--snapshot", h, "--timeout", "graph=5"],
+        vec!["audit", "--snapshot", h, "--connect-timeout", "5"],
+        vec!["audit", "--snapshot", h, "--deadline", "60"],
     ] {
         let out = Command::cargo_bin("ccaudit")
             .unwrap()
@@ -1339,6 +1342,7 @@ fn explain_and_diff_refuse_live_flags_without_tenant() {
         let err = stderr(&out);
         assert_eq!(err.trim_end().lines().count(), 1, "{err}");
         assert!(err.contains("--tenant"), "{err}");
+        assert!(err.contains(args[args.len() - 2]), "names the flag: {err}");
     }
 }
 

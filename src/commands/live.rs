@@ -221,12 +221,15 @@ pub fn read_tenant(live: &LiveArgs) -> Result<Snapshot, String> {
     // The client fails what is not read by the deadline, so the run ends with what it could
     // read; this bounds what the client does not see (a sign-in that hangs), shortly after.
     let hard_stop = deadline + HARD_STOP_GRACE;
+    // What was pending is read while the collection is still alive (dropping it ends its
+    // calls, and their counts with them).
     let result = runtime.block_on(async {
-        tokio::time::timeout(
-            hard_stop,
-            collect::collect(&client, &tokens, &options, &bars),
-        )
-        .await
+        let collecting = collect::collect(&client, &tokens, &options, &bars);
+        tokio::pin!(collecting);
+        tokio::select! {
+            collected = &mut collecting => Ok(collected),
+            () = tokio::time::sleep(hard_stop) => Err(pending(&tokens, &client)),
+        }
     });
     let snapshot = match result {
         Ok(Ok(snapshot)) => {
@@ -237,23 +240,8 @@ pub fn read_tenant(live: &LiveArgs) -> Result<Snapshot, String> {
             bars.clear();
             return Err(e.to_string());
         }
-        Err(_) => {
+        Err(pending) => {
             bars.clear();
-            let mut pending: Vec<String> = Vec::new();
-            if tokens.signing_in() {
-                pending.push("sign-in (login)".into());
-            }
-            pending.extend(
-                client
-                    .pending()
-                    .into_iter()
-                    .map(|(service, n)| format!("{service} ({n} {})", plural(n, "read"))),
-            );
-            let pending = if pending.is_empty() {
-                "nothing in flight".to_string()
-            } else {
-                pending.join(", ")
-            };
             return Err(format!(
                 "the live read did not finish within the run's deadline of {} s (--deadline SECS allows longer); still pending: {pending}",
                 timeouts::secs(deadline)
@@ -273,6 +261,25 @@ pub fn read_tenant(live: &LiveArgs) -> Result<Snapshot, String> {
         );
     }
     Ok(snapshot)
+}
+
+/// What a run is waiting for: the sign-in, and the services with reads under way.
+fn pending(tokens: &TokenProvider, client: &ReadOnlyClient) -> String {
+    let mut pending: Vec<String> = Vec::new();
+    if tokens.signing_in() {
+        pending.push("sign-in (login)".into());
+    }
+    pending.extend(
+        client
+            .pending()
+            .into_iter()
+            .map(|(service, n)| format!("{service} ({n} {})", plural(n, "read"))),
+    );
+    if pending.is_empty() {
+        "nothing in flight".to_string()
+    } else {
+        pending.join(", ")
+    }
 }
 
 /// How long after the deadline a run that has not ended is stopped regardless.

@@ -693,12 +693,8 @@ impl TokenProvider {
             _ => {}
         }
         let fetched = {
-            self.in_flight
-                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let fetched = self.fetch(audience).await;
-            self.in_flight
-                .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-            fetched
+            let _signing_in = super::http::InFlight::new(&self.in_flight);
+            self.fetch(audience).await
         };
         let out = match &fetched {
             Ok(t) => Ok(t.token.clone()),

@@ -343,10 +343,10 @@ impl Silence {
 }
 
 /// Counts a call in flight for as long as it lives.
-struct InFlight<'a>(&'a AtomicUsize);
+pub(crate) struct InFlight<'a>(&'a AtomicUsize);
 
 impl<'a> InFlight<'a> {
-    fn new(counter: &'a AtomicUsize) -> InFlight<'a> {
+    pub(crate) fn new(counter: &'a AtomicUsize) -> InFlight<'a> {
         counter.fetch_add(1, Ordering::SeqCst);
         InFlight(counter)
     }
