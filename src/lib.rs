@@ -4,6 +4,7 @@
 //! Data flows one way: `snapshot` (raw API JSON) → `model` (typed, variants absorbed) →
 //! `engine` (YAML + CEL checks) → `report` (table, JSON, ...).
 
+pub mod collect_script;
 pub mod commands;
 pub mod config;
 pub mod diff;

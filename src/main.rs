@@ -197,8 +197,13 @@ struct CollectArgs {
     #[command(flatten)]
     live: LiveArgs,
     /// Where to write the snapshot (owner-only permissions, replaced atomically).
-    #[arg(long, value_name = "FILE")]
-    output: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "script")]
+    output: Option<PathBuf>,
+    /// Instead of reading the tenant, write a read-only PowerShell script for the tenant's admin
+    /// to run; the JSON file it writes is audited with `audit --snapshot` (takes --agents and
+    /// --dataverse-url).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["tenant", "output", "redact"])]
+    script: Option<PathBuf>,
     #[command(flatten)]
     config: ConfigArgs,
     #[command(flatten)]
@@ -577,16 +582,20 @@ fn live_only_flags_unused(args: &AuditArgs) -> Result<(), Failure> {
 }
 
 fn collect_command(mut args: CollectArgs) -> Result<(), Failure> {
+    let Some(output) = args.output.clone() else {
+        let script = args.script.unwrap_or_default();
+        return Ok(ccaudit::commands::collect_script::run(&script, &args.live)?);
+    };
     let config_path = args.config.path();
-    let mut paths = vec![Named::output("--output", &args.output)];
+    let mut paths = vec![Named::output("--output", &output)];
     paths.extend(config_path.as_deref().map(|p| Named::input("--config", p)));
-    paths.extend(args.redaction.key(Some(&args.output)));
+    paths.extend(args.redaction.key(Some(&output)));
     files::check_paths(&paths)?;
     let config = args.config.load()?;
     agents_from_config(&mut args.live, config.as_ref());
     let snapshot = ccaudit::commands::live::read_tenant(&args.live)?;
-    let snapshot = args.redaction.apply(snapshot, Some(&args.output))?;
-    save(&args.output, &snapshot)?;
+    let snapshot = args.redaction.apply(snapshot, Some(&output))?;
+    save(&output, &snapshot)?;
     let unavailable: Vec<&str> = snapshot
         .facts
         .iter()
@@ -601,7 +610,7 @@ fn collect_command(mut args: CollectArgs) -> Result<(), Failure> {
         };
         files::note(&format!(
             "wrote {} ({} facts, {} unavailable{detail})",
-            args.output.display(),
+            output.display(),
             snapshot.facts.len(),
             unavailable.len()
         ));

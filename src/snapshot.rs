@@ -10,6 +10,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+pub mod powershell;
+
 /// The only snapshot schema this build reads and writes.
 /// `SourceError.code` of a source that was not read because a source it depends on is
 /// unavailable (the ACS resources when no subscription could be listed): the fix is the other
@@ -151,12 +153,10 @@ impl Snapshot {
                 }
             }
         })?;
-        let text = String::from_utf8(bytes).map_err(|e| SnapshotError::Invalid {
+        // UTF-16 and byte-order marks: what the collection script writes in Windows PowerShell.
+        let text = powershell::decode(bytes).map_err(|detail| SnapshotError::Invalid {
             path: shown.clone(),
-            detail: format!(
-                "not UTF-8 text (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ),
+            detail,
         })?;
         Snapshot::parse(&text, &shown)
     }
@@ -169,11 +169,17 @@ impl Snapshot {
         };
         // Read the version first so an old or future file gets the version message, not a
         // confusing field error.
+        let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
         let value: Value =
             serde_json::from_str(text).map_err(|e| invalid(describe_json_error(&e)))?;
         let Some(object) = value.as_object() else {
             return Err(invalid("the top level must be a JSON object".into()));
         };
+        if object.contains_key(powershell::MARKER) {
+            let snapshot = powershell::into_snapshot(value).map_err(invalid)?;
+            snapshot.validate().map_err(invalid)?;
+            return Ok(snapshot);
+        }
         match object.get("schema_version") {
             None => return Err(invalid("missing field `schema_version`".into())),
             Some(v) => match v.as_u64() {

@@ -2,6 +2,7 @@
 //! `run(args) -> Result<ExitStatus, String>` that `main.rs` dispatches to.
 
 pub mod checks_test;
+pub mod collect_script;
 pub mod diff;
 pub mod explain;
 pub mod live;

@@ -142,7 +142,13 @@ pub fn from_raw<T>(
                 reason: format!("{endpoint}: {}", describe(error)),
                 // A dependency's fix is the other source's, which its message names; this
                 // source's own permission would send the user the wrong way.
-                needs: needs.filter(|_| kind != UnavailableKind::Dependency),
+                // Nor is a permission the fix for output the collection script wrote wrongly.
+                needs: needs.filter(|_| {
+                    !matches!(
+                        kind,
+                        UnavailableKind::Dependency | UnavailableKind::Malformed
+                    )
+                }),
                 sources: vec![key.to_string()],
             })
         }
@@ -170,6 +176,7 @@ fn classify(error: &SourceError) -> UnavailableKind {
         None if code == "NotRequested" => UnavailableKind::NotRequested,
         None if code == "NotCollected" => UnavailableKind::NotCollected,
         None if code == crate::snapshot::DEPENDENCY_UNAVAILABLE => UnavailableKind::Dependency,
+        None if code == crate::snapshot::powershell::MALFORMED_OUTPUT => UnavailableKind::Malformed,
         None => UnavailableKind::ServiceError,
     }
 }

@@ -13,8 +13,8 @@ use crate::model::raw::str_prop;
 use crate::snapshot::SourceError;
 
 const SUBSCRIPTIONS: &str = "/subscriptions?api-version=2022-12-01";
-const ACS_API: &str = "2023-04-01";
-const EVENT_GRID_API: &str = "2025-02-15";
+pub(crate) const ACS_API: &str = "2023-04-01";
+pub(crate) const EVENT_GRID_API: &str = "2025-02-15";
 
 /// Subscriptions, then ACS resources per subscription (merged into one `value`), then Event
 /// Grid subscriptions per ACS resource (keyed by lower-case ARM id). Each step starts as soon

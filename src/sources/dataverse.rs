@@ -15,7 +15,7 @@ use crate::model::{canonical, raw::str_prop};
 use crate::snapshot::SourceError;
 
 /// (snapshot key, path and query) of each table read.
-const TABLES: [(&str, &str); 4] = [
+pub(crate) const TABLES: [(&str, &str); 4] = [
     (
         "dataverse.msdyn_occommunicationprovidersettings",
         "/api/data/v9.2/msdyn_occommunicationprovidersettings?$select=msdyn_occommunicationprovidersettingid,msdyn_name,msdyn_occommunicationprovider,msdyn_occommunicationproviderimmutableid,msdyn_occommunicationproviderdatalocation,statecode",
