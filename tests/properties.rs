@@ -300,6 +300,67 @@ proptest! {
     }
 }
 
+// Collection-script files -------------------------------------------------------------------------
+
+static SCRIPT_OUTPUT_TEXT: LazyLock<String> = LazyLock::new(|| {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/collect-script/healthy.ps7.json"),
+    )
+    .unwrap()
+});
+
+proptest! {
+    #![proptest_config(config(64))]
+
+    /// A collection-script file with arbitrary sections (data, errors, producers): read and
+    /// audited, or refused in one line.
+    #[test]
+    fn collection_script_file_with_arbitrary_sections(
+        producer in prop_oneof![Just(serde_json::json!({"script_version": "0.1.0", "format": 1})), json()],
+        sections in prop::collection::vec((key(), json(), json()), 0..4),
+    ) {
+        let sections: serde_json::Map<String, Value> = sections
+            .into_iter()
+            .map(|(k, data, error)| {
+                let section = if error.is_object() {
+                    serde_json::json!({"command": "Get-X", "error": error})
+                } else {
+                    serde_json::json!({"command": "Get-X", "data": data})
+                };
+                (k, section)
+            })
+            .collect();
+        let text = serde_json::json!({
+            "ccaudit_collection": producer, "collected_at": "x", "tenant_id": "t",
+            "cloud": "public", "sections": sections,
+        })
+        .to_string();
+        match Snapshot::parse(&text, "fuzz.json") {
+            Ok(s) => audit(&s),
+            Err(e) => one_line("collection file", &e.to_string())?,
+        }
+    }
+
+    /// The PowerShell 7 fixture damaged byte by byte: refused in one line, or audited.
+    #[test]
+    fn collection_script_file_damaged(edits in prop::collection::vec(edit(), 1..4)) {
+        let text = apply(&SCRIPT_OUTPUT_TEXT, &edits);
+        match Snapshot::parse(&text, "damaged.json") {
+            Ok(s) => audit(&s),
+            Err(e) => one_line("collection file", &e.to_string())?,
+        }
+    }
+
+    /// Any bytes, read as UTF-8 or UTF-16: text or a one-line reason, never a panic.
+    #[test]
+    fn snapshot_bytes_of_any_encoding(bytes in prop::collection::vec(any::<u8>(), 0..64)) {
+        if let Err(e) = ccaudit::snapshot::powershell::decode(bytes) {
+            one_line("decode", &e)?;
+        }
+    }
+}
+
 // Normalization ---------------------------------------------------------------------------------
 
 /// How one fact of an example is broken.
