@@ -215,6 +215,21 @@ foreach ($key in @('graph.resourceAccounts', 'teams.applicationInstances')) {
     }
 }
 
+# No agents named: the members of the Dynamics 365 voice queues, as ccaudit's live read takes them.
+$AgentSource = 'cli'
+if ($Agents.Count -eq 0 -and $DataverseUrl) {
+    Get-CcaudSection 'dataverse.systemusers' 'dataverse' 'Invoke-RestMethod -Method Get /api/data/v9.2/systemusers' {
+        Get-CcaudRestList ($DataverseUrl + {{VOICE_QUEUE_MEMBERS_PATH}}) (Get-CcaudToken $DataverseUrl)
+    }
+    if ($Sections['dataverse.systemusers'].Contains('data')) {
+        foreach ($member in @($Sections['dataverse.systemusers']['data']['value'])) {
+            $id = "$($member.azureactivedirectoryobjectid)"
+            if ($id) { $Agents += $id.ToLowerInvariant() }
+        }
+        $AgentSource = 'dataverse'
+    }
+}
+
 $AgentIds = @()
 Get-CcaudSection 'graph.users' 'graph' 'Invoke-MgGraphRequest -Method GET /v1.0/users/{id}' {
     $users = @()
@@ -329,6 +344,6 @@ $Collection = [ordered]@{
     cloud = 'public'
     sections = $Sections
 }
-if ($Agents.Count -gt 0) { $Collection['agents'] = [ordered]@{ source = 'cli'; users = @($Agents) } }
+if ($Agents.Count -gt 0) { $Collection['agents'] = [ordered]@{ source = $AgentSource; users = @($Agents) } }
 $Collection | ConvertTo-Json -Depth 32 | Out-File -FilePath $OutFile -Encoding utf8
 Write-Host "ccaudit: wrote $OutFile; audit it with: ccaudit audit --snapshot $OutFile"

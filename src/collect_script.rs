@@ -26,7 +26,8 @@ const GRAPH_SCOPES: [&str; 9] = [
 /// What the script reads beyond the tenant-wide sections.
 #[derive(Debug, Clone, Default)]
 pub struct ScriptOptions {
-    /// Agents' UPNs or object ids (`--agents`).
+    /// Agents' UPNs or object ids (`--agents`); without them, the members of the Dynamics 365
+    /// voice queues when the org is given.
     pub agents: Vec<String>,
     /// The Dynamics 365 org URL (`--dataverse-url`); without it, Dataverse is not read.
     pub dataverse_url: Option<String>,
@@ -77,6 +78,10 @@ pub fn render(options: &ScriptOptions) -> Result<String, ScriptError> {
         )
         .replace("{{USER_SELECT}}", graph::USER_SELECT)
         .replace("{{GROUP_SELECT}}", graph::GROUP_SELECT)
+        .replace(
+            "{{VOICE_QUEUE_MEMBERS_PATH}}",
+            &ps_str(dataverse::VOICE_QUEUE_MEMBERS.1),
+        )
         .replace("{{ACS_API}}", arm::ACS_API)
         .replace("{{EVENT_GRID_API}}", arm::EVENT_GRID_API);
     Ok(format!("\u{FEFF}{text}"))

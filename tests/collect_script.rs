@@ -190,6 +190,21 @@ fn the_script_parses_and_calls_only_commands_that_read() {
 }
 
 #[test]
+fn without_agents_the_script_reads_the_voice_queue_members_and_stays_read_only() {
+    let discovery = render(&ScriptOptions {
+        agents: Vec::new(),
+        dataverse_url: Some("https://contoso.crm.dynamics.com".into()),
+    })
+    .expect("renders");
+    assert!(discovery.contains("'dataverse.systemusers'"));
+    assert!(discovery.contains("msdyn_queuetype eq 192350002"));
+    read_only_commands(&discovery).unwrap_or_else(|e| panic!("{e}"));
+    let bare = render(&ScriptOptions::default()).expect("renders");
+    read_only_commands(&bare).unwrap_or_else(|e| panic!("{e}"));
+    assert!(bare.contains("$Agents = @()"));
+}
+
+#[test]
 fn the_script_reads_every_fact_the_examples_hold() {
     let script = script();
     let example = load(&example_path("field-case.snapshot.json"));

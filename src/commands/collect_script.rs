@@ -49,9 +49,9 @@ pub fn run(path: &Path, live: &LiveArgs) -> Result<(), String> {
                 "without --dataverse-url the script does not read Dynamics 365: its checks will be unknown",
             );
         }
-        if live.agents.is_empty() {
+        if live.agents.is_empty() && live.dataverse_url.is_none() {
             files::note(
-                "without --agents the script reads no agents: the agent checks will be skipped",
+                "without --agents or --dataverse-url the script reads no agents: the agent checks will be skipped",
             );
         }
     }

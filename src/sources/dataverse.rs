@@ -40,7 +40,7 @@ const PREFER: (&str, &str) = ("Prefer", "odata.maxpagesize=500");
 /// Users who are members of a voice queue (`msdyn_queuetype` 192350002 = Voice; the queues
 /// voice workstreams route to), enabled only. The same `queuemembership_association` the
 /// admin center's queue page and Agent Readiness Checker read.
-const VOICE_QUEUE_MEMBERS: (&str, &str) = (
+pub(crate) const VOICE_QUEUE_MEMBERS: (&str, &str) = (
     "dataverse.systemusers",
     "/api/data/v9.2/systemusers?$select=systemuserid,azureactivedirectoryobjectid,domainname,fullname,isdisabled&$filter=isdisabled eq false and queuemembership_association/any(q:q/msdyn_queuetype eq 192350002)",
 );
