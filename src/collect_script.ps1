@@ -69,7 +69,8 @@ function Get-CcaudSection([string]$Fact, [string]$Service, [string]$Command, [sc
 }
 
 # Windows PowerShell 5.1 writes enum values as numbers and dates as \/Date(ms)\/: each record's
-# own enum and date properties are written as their names and ISO 8601 text instead.
+# own enum and date properties are written as their names and ISO 8601 text instead. The list
+# is emitted as one object (`, $out`): one record stays a list, and none an empty list.
 function ConvertTo-CcaudRecord($Records) {
     $out = @()
     foreach ($record in @($Records)) {
@@ -194,7 +195,8 @@ Get-CcaudSection 'teams.telephoneNumbers' 'teams' 'Get-CsPhoneNumberAssignment' 
     $skip = 0
     do {
         $page = @(Get-CsPhoneNumberAssignment -Skip $skip -Top 1000)
-        $all += @(ConvertTo-CcaudRecord $page)
+        # ConvertTo-CcaudRecord emits its list as one object: += adds its items.
+        $all += ConvertTo-CcaudRecord $page
         $skip += 1000
     } while ($page.Count -eq 1000)
     , $all
@@ -273,7 +275,7 @@ Get-CcaudSection 'teams.onlineUsers' 'teams' 'Get-CsOnlineUser -Identity {id}' {
     $byId = [ordered]@{}
     foreach ($id in $UserIds) {
         try {
-            $records = @(ConvertTo-CcaudRecord (Get-CsOnlineUser -Identity $id))
+            $records = ConvertTo-CcaudRecord (Get-CsOnlineUser -Identity $id)
         } catch {
             # A user Teams does not know is recorded as unknown to Teams, not as an error.
             if ("$($_.Exception.Message)" -match 'not found|NotFound|find') { $byId[$id] = $null; continue }
