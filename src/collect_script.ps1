@@ -341,7 +341,8 @@ $Collection = [ordered]@{
         powershell = "$($PSVersionTable.PSVersion)"
         edition = "$($PSVersionTable.PSEdition)"
     }
-    collected_at = (Get-Date).ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ')
+    # The invariant culture: `:` in a format is the culture's time separator otherwise.
+    collected_at = (Get-Date).ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ', [Globalization.CultureInfo]::InvariantCulture)
     tenant_id = $TenantId
     cloud = 'public'
     sections = $Sections
