@@ -10,13 +10,14 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use ccaudit::commands::SnapshotLimit;
 use ccaudit::commands::live::LiveArgs;
 use ccaudit::config::Config;
+use ccaudit::dates::Date;
 use ccaudit::engine::{self, CheckSet, Severity, Status};
 use ccaudit::files::{self, Named};
 use ccaudit::model::{AuditConfig, TenantModel};
+use ccaudit::private_file;
 use ccaudit::report::{self, ExitStatus, Report};
 use ccaudit::snapshot::Snapshot;
-use ccaudit::sources::collect;
-use ccaudit::suppress::{self, Date};
+use ccaudit::suppress;
 
 #[derive(Parser)]
 #[command(
@@ -489,7 +490,7 @@ fn audit(mut args: AuditArgs) -> Result<ExitStatus, Failure> {
                 std::borrow::Cow::Borrowed(text.as_str())
             };
             // A report describes the tenant: owner-only, never half-written.
-            collect::write_private(path, plain.as_bytes())
+            private_file::write(path, plain.as_bytes())
                 .map_err(|e| Failure(format!("{}: cannot write report: {e}", path.display())))?;
         }
         None => files::emit_stdout(text.as_bytes(), coloured)?,
@@ -520,7 +521,7 @@ fn write_remediation_script(
 ) -> Result<(), Failure> {
     use ccaudit::remediation_script::{Action, Plan};
     let plan = Plan::build(&report.results, model);
-    collect::write_private(path, plan.script(report).as_bytes()).map_err(|e| {
+    private_file::write(path, plan.script(report).as_bytes()).map_err(|e| {
         Failure(format!(
             "{}: cannot write the remediation script: {e}",
             path.display()
@@ -610,7 +611,7 @@ fn collect_command(mut args: CollectArgs) -> Result<(), Failure> {
 }
 
 fn save(path: &Path, snapshot: &Snapshot) -> Result<(), Failure> {
-    collect::write_snapshot(path, snapshot)
+    private_file::write_snapshot(path, snapshot)
         .map_err(|e| Failure(format!("{}: cannot write snapshot: {e}", path.display())))
 }
 
@@ -663,7 +664,7 @@ fn synth(args: SynthArgs) -> Result<(), Failure> {
     );
     params.faults_per_mille = args.faults_per_mille;
     let snapshot = ccaudit::synth::generate(&params);
-    collect::write_snapshot(&args.output, &snapshot).map_err(|e| {
+    private_file::write_snapshot(&args.output, &snapshot).map_err(|e| {
         Failure(format!(
             "{}: cannot write snapshot: {e}",
             args.output.display()
