@@ -5,6 +5,7 @@
 use std::io::IsTerminal;
 use std::sync::Arc;
 
+use crate::config::Config;
 use crate::snapshot::Snapshot;
 use crate::source_catalog;
 use crate::sources::auth::{AuthMethod, Credential, TokenProvider};
@@ -170,6 +171,16 @@ impl LiveArgs {
         .into_iter()
         .find(|(_, used)| *used)
         .map(|(flag, _)| flag)
+    }
+
+    /// The configuration file's agents and agent group, unless the command line names agents
+    /// or a group: the selection is taken as a whole from one place, never mixed.
+    pub fn agents_from(&mut self, config: Option<&Config>) {
+        let Some(config) = config else { return };
+        if self.agents.is_empty() && self.agent_group.is_none() {
+            self.agents = config.agents.clone();
+            self.agent_group = config.agent_group.clone();
+        }
     }
 }
 

@@ -1,0 +1,55 @@
+//! `ccaudit collect --tenant T --output FILE`: read a tenant live and write its snapshot, to
+//! audit later or elsewhere.
+
+use std::path::PathBuf;
+
+use super::live::{self, LiveArgs};
+use super::options::{ConfigArgs, RedactOptions, save_snapshot};
+use crate::files::{self, Named};
+use crate::report::ExitStatus;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct CollectArgs {
+    #[command(flatten)]
+    pub live: LiveArgs,
+    /// Where to write the snapshot (owner-only permissions, replaced atomically).
+    #[arg(long, value_name = "FILE")]
+    pub output: PathBuf,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub redaction: RedactOptions,
+}
+
+pub fn run(mut args: CollectArgs) -> Result<ExitStatus, String> {
+    let config_path = args.config.path();
+    let mut paths = vec![Named::output("--output", &args.output)];
+    paths.extend(config_path.as_deref().map(|p| Named::input("--config", p)));
+    paths.extend(args.redaction.key(Some(&args.output)));
+    files::check_paths(&paths)?;
+    let config = args.config.load()?;
+    args.live.agents_from(config.as_ref());
+    let snapshot = live::read_tenant(&args.live)?;
+    let snapshot = args.redaction.apply(snapshot, Some(&args.output))?;
+    save_snapshot(&args.output, &snapshot)?;
+    let unavailable: Vec<&str> = snapshot
+        .facts
+        .iter()
+        .filter(|(_, f)| f.error.is_some())
+        .map(|(k, _)| k.as_str())
+        .collect();
+    if !args.live.quiet {
+        let detail = if unavailable.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", unavailable.join(", "))
+        };
+        files::note(&format!(
+            "wrote {} ({} facts, {} unavailable{detail})",
+            args.output.display(),
+            snapshot.facts.len(),
+            unavailable.len()
+        ));
+    }
+    Ok(ExitStatus::Success)
+}
