@@ -60,16 +60,6 @@ pub struct AuditArgs {
     )]
     pub snapshot: Option<PathBuf>,
     #[command(flatten)]
-    pub live: LiveArgs,
-    /// Also write the snapshot read live to this file (owner-only permissions).
-    #[arg(
-        long,
-        value_name = "FILE",
-        requires = "tenant",
-        help_heading = "Live collection"
-    )]
-    pub save_snapshot: Option<PathBuf>,
-    #[command(flatten)]
     pub redaction: RedactOptions,
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
@@ -95,6 +85,13 @@ pub struct AuditArgs {
     pub remediation_script: Option<PathBuf>,
     #[command(flatten)]
     pub config: ConfigArgs,
+    /// Last (but for the flag that belongs with it): its help heading applies to the flags
+    /// after it.
+    #[command(flatten)]
+    pub live: LiveArgs,
+    /// Also write the snapshot read live to this file (owner-only permissions).
+    #[arg(long, value_name = "FILE", requires = "tenant")]
+    pub save_snapshot: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, clap::Args)]

@@ -10,8 +10,6 @@ use crate::report::ExitStatus;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct CollectArgs {
-    #[command(flatten)]
-    pub live: LiveArgs,
     /// Where to write the snapshot (owner-only permissions, replaced atomically).
     #[arg(long, value_name = "FILE")]
     pub output: PathBuf,
@@ -19,6 +17,9 @@ pub struct CollectArgs {
     pub config: ConfigArgs,
     #[command(flatten)]
     pub redaction: RedactOptions,
+    /// Last: its help heading applies to the flags after it.
+    #[command(flatten)]
+    pub live: LiveArgs,
 }
 
 pub fn run(mut args: CollectArgs) -> Result<ExitStatus, String> {
