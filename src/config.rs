@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Deserializer};
 
+use crate::dates::Date;
 use crate::engine::Severity;
-use crate::suppress::{Date, Suppression};
+use crate::suppress::Suppression;
 
 /// Read from the working directory when no `--config` is given and the file exists.
 pub const DEFAULT_FILE: &str = "ccaudit.yaml";

@@ -7,11 +7,13 @@
 pub mod collect_script;
 pub mod commands;
 pub mod config;
+pub mod dates;
 pub mod diff;
 pub mod engine;
 pub mod explain;
 pub mod files;
 pub mod model;
+pub mod private_file;
 pub mod redact;
 pub mod remediation_script;
 pub mod report;

@@ -6,9 +6,7 @@
 //! must not rot silently: one that has expired stops applying and one that covers nothing is
 //! reported, each naming the line of the configuration file that defines it.
 
-use std::fmt;
-use std::time::{SystemTime, UNIX_EPOCH};
-
+use crate::dates::Date;
 use crate::engine::{CheckResult, Status, Suppressed};
 
 /// One accepted result, as the configuration file defines it (validated by `config`).
@@ -105,80 +103,6 @@ pub fn apply(
     warnings
 }
 
-/// A calendar date (proleptic Gregorian), enough for `expires:` without a date-time crate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Date {
-    year: i32,
-    month: u8,
-    day: u8,
-}
-
-impl Date {
-    /// A valid date, or `None` (`2026-02-30` is `None`).
-    pub fn new(year: i32, month: u8, day: u8) -> Option<Date> {
-        let valid = (1..=12).contains(&month) && day >= 1 && day <= days_in_month(year, month);
-        valid.then_some(Date { year, month, day })
-    }
-
-    /// Parses exactly `YYYY-MM-DD`.
-    pub fn parse(text: &str) -> Option<Date> {
-        let bytes = text.as_bytes();
-        let shape = bytes.len() == 10
-            && bytes[4] == b'-'
-            && bytes[7] == b'-'
-            && bytes
-                .iter()
-                .enumerate()
-                .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
-        if !shape {
-            return None;
-        }
-        Date::new(
-            text[0..4].parse().ok()?,
-            text[5..7].parse().ok()?,
-            text[8..10].parse().ok()?,
-        )
-    }
-
-    /// Today in UTC, from the system clock.
-    pub fn today_utc() -> Date {
-        let secs = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        Date::from_unix_days((secs / 86_400) as i64)
-    }
-
-    /// The date `days` days after 1970-01-01 (Howard Hinnant's `civil_from_days`).
-    pub fn from_unix_days(days: i64) -> Date {
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-        let year = (yoe + era * 400 + i64::from(month <= 2)) as i32;
-        Date { year, month, day }
-    }
-}
-
-fn days_in_month(year: i32, month: u8) -> u8 {
-    match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-impl fmt::Display for Date {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,35 +144,6 @@ mod tests {
 
     fn today() -> Date {
         Date::parse("2026-06-15").unwrap()
-    }
-
-    #[test]
-    fn dates_parse_only_as_real_iso_days() {
-        assert_eq!(
-            Date::parse("2024-02-29").map(|d| d.to_string()).as_deref(),
-            Some("2024-02-29")
-        );
-        for bad in [
-            "2026-02-29",
-            "2026-13-01",
-            "2026-00-10",
-            "2026-04-31",
-            "26-01-01",
-            "2026-1-01",
-            "2026/01/01",
-            "2026-01-01T00:00:00Z",
-            "",
-        ] {
-            assert_eq!(Date::parse(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn unix_days_convert_to_civil_dates() {
-        assert_eq!(Date::from_unix_days(0).to_string(), "1970-01-01");
-        assert_eq!(Date::from_unix_days(11_016).to_string(), "2000-02-29");
-        assert_eq!(Date::from_unix_days(20_618).to_string(), "2026-06-14");
-        assert_eq!(Date::from_unix_days(-1).to_string(), "1969-12-31");
     }
 
     #[test]

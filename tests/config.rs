@@ -6,8 +6,8 @@
 use std::path::{Path, PathBuf};
 
 use ccaudit::config::Config;
+use ccaudit::dates::Date;
 use ccaudit::engine::{self, Severity};
-use ccaudit::suppress::Date;
 use serde_json::Value;
 use tempfile::TempDir;
 

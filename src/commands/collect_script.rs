@@ -37,7 +37,7 @@ pub fn run(path: &Path, live: &LiveArgs) -> Result<(), String> {
         dataverse_url: live.dataverse_url.clone(),
     })
     .map_err(|e| e.to_string())?;
-    crate::sources::collect::write_private(path, script.as_bytes())
+    crate::private_file::write(path, script.as_bytes())
         .map_err(|e| format!("{}: cannot write the script: {e}", path.display()))?;
     if !live.quiet {
         let shown = path.display();

@@ -25,8 +25,6 @@ pub struct DiffArgs {
         conflicts_with = "tenant"
     )]
     pub b: Option<PathBuf>,
-    #[command(flatten)]
-    pub live: LiveArgs,
     #[arg(long, value_enum, default_value = "table")]
     pub format: DiffFormat,
     /// Also show the settings and verdicts that are equal on both sides.
@@ -41,6 +39,9 @@ pub struct DiffArgs {
     pub checks: Option<PathBuf>,
     #[command(flatten)]
     pub limit: super::SnapshotLimit,
+    /// Last: its help heading applies to the flags after it.
+    #[command(flatten)]
+    pub live: LiveArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -29,13 +29,14 @@ pub struct ExplainArgs {
     /// Run the linked checks on this snapshot and lead with the ones that fail in that tenant.
     #[arg(long, value_name = "FILE", conflicts_with = "tenant")]
     pub snapshot: Option<PathBuf>,
-    /// Or read the tenant live (`--tenant` and the live-collection flags of `audit`).
-    #[command(flatten)]
-    pub live: LiveArgs,
     #[arg(long, value_enum, default_value = "table")]
     pub format: ExplainFormat,
     #[command(flatten)]
     pub limit: super::SnapshotLimit,
+    /// Or read the tenant live (`--tenant` and the live-collection flags of `audit`); last, as
+    /// its help heading applies to the flags after it.
+    #[command(flatten)]
+    pub live: LiveArgs,
 }
 
 /// The most input `explain` reads (arguments and standard input together): an error body or

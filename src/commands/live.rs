@@ -5,6 +5,7 @@
 use std::io::IsTerminal;
 use std::sync::Arc;
 
+use crate::config::Config;
 use crate::snapshot::Snapshot;
 use crate::source_catalog;
 use crate::sources::auth::{AuthMethod, Credential, TokenProvider};
@@ -13,116 +14,89 @@ use crate::sources::endpoints::{Cloud, EndpointOverride, Endpoints, Service};
 use crate::sources::http::{ClientSettings, ReadOnlyClient};
 use crate::sources::timeouts::{self, TimeoutSpec, Timeouts};
 
-/// Where and how to read a tenant live.
+/// Where and how to read a tenant live. Declared once for every command that flattens it: the
+/// flags are listed under one help heading, and those that only mean something for a tenant
+/// read live form a group that requires `--tenant` (`--quiet` and `--verbose` stay outside it:
+/// they are harmless on a snapshot). Flatten it after a command's other flags: clap keeps the
+/// heading for the flags that follow it.
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Live collection")]
+#[group(skip)]
+#[command(group(
+    clap::ArgGroup::new("live_only")
+        .multiple(true)
+        .requires("tenant")
+        .args([
+            "cloud",
+            "auth",
+            "endpoints",
+            "dataverse_url",
+            "subscriptions",
+            "agents",
+            "agent_group",
+            "concurrency",
+            "timeouts",
+            "connect_timeouts",
+            "deadline",
+        ])
+))]
 pub struct LiveArgs {
     /// Read this tenant live (tenant id or domain) instead of a snapshot.
-    #[arg(long, help_heading = "Live collection")]
+    #[arg(long)]
     pub tenant: Option<String>,
     /// The Microsoft cloud the tenant lives in.
-    #[arg(
-        long,
-        value_enum,
-        default_value = "public",
-        requires = "tenant",
-        help_heading = "Live collection"
-    )]
+    #[arg(long, value_enum, default_value = "public")]
     pub cloud: Cloud,
     /// Sign-in method (default: client-secret or client-certificate when AZURE_CLIENT_SECRET or
     /// AZURE_CLIENT_CERTIFICATE_PATH is set, else azure-cli).
-    #[arg(
-        long,
-        value_enum,
-        requires = "tenant",
-        help_heading = "Live collection"
-    )]
+    #[arg(long, value_enum)]
     pub auth: Option<AuthMethod>,
     /// Override a service host: KEY is login, graph, teams, arm, compliance or powerplatform
     /// (repeatable).
-    #[arg(
-        long = "endpoint",
-        value_name = "KEY=URL",
-        requires = "tenant",
-        help_heading = "Live collection"
-    )]
+    #[arg(long = "endpoint", value_name = "KEY=URL")]
     pub endpoints: Vec<EndpointOverride>,
     /// The Dynamics 365 org (https://<org>.crm.dynamics.com); without it the org is found
     /// through the Power Platform admin API, or the D365 checks are unknown saying why.
-    #[arg(
-        long,
-        value_name = "URL",
-        requires = "tenant",
-        help_heading = "Live collection"
-    )]
+    #[arg(long, value_name = "URL")]
     pub dataverse_url: Option<String>,
     /// Limit Azure to this subscription (repeatable; default: every visible subscription).
-    #[arg(
-        long = "subscription",
-        value_name = "ID",
-        requires = "tenant",
-        help_heading = "Live collection"
-    )]
+    #[arg(long = "subscription", value_name = "ID")]
     pub subscriptions: Vec<String>,
     /// The contact-center agents: UPNs or object ids (comma-separated); with neither this nor
     /// --agent-group, the members of the Dataverse voice queues.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        value_name = "UPN,...",
-        requires = "tenant",
-        help_heading = "Live collection"
-    )]
+    #[arg(long, value_delimiter = ',', value_name = "UPN,...")]
     pub agents: Vec<String>,
     /// A group whose user members are the contact-center agents.
-    #[arg(
-        long,
-        value_name = "GROUP_ID",
-        requires = "tenant",
-        help_heading = "Live collection"
-    )]
+    #[arg(long, value_name = "GROUP_ID")]
     pub agent_group: Option<String>,
     /// Requests in flight per service.
     #[arg(
         long,
         default_value_t = crate::sources::http::DEFAULT_CONCURRENCY as u16,
-        value_parser = clap::value_parser!(u16).range(1..=64),
-        requires = "tenant",
-        help_heading = "Live collection"
+        value_parser = clap::value_parser!(u16).range(1..=64)
     )]
     pub concurrency: u16,
     /// How long to wait for one request: SECS for every service, or SERVICE=SECS (login,
     /// graph, teams, arm, dataverse, compliance, powerplatform); repeatable. Default: login 20,
     /// arm and powerplatform 30, graph and dataverse 60, teams and compliance 90.
-    #[arg(
-        long = "timeout",
-        value_name = "[SERVICE=]SECS",
-        requires = "tenant",
-        help_heading = "Live collection"
-    )]
+    #[arg(long = "timeout", value_name = "[SERVICE=]SECS")]
     pub timeouts: Vec<TimeoutSpec>,
     /// How long to wait for a connection: SECS or SERVICE=SECS, as --timeout. Default 10.
-    #[arg(
-        long = "connect-timeout",
-        value_name = "[SERVICE=]SECS",
-        requires = "tenant",
-        help_heading = "Live collection"
-    )]
+    #[arg(long = "connect-timeout", value_name = "[SERVICE=]SECS")]
     pub connect_timeouts: Vec<TimeoutSpec>,
     /// Wall time for the whole live read, sign-in included; what is not read by then is
     /// unknown in the report, naming the deadline. Default 900.
     #[arg(
         long,
         value_name = "SECS",
-        value_parser = timeouts::parse_deadline,
-        requires = "tenant",
-        help_heading = "Live collection"
+        value_parser = timeouts::parse_deadline
     )]
     pub deadline: Option<std::time::Duration>,
     /// No progress display on stderr.
-    #[arg(long, short, help_heading = "Live collection")]
+    #[arg(long, short)]
     pub quiet: bool,
     /// Log every request (method, host, path, status, ms) to stderr.
-    #[arg(long, short, help_heading = "Live collection")]
+    #[arg(long, short)]
     pub verbose: bool,
 }
 
@@ -170,6 +144,16 @@ impl LiveArgs {
         .into_iter()
         .find(|(_, used)| *used)
         .map(|(flag, _)| flag)
+    }
+
+    /// The configuration file's agents and agent group, unless the command line names agents
+    /// or a group: the selection is taken as a whole from one place, never mixed.
+    pub fn agents_from(&mut self, config: Option<&Config>) {
+        let Some(config) = config else { return };
+        if self.agents.is_empty() && self.agent_group.is_none() {
+            self.agents = config.agents.clone();
+            self.agent_group = config.agent_group.clone();
+        }
     }
 }
 
@@ -410,6 +394,67 @@ impl Progress for Bars {
             } else {
                 format!("{name} (unavailable)")
             });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{Args, Command, FromArgMatches};
+
+    use super::LiveArgs;
+
+    fn command() -> Command {
+        LiveArgs::augment_args(Command::new("ccaudit"))
+    }
+
+    fn parse(args: &[&str]) -> Result<LiveArgs, clap::Error> {
+        let matches = command()
+            .try_get_matches_from(std::iter::once("ccaudit").chain(args.iter().copied()))?;
+        LiveArgs::from_arg_matches(&matches)
+    }
+
+    #[test]
+    fn live_only_flags_require_a_tenant() {
+        for args in [
+            ["--cloud", "gcc"],
+            ["--agents", "a@contoso.com"],
+            ["--concurrency", "2"],
+            ["--deadline", "5"],
+            ["--endpoint", "graph=http://127.0.0.1:1"],
+        ] {
+            let err = parse(&args).err().map(|e| e.kind());
+            assert_eq!(
+                err,
+                Some(clap::error::ErrorKind::MissingRequiredArgument),
+                "{args:?}"
+            );
+            let mut with_tenant = vec!["--tenant", "contoso.onmicrosoft.com"];
+            with_tenant.extend(args);
+            assert!(parse(&with_tenant).is_ok(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn progress_flags_need_no_tenant() {
+        assert!(parse(&["-q"]).is_ok_and(|l| l.quiet));
+        assert!(parse(&["--verbose"]).is_ok_and(|l| l.verbose));
+        assert!(parse(&[]).is_ok_and(|l| l.tenant.is_none()));
+    }
+
+    #[test]
+    fn every_flag_but_tenant_and_progress_is_live_only_and_all_share_one_heading() {
+        let command = command();
+        let group = command
+            .get_groups()
+            .find(|g| g.get_id() == "live_only")
+            .expect("the live-only group");
+        let members: Vec<&str> = group.get_args().map(|id| id.as_str()).collect();
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            let outside = ["tenant", "quiet", "verbose"].contains(&id);
+            assert_eq!(members.contains(&id), !outside, "{id}");
+            assert_eq!(arg.get_help_heading(), Some("Live collection"), "{id}");
         }
     }
 }

@@ -1,13 +1,23 @@
-//! Subcommands that live in the library: each module holds its clap `Args` and a
-//! `run(args) -> Result<ExitStatus, String>` that `main.rs` dispatches to.
+//! Every subcommand, one module each named after it: the module holds its clap `Args` and a
+//! `run(args) -> Result<ExitStatus, String>` that `main.rs` dispatches to (the error is one line
+//! for the user). `cli` is the command line as a whole; `live` and `options` hold the flag
+//! groups several commands flatten.
 
+pub mod audit;
+pub mod checks;
 pub mod checks_test;
+pub mod cli;
+pub mod collect;
 pub mod collect_script;
+pub mod completions;
 pub mod diff;
 pub mod explain;
 pub mod live;
+pub mod model;
+pub mod options;
 pub mod permissions;
 pub mod redact;
+pub mod synth;
 
 use std::path::Path;
 

@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 
 use crate::files::{self, Named};
+use crate::private_file;
 use crate::redact::{self, KeyOrigin};
 use crate::report::ExitStatus;
-use crate::sources::collect;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct RedactArgs {
@@ -41,7 +41,7 @@ pub fn run(args: RedactArgs) -> Result<ExitStatus, String> {
     let key = redact::load_or_create_key(&args.output, args.redact_key.as_deref())
         .map_err(|e| e.to_string())?;
     let redacted = redact::redact(&original, &key.bytes);
-    collect::write_snapshot(&args.output, &redacted)
+    private_file::write_snapshot(&args.output, &redacted)
         .map_err(|e| format!("{}: cannot write snapshot: {e}", args.output.display()))?;
     let how = match key.origin {
         KeyOrigin::Given => "with the key",

@@ -335,20 +335,19 @@ fn ms_date(s: &str) -> Option<String> {
         return None;
     }
     let ms: i64 = ms.parse().ok()?;
-    Some(rfc3339(ms))
+    rfc3339(ms)
 }
 
-fn rfc3339(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let millis = ms.rem_euclid(1000);
-    let date = crate::suppress::Date::from_unix_days(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
-    let (hh, mm, ss) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    if millis == 0 {
-        format!("{date}T{hh:02}:{mm:02}:{ss:02}Z")
+fn rfc3339(ms: i64) -> Option<String> {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()?;
+    let (date, millis) = (t.date(), t.millisecond());
+    let (y, mo, d) = (date.year(), u8::from(date.month()), date.day());
+    let (hh, mm, ss) = (t.hour(), t.minute(), t.second());
+    Some(if millis == 0 {
+        format!("{y:04}-{mo:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
     } else {
-        format!("{date}T{hh:02}:{mm:02}:{ss:02}.{millis:03}Z")
-    }
+        format!("{y:04}-{mo:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{millis:03}Z")
+    })
 }
 
 /// What ConvertTo-Json writes for an object past its -Depth: the .NET type name

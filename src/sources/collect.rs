@@ -21,11 +21,8 @@
 //! rather than as a map with a silent hole that would turn "could not read" into "fail".
 
 use std::collections::{BTreeMap, HashSet};
-use std::fs;
-use std::io::Write;
-use std::path::Path;
 use std::sync::Mutex;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use serde_json::{Value, json};
 
@@ -34,6 +31,7 @@ use super::endpoints::{Cloud, Service};
 use super::graph::{self, UserPart, UserPartKind};
 use super::http::{FetchError, ReadOnlyClient};
 use super::{arm, compliance, dataverse, powerplatform, teams};
+use crate::dates::rfc3339;
 use crate::model::canonical;
 use crate::model::raw::str_prop;
 use crate::snapshot::{AgentSelection, SCHEMA_VERSION, Snapshot, SourceError, SourceFact};
@@ -713,91 +711,9 @@ impl People {
     }
 }
 
-/// Writes a snapshot for its owner only: a temp file in the same directory (so the rename is
-/// atomic), mode 0600 on unix, synced, then renamed over `path`. A reader never sees a
-/// half-written snapshot, and tenant data is never world-readable, even briefly.
-pub fn write_snapshot(path: &Path, snapshot: &Snapshot) -> std::io::Result<()> {
-    write_private(path, snapshot.to_json_pretty().as_bytes())
-}
-
-/// Writes any file that describes a tenant (a snapshot, a report, a remediation script) the
-/// way [`write_snapshot`] does: owner-only (0600 on unix) from the first byte, through a temp
-/// file in the same directory renamed over `path`, so neither a half-written file nor a
-/// world-readable one ever appears at `path`. A `path` that exists and is not a regular file
-/// (`/dev/stdout`, a pipe) is written in place: renaming over it would replace the device.
-pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    if fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-        return fs::OpenOptions::new()
-            .write(true)
-            .open(path)?
-            .write_all(contents);
-    }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "snapshot.json".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let _ = fs::remove_file(&tmp);
-    let written = (|| {
-        let mut file = options.open(&tmp)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    written
-}
-
-/// RFC 3339 UTC time with second precision (`2026-11-27T05:00:00Z`), without a date crate.
-pub fn rfc3339(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3_600,
-        (rem % 3_600) / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn rfc3339_known_instants() {
-        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        let t = UNIX_EPOCH + Duration::from_secs(1_795_755_600);
-        assert_eq!(rfc3339(t), "2026-11-27T05:00:00Z");
-        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
-        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00Z");
-    }
 
     #[test]
     fn bad_flag_values_are_refused_before_any_request() {
@@ -828,50 +744,5 @@ mod tests {
             .contains("--agents")
         );
         assert!(validate(&base).is_ok());
-    }
-
-    #[test]
-    fn snapshot_file_is_owner_only_and_replaced_atomically() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.snapshot.json");
-        let snapshot = Snapshot {
-            schema_version: SCHEMA_VERSION,
-            tool_version: "0".into(),
-            collected_at: rfc3339(SystemTime::now()),
-            tenant_id: "t".into(),
-            tenant_name: None,
-            cloud: "public".into(),
-            agents: None,
-            facts: BTreeMap::new(),
-        };
-        std::fs::write(&path, "old").unwrap();
-        write_snapshot(&path, &snapshot).unwrap();
-        let text = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(Snapshot::parse(&text, "t").unwrap(), snapshot);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
-        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
-        assert_eq!(leftovers.len(), 1, "no temp file left behind");
-    }
-
-    #[cfg(unix)]
-    #[test]
-    fn private_files_are_owner_only_and_devices_are_written_in_place() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("report.txt");
-        std::fs::write(&path, "old").unwrap();
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-        write_private(&path, b"new").unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
-        assert_eq!(mode & 0o777, 0o600);
-        // /dev/null stays the device.
-        write_private(Path::new("/dev/null"), b"x").unwrap();
-        assert!(!std::fs::metadata("/dev/null").unwrap().is_file());
     }
 }
