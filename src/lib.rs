@@ -14,6 +14,7 @@ pub mod model;
 pub mod redact;
 pub mod remediation_script;
 pub mod report;
+pub mod sign_in;
 pub mod snapshot;
 pub mod source_catalog;
 pub mod sources;

@@ -37,6 +37,17 @@ pub struct LiveArgs {
         help_heading = "Live collection"
     )]
     pub auth: Option<AuthMethod>,
+    /// The app registration to sign in with (as AZURE_CLIENT_ID): with device-code, your own
+    /// app with the delegated permissions of `ccaudit permissions --delegated`, whose tokens
+    /// carry scopes the Azure CLI's cannot. Without --auth and without an app credential in
+    /// the environment it means --auth device-code.
+    #[arg(
+        long,
+        value_name = "APP_ID",
+        requires = "tenant",
+        help_heading = "Live collection"
+    )]
+    pub client_id: Option<String>,
     /// Override a service host: KEY is login, graph, teams, arm, compliance or powerplatform
     /// (repeatable).
     #[arg(
@@ -133,6 +144,7 @@ impl Default for LiveArgs {
             tenant: None,
             cloud: Cloud::Public,
             auth: None,
+            client_id: None,
             endpoints: Vec::new(),
             dataverse_url: None,
             subscriptions: Vec::new(),
@@ -158,6 +170,7 @@ impl LiveArgs {
         }
         [
             ("--auth", self.auth.is_some()),
+            ("--client-id", self.client_id.is_some()),
             ("--endpoint", !self.endpoints.is_empty()),
             ("--dataverse-url", self.dataverse_url.is_some()),
             ("--subscription", !self.subscriptions.is_empty()),
@@ -184,7 +197,7 @@ pub fn read_tenant(live: &LiveArgs) -> Result<Snapshot, String> {
     }
     let endpoints = Endpoints::resolve(live.cloud, &live.endpoints, live.dataverse_url.as_deref())
         .map_err(|e| e.to_string())?;
-    let credential = Credential::from_env(live.auth, Some(&tenant)).map_err(|e| e.to_string())?;
+    let credential = credential(live, &tenant, |name| std::env::var(name).ok())?;
     let bars = Bars::new(
         !live.quiet && !live.verbose && std::io::stderr().is_terminal(),
         live.dataverse_url.is_none(),
@@ -261,6 +274,30 @@ pub fn read_tenant(live: &LiveArgs) -> Result<Snapshot, String> {
         );
     }
     Ok(snapshot)
+}
+
+/// The credential of `--auth`, `--client-id` and the environment (`env`).
+fn credential(
+    live: &LiveArgs,
+    tenant: &str,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Credential, String> {
+    let set = |name: &str| env(name).is_some_and(|v| !v.trim().is_empty());
+    let method = match (live.auth, &live.client_id) {
+        (Some(AuthMethod::AzureCli), Some(_)) => {
+            return Err("--client-id cannot be used with --auth azure-cli: the Azure CLI signs in with its own client; use --auth device-code --client-id APP_ID".into());
+        }
+        // A person's own app: the Azure CLI cannot sign in with it, the device code can.
+        (None, Some(_)) if !set("AZURE_CLIENT_SECRET") && !set("AZURE_CLIENT_CERTIFICATE_PATH") => {
+            Some(AuthMethod::DeviceCode)
+        }
+        (method, _) => method,
+    };
+    Credential::from_lookup(method, Some(tenant), |name| match &live.client_id {
+        Some(id) if name == "AZURE_CLIENT_ID" => Some(id.clone()),
+        _ => env(name),
+    })
+    .map_err(|e| e.to_string())
 }
 
 /// What a run is waiting for: the sign-in, and the services with reads under way.
@@ -411,5 +448,35 @@ impl Progress for Bars {
                 format!("{name} (unavailable)")
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn live(auth: Option<AuthMethod>, client_id: Option<&str>) -> LiveArgs {
+        LiveArgs {
+            tenant: Some("t".into()),
+            auth,
+            client_id: client_id.map(str::to_string),
+            ..LiveArgs::default()
+        }
+    }
+
+    #[test]
+    fn client_id_signs_a_person_in_with_their_own_app() {
+        let none = |_: &str| None;
+        let c = credential(&live(None, Some("app-1")), "t", none).unwrap();
+        assert_eq!(c.method(), AuthMethod::DeviceCode);
+        assert_eq!(c.client_id(), Some("app-1"));
+        let c = credential(&live(None, None), "t", none).unwrap();
+        assert_eq!(c.method(), AuthMethod::AzureCli);
+        let secret = |n: &str| (n == "AZURE_CLIENT_SECRET").then(|| "s".to_string());
+        let c = credential(&live(None, Some("app-2")), "t", secret).unwrap();
+        assert_eq!(c.method(), AuthMethod::ClientSecret);
+        assert_eq!(c.client_id(), Some("app-2"));
+        let e = credential(&live(Some(AuthMethod::AzureCli), Some("x")), "t", none).unwrap_err();
+        assert!(e.contains("--auth device-code --client-id"), "{e}");
     }
 }

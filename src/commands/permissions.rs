@@ -88,6 +88,7 @@ pub fn fact_sources() -> BTreeMap<&'static str, FactSources> {
             source: "cli".into(),
             users: vec!["agent@example.com".into()],
         }),
+        sign_in: None,
         facts: BTreeMap::new(),
     };
     let model = TenantModel::from_snapshot(&empty, AuditConfig::default());

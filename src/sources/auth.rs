@@ -208,6 +208,25 @@ impl Credential {
         }
     }
 
+    /// How this credential signs in, as a snapshot records it.
+    pub fn sign_in(&self) -> crate::sign_in::SignIn {
+        use crate::sign_in::{SignIn, SignInClient, SignInMethod};
+        let method = match self.method() {
+            AuthMethod::AzureCli => SignInMethod::AzureCli,
+            AuthMethod::DeviceCode => SignInMethod::DeviceCode,
+            AuthMethod::ClientSecret => SignInMethod::ClientSecret,
+            AuthMethod::ClientCertificate => SignInMethod::ClientCertificate,
+        };
+        let client = match self {
+            Credential::AzureCli { .. } => SignInClient::AzureCli,
+            Credential::DeviceCode { client_id, .. } if client_id == AZURE_CLI_CLIENT_ID => {
+                SignInClient::AzureCli
+            }
+            _ => SignInClient::OwnApp,
+        };
+        SignIn { method, client }
+    }
+
     /// The app signing in, for app-only and device-code sign-in.
     pub fn client_id(&self) -> Option<&str> {
         match self {
@@ -467,14 +486,27 @@ impl AuthError {
     pub fn code(&self) -> Option<String> {
         match self {
             AuthError::Refused { code, .. } => code.clone(),
-            AuthError::AzCliNotFound
-            | AuthError::AzCliFailed { .. }
-            | AuthError::AzCliOutput(_) => Some("AzureCli".to_string()),
+            // az prints the token endpoint's refusal (`AADSTS65002: …`): keep its code, which
+            // says whether the Azure CLI can get this resource at all.
+            AuthError::AzCliFailed { detail, .. } => {
+                Some(aadsts_code(detail).unwrap_or_else(|| "AzureCli".to_string()))
+            }
+            AuthError::AzCliNotFound | AuthError::AzCliOutput(_) => Some("AzureCli".to_string()),
             AuthError::Certificate { .. } => Some("ClientCertificate".to_string()),
             AuthError::DeviceCode(_) => Some("DeviceCode".to_string()),
             AuthError::Config(_) | AuthError::Transport { .. } => None,
         }
     }
+}
+
+/// `AADSTS65002` from text that holds one.
+fn aadsts_code(text: &str) -> Option<String> {
+    let at = text.find("AADSTS")?;
+    let digits: String = text[at + 6..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    (!digits.is_empty()).then(|| format!("AADSTS{digits}"))
 }
 
 /// Context for turning AADSTS errors into one-line messages.

@@ -256,7 +256,7 @@ pub async fn collect(
         unit(teams::policies(&run)),
         unit(arm::collect(&run)),
         unit(dataverse),
-        unit(compliance::collect(&run)),
+        unit(compliance::collect(&run, tokens.credential().sign_in())),
         people_branches(&run, &people),
     )?;
     people.record(&run, agents.is_some());
@@ -272,6 +272,7 @@ pub async fn collect(
         tenant_name: org.display_name,
         cloud: client.endpoints().cloud().as_str().to_string(),
         agents,
+        sign_in: Some(tokens.credential().sign_in()),
         facts,
     })
 }
@@ -842,6 +843,7 @@ mod tests {
             tenant_name: None,
             cloud: "public".into(),
             agents: None,
+            sign_in: None,
             facts: BTreeMap::new(),
         };
         std::fs::write(&path, "old").unwrap();
