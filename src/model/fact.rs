@@ -189,6 +189,7 @@ fn person_refusal(key: &str, endpoint: &str, error: &SourceError) -> Option<Unav
     let refusal = sign_in.person_refusal(error.status, error.code.as_deref(), &error.message)?;
     let (clause, needs) = sign_in.explain(refusal, source_catalog::source(key));
     let said = describe(error);
+    let said = said.trim_end_matches('.');
     let reason = if clause.is_empty() {
         format!("{endpoint}: {said}")
     } else {
