@@ -721,6 +721,11 @@ mod tests {
             m("https://service.powerapps.com"),
             Some(Service::PowerPlatform)
         );
+        // The PowerApps service's App ID URI ends with `/`: its v2 scope has a double slash.
+        assert_eq!(
+            m("https://service.powerapps.com/"),
+            Some(Service::PowerPlatform)
+        );
         assert_eq!(
             m("https://high.service.powerapps.us"),
             Some(Service::PowerPlatform)
