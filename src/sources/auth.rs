@@ -1983,6 +1983,41 @@ JFdAlFytgkTU6YzabG+X36PPtUuDvynkh8YrTS+XGUQqFcXDwwGH1EECQFj2pbpW
     }
 
     #[test]
+    fn an_az_refusal_keeps_the_token_endpoints_code() {
+        let failed = |detail: &str| AuthError::AzCliFailed {
+            detail: detail.into(),
+            login: "az login".into(),
+        };
+        let e = failed(
+            "AADSTS65002: Consent between first party application '04b07795-8ddb-461a-bbee-02f9e1bf7b46' and first party resource '48ac35b8-9aa8-4d74-927d-1f4a14a0b239' must be configured via preauthorization",
+        );
+        assert_eq!(e.code().as_deref(), Some("AADSTS65002"));
+        assert_eq!(
+            failed("Please run 'az login' to setup account")
+                .code()
+                .as_deref(),
+            Some("AzureCli")
+        );
+    }
+
+    #[test]
+    fn a_credential_says_how_it_signs_in() {
+        use crate::sign_in::{SignInClient, SignInMethod};
+        let person = Credential::DeviceCode {
+            tenant: "t".into(),
+            client_id: AZURE_CLI_CLIENT_ID.into(),
+        };
+        assert_eq!(person.sign_in().method, SignInMethod::DeviceCode);
+        assert_eq!(person.sign_in().client, SignInClient::AzureCli);
+        let own = Credential::DeviceCode {
+            tenant: "t".into(),
+            client_id: "own".into(),
+        };
+        assert_eq!(own.sign_in().client, SignInClient::OwnApp);
+        assert!(!secret_credential("t").sign_in().is_person());
+    }
+
+    #[test]
     fn az_output_expiry_forms() {
         let now = SystemTime::now();
         let t = parse_az_output(br#"{"accessToken":"x","expires_on":"1795674123"}"#, now).unwrap();
