@@ -17,6 +17,7 @@ pub mod private_file;
 pub mod redact;
 pub mod remediation_script;
 pub mod report;
+pub mod sign_in;
 pub mod snapshot;
 pub mod source_catalog;
 pub mod sources;

@@ -78,6 +78,7 @@ mod tests {
             cloud: "public".into(),
             agents: None,
             facts: BTreeMap::new(),
+            sign_in: None,
         };
         std::fs::write(&path, "old").unwrap();
         write_snapshot(&path, &snapshot).unwrap();

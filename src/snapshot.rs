@@ -41,6 +41,10 @@ pub struct Snapshot {
     /// Who the agents are and how they were named (`--agents`, `--agent-group`, Dataverse queues).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agents: Option<AgentSelection>,
+    /// How a live read signed in (absent in snapshots that predate it): a person's refusals
+    /// are told in the terms of that sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in: Option<crate::sign_in::SignIn>,
     /// One entry per source fact, keyed like `graph.subscribedSkus`.
     pub facts: BTreeMap<String, SourceFact>,
 }

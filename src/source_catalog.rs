@@ -19,7 +19,8 @@ pub struct SourceSpec {
     /// Application permissions (app roles) an app-only audit needs, all of them, least
     /// privileged choice only.
     pub application: &'static [Permission],
-    /// Delegated scopes a signed-in auditor (azure-cli, device code) needs.
+    /// Delegated scopes a person's own app registration needs (`--auth device-code
+    /// --client-id`); the Azure CLI's client carries only the scopes Microsoft pre-authorised.
     pub delegated: &'static [Permission],
     /// Entra directory roles for the auditing identity, any one of them (least privileged
     /// first is not implied: the first is the one the docs name).
@@ -47,6 +48,9 @@ pub enum Api {
     TeamsAdmin,
     AzureServiceManagement,
     Dataverse,
+    /// PowerApps Service (`https://service.powerapps.com/`), the resource of the Power Platform
+    /// admin (BAP) API.
+    PowerAppsService,
 }
 
 impl Api {
@@ -58,6 +62,7 @@ impl Api {
             Api::TeamsAdmin => "48ac35b8-9aa8-4d74-927d-1f4a14a0b239",
             Api::AzureServiceManagement => "797f4846-ba00-4fd7-ba43-dac1f8f63013",
             Api::Dataverse => "00000007-0000-0000-c000-000000000000",
+            Api::PowerAppsService => "475226c6-020e-4fb2-8a90-7a972cbfc1d4",
         }
     }
 
@@ -68,6 +73,7 @@ impl Api {
             Api::TeamsAdmin => "Skype and Teams Tenant Admin API",
             Api::AzureServiceManagement => "Azure Service Management",
             Api::Dataverse => "Dataverse",
+            Api::PowerAppsService => "PowerApps Service",
         }
     }
 }
@@ -196,6 +202,15 @@ pub mod permission {
     pub const TEAMS_ADMIN_IMPERSONATION: Permission = impersonation(Api::TeamsAdmin);
     pub const ARM_IMPERSONATION: Permission = impersonation(Api::AzureServiceManagement);
     pub const DATAVERSE_IMPERSONATION: Permission = impersonation(Api::Dataverse);
+    /// The delegated permission a person's own app needs for the Power Platform admin API
+    /// (Microsoft365DSC `MSFT_PPPowerAppsEnvironment/settings.json`: powerAppsService, delegated
+    /// `User`).
+    pub const POWERAPPS_USER: Permission = Permission {
+        api: Api::PowerAppsService,
+        name: "User",
+        id: None,
+        id_confirmed: false,
+    };
 }
 
 use permission as p;
@@ -532,7 +547,7 @@ pub const SOURCES: &[SourceSpec] = &[
         endpoint: "GET https://api.bap.microsoft.com/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments?api-version=2020-10-01",
         needs: "the Power Platform Administrator (or Dynamics 365 Administrator) Entra role for a signed-in admin; an app must be registered once with New-PowerAppManagementApp -ApplicationId <appId>",
         application: &[],
-        delegated: &[],
+        delegated: &[p::POWERAPPS_USER],
         entra_roles: &["Power Platform Administrator", "Dynamics 365 Administrator"],
         azure_rbac: None,
         dataverse_role: None,

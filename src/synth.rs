@@ -748,6 +748,7 @@ pub fn generate(params: &SynthParams) -> Snapshot {
             source: "cli".to_string(),
             users: agents.iter().map(|a| a.upn.clone()).collect(),
         }),
+        sign_in: None,
         facts,
     }
 }

@@ -13,7 +13,11 @@ use ccaudit::engine;
 use ccaudit::source_catalog::{Api, SOURCES};
 
 fn permissions(format: PermissionsFormat) -> String {
-    let text = render(&PermissionsArgs { format }).expect("permissions renders");
+    permissions_with(format, false)
+}
+
+fn permissions_with(format: PermissionsFormat, delegated: bool) -> String {
+    let text = render(&PermissionsArgs { format, delegated }).expect("permissions renders");
     anstream::adapter::strip_str(&text).to_string()
 }
 
@@ -220,7 +224,10 @@ fn the_script_tells_how_to_grant_roles_rbac_and_dataverse() {
 
 #[test]
 fn the_script_is_valid_bash() {
-    let script = permissions(PermissionsFormat::Script);
+    assert_valid_bash(&permissions(PermissionsFormat::Script));
+}
+
+fn assert_valid_bash(script: &str) {
     let Ok(mut child) = std::process::Command::new("bash")
         .arg("-n")
         .stdin(std::process::Stdio::piped())
@@ -318,4 +325,113 @@ fn graph_resource_accounts_names_both_roles_and_that_app_only_may_be_refused() {
             .filter(|s| s["key"] != "graph.resourceAccounts")
             .all(|s| s.get("note").is_none())
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// --delegated: a person signing in with their own app registration
+
+/// (API app id, permission name) of the catalog's delegated permissions of the sources a
+/// person's sign-in reads (Security & Compliance is not tried with a person's token).
+fn catalog_delegated() -> BTreeSet<(String, String)> {
+    SOURCES
+        .iter()
+        .filter(|s| !s.key.starts_with("compliance."))
+        .flat_map(|s| s.delegated)
+        .map(|p| (p.api.app_id().to_string(), p.name.to_string()))
+        .collect()
+}
+
+#[test]
+fn delegated_lists_the_catalog_s_delegated_permissions_and_the_roles_a_person_holds() {
+    let json = json();
+    let listed: BTreeSet<(String, String)> = json["delegated_permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["api_app_id"].as_str().unwrap().to_string(),
+                p["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(listed, catalog_delegated());
+    assert!(listed.contains(&(
+        Api::TeamsAdmin.app_id().to_string(),
+        "user_impersonation".to_string()
+    )));
+    let not_read: Vec<&str> = json["not_read_by_a_person"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        not_read,
+        [
+            "compliance.InformationBarrierPolicy",
+            "compliance.OrganizationSegment",
+            "compliance.PolicyConfig"
+        ]
+    );
+    let person_roles: Vec<&str> = json["person_entra_roles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        person_roles,
+        ["Teams Administrator"],
+        "no role for what is not read"
+    );
+
+    let table = permissions_with(PermissionsFormat::Table, true);
+    let summary = table
+        .split("Signed in as a person")
+        .nth(1)
+        .expect("the person's summary");
+    for (_, name) in catalog_delegated() {
+        assert!(
+            summary.lines().any(|l| l.trim() == name),
+            "{name}:\n{summary}"
+        );
+    }
+    for needle in [
+        "Roles the signed-in person must hold:",
+        "Entra Teams Administrator",
+        "Azure RBAC Reader",
+        "Omnichannel administrator",
+        "ccaudit collect --script",
+    ] {
+        assert!(summary.contains(needle), "{needle}:\n{summary}");
+    }
+    assert!(table.contains("App-only audit, application permissions to grant:"));
+    assert!(
+        !permissions(PermissionsFormat::Table).contains("Signed in as a person"),
+        "only with --delegated"
+    );
+}
+
+#[test]
+fn the_delegated_script_consents_exactly_those_scopes_for_a_public_client() {
+    let script = permissions_with(PermissionsFormat::Script, true);
+    assert_valid_bash(&script);
+    assert!(!script.contains("=Role"), "delegated permissions only");
+    assert!(!script.contains("ReadWrite"), "{script}");
+    assert!(script.contains("--is-fallback-public-client true"));
+    assert!(script.contains("az ad app permission admin-consent"));
+    let granted: BTreeSet<(String, String)> = permission_lines(&script)
+        .iter()
+        .map(|l| {
+            // --api-permissions "$(scope_id API NAME)=Scope"
+            let inner = l.split("$(scope_id ").nth(1).unwrap();
+            let inner = inner.split(")=Scope").next().unwrap();
+            let (api, name) = inner.split_once(' ').unwrap();
+            assert!(l.contains(&format!("--api {api} ")), "{l}");
+            (api.to_string(), name.to_string())
+        })
+        .collect();
+    assert_eq!(granted, catalog_delegated());
+    assert!(script.contains("--auth device-code --client-id $APP_ID"));
 }

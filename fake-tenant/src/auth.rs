@@ -30,6 +30,8 @@ const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 pub(crate) struct Token {
     service: Service,
     expires: Instant,
+    /// Issued to a person (device code, refresh token), not to an app.
+    delegated: bool,
 }
 
 pub(crate) struct Device {
@@ -107,7 +109,24 @@ impl Inner {
         Ok(())
     }
 
-    fn issue(&self, svc: Service) -> (String, u64) {
+    /// Whether the request's bearer token was issued to a person.
+    pub(crate) fn delegated_token(&self, headers: &HeaderMap) -> bool {
+        let value = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        let token = value.split_once(' ').map(|(_, t)| t.trim()).unwrap_or("");
+        self.auth().tokens.get(token).is_some_and(|t| t.delegated)
+    }
+
+    /// A person's token at `key` (`/service/path?query`) that lacks the scope, when the fault
+    /// is set for it.
+    pub(crate) fn scopes_missing(&self, key: &str, headers: &HeaderMap) -> bool {
+        let paths = &self.opts.faults.delegated_scopes_missing;
+        paths.iter().any(|p| key.contains(p.as_str())) && self.delegated_token(headers)
+    }
+
+    fn issue(&self, svc: Service, delegated: bool) -> (String, u64) {
         let token = format!(
             "{}{}",
             uuid::Uuid::new_v4().simple(),
@@ -119,6 +138,7 @@ impl Inner {
             Token {
                 service: svc,
                 expires: Instant::now() + lifetime,
+                delegated,
             },
         );
         (token, lifetime.as_secs())
@@ -239,7 +259,7 @@ fn client_credentials(st: &Inner, tenant: &str, form: &HashMap<String, String>) 
             "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
         );
     }
-    let (access, expires_in) = st.issue(svc);
+    let (access, expires_in) = st.issue(svc, false);
     Reply::json(
         200,
         json!({"token_type": "Bearer", "expires_in": expires_in, "ext_expires_in": expires_in, "access_token": access}),
@@ -543,7 +563,10 @@ fn device_poll(st: &Inner, form: &HashMap<String, String>) -> Reply {
 }
 
 fn delegated_tokens(st: &Inner, client_id: &str, svc: Service, scope: &str) -> Reply {
-    let (access, expires_in) = st.issue(svc);
+    if let Some(refused) = refused_audience(st, client_id, svc) {
+        return refused;
+    }
+    let (access, expires_in) = st.issue(svc, true);
     let refresh = format!("0.fake-refresh.{}", uuid::Uuid::new_v4().simple());
     st.auth().refresh.insert(
         refresh.clone(),
@@ -571,6 +594,28 @@ fn delegated_tokens(st: &Inner, client_id: &str, svc: Service, scope: &str) -> R
             "id_token": id_token,
         }),
     )
+}
+
+/// AADSTS65002 when the faults refuse `client_id` a person's token for `svc`.
+fn refused_audience(st: &Inner, client_id: &str, svc: Service) -> Option<Reply> {
+    let refused = st
+        .opts
+        .faults
+        .refused_audiences
+        .iter()
+        .any(|(c, s)| c.eq_ignore_ascii_case(client_id) && Service::parse(s) == Some(svc));
+    refused.then(|| {
+        aad_error(
+            400,
+            "invalid_grant",
+            65002,
+            &format!(
+                "Consent between first party application '{client_id}' and first party resource '{}' must be configured via preauthorization - applications owned and operated by Microsoft must get approval from the API owner before requesting tokens for that API.",
+                svc.as_str()
+            ),
+        )
+        .fault("refused_audience")
+    })
 }
 
 fn refresh(st: &Inner, tenant: &str, form: &HashMap<String, String>) -> Reply {
@@ -674,6 +719,11 @@ mod tests {
         );
         assert_eq!(
             m("https://service.powerapps.com"),
+            Some(Service::PowerPlatform)
+        );
+        // The PowerApps service's App ID URI ends with `/`: its v2 scope has a double slash.
+        assert_eq!(
+            m("https://service.powerapps.com/"),
             Some(Service::PowerPlatform)
         );
         assert_eq!(

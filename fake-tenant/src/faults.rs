@@ -52,6 +52,15 @@ pub struct Faults {
     /// Teams `telephone-numbers` rows carry only `TelephoneNumber`, `TargetId` and
     /// `AcquisitionDate` ([`crate::shapes::sparse_telephone_number`]).
     pub sparse_telephone_numbers: bool,
+    /// Path substrings a person's (delegated) token may not read: the request, or `$batch`
+    /// part, answers 403 `AccessDenied` "required scopes are missing in the token", as Graph
+    /// answers a token of the Azure CLI's client (Azure/azure-cli#23906). App-only tokens are
+    /// served.
+    pub delegated_scopes_missing: Vec<String>,
+    /// (client id, service): a person's token for that service is refused to that client at
+    /// the token endpoint (devicecode and refresh grants) with AADSTS65002, as a first-party
+    /// client not pre-authorised for a resource is.
+    pub refused_audiences: Vec<(String, String)>,
 }
 
 impl Default for Faults {
@@ -69,6 +78,8 @@ impl Default for Faults {
             rest_online_users: false,
             wrapped_user_configurations: false,
             sparse_telephone_numbers: false,
+            delegated_scopes_missing: Vec::new(),
+            refused_audiences: Vec::new(),
         }
     }
 }
@@ -132,6 +143,33 @@ impl Faults {
         self.sparse_telephone_numbers = true;
         self
     }
+
+    /// A person's token answers 403 "required scopes are missing in the token" at paths
+    /// containing `path_contains`.
+    pub fn delegated_scopes_missing(mut self, path_contains: &str) -> Faults {
+        self.delegated_scopes_missing
+            .push(path_contains.to_string());
+        self
+    }
+
+    /// The token endpoint refuses `client_id` a person's token for `service` (AADSTS65002).
+    pub fn refuse_audience(mut self, client_id: &str, service: &str) -> Faults {
+        self.refused_audiences
+            .push((client_id.to_string(), service.to_string()));
+        self
+    }
+}
+
+/// The 403 Graph answers a delegated token that lacks the scope a read needs (the body of
+/// Azure/azure-cli#23906), in the service's error shape.
+pub(crate) fn scopes_missing(svc: Service) -> Reply {
+    service_error(
+        svc,
+        403,
+        "AccessDenied",
+        "You cannot perform the requested operation, required scopes are missing in the token.",
+    )
+    .fault("delegated_scopes_missing")
 }
 
 /// A fault that fires `times` times (default once) on matching requests.

@@ -352,6 +352,9 @@ fn part_reply(ctx: &Ctx, version: &str, url: &str) -> Reply {
     } else {
         format!("{raw_path}?{query}")
     };
+    if ctx.st.scopes_missing(&key, ctx.headers) {
+        return crate::faults::scopes_missing(Service::Graph);
+    }
     if let Some(kind) = ctx.st.take_once(&key, true)
         && let Some(reply) = pre_fault_reply(Service::Graph, &kind)
     {

@@ -493,6 +493,9 @@ fn process(
     } else {
         format!("{raw_path}?{raw_query}")
     };
+    if st.scopes_missing(&key, headers) {
+        return faults::scopes_missing(svc);
+    }
     let mut post = None;
     if let Some(kind) = st.take_once(&key, false) {
         match pre_fault_reply(svc, &kind) {

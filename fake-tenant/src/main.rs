@@ -67,6 +67,14 @@ struct Args {
     /// Serve Teams telephone-number rows with only TelephoneNumber, TargetId and AcquisitionDate.
     #[arg(long)]
     sparse_telephone_numbers: bool,
+    /// A person's (delegated) token answers 403 "required scopes are missing in the token" at
+    /// paths containing PATH (repeatable), as Graph answers the Azure CLI's token.
+    #[arg(long, value_name = "PATH")]
+    delegated_scopes_missing: Vec<String>,
+    /// The token endpoint refuses CLIENT_ID a person's token for SERVICE with AADSTS65002
+    /// (repeatable).
+    #[arg(long, value_name = "CLIENT_ID=SERVICE")]
+    refuse_audience: Vec<String>,
     /// Print one line per request to stderr.
     #[arg(long, short)]
     verbose: bool,
@@ -128,6 +136,21 @@ async fn run(args: Args) -> Result<(), String> {
     }
     if args.sparse_telephone_numbers {
         faults = faults.sparse_telephone_numbers();
+    }
+    for path in &args.delegated_scopes_missing {
+        faults = faults.delegated_scopes_missing(path);
+    }
+    for spec in &args.refuse_audience {
+        let (client, svc) = spec
+            .split_once('=')
+            .ok_or_else(|| format!("--refuse-audience {spec}: expected CLIENT_ID=SERVICE"))?;
+        if !fake_tenant::SERVICES.contains(&svc) {
+            return Err(format!(
+                "--refuse-audience {spec}: SERVICE must be one of {}",
+                fake_tenant::SERVICES.join(", ")
+            ));
+        }
+        faults = faults.refuse_audience(client, svc);
     }
     let options = FakeOptions {
         client_id: args.client_id,

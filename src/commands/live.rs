@@ -29,6 +29,7 @@ use crate::sources::timeouts::{self, TimeoutSpec, Timeouts};
         .args([
             "cloud",
             "auth",
+            "client_id",
             "endpoints",
             "dataverse_url",
             "subscriptions",
@@ -51,6 +52,12 @@ pub struct LiveArgs {
     /// AZURE_CLIENT_CERTIFICATE_PATH is set, else azure-cli).
     #[arg(long, value_enum)]
     pub auth: Option<AuthMethod>,
+    /// The app registration to sign in with (as AZURE_CLIENT_ID): with device-code, your own
+    /// app with the delegated permissions of `ccaudit permissions --delegated`, whose tokens
+    /// carry scopes the Azure CLI's cannot. Without --auth and without an app credential in
+    /// the environment it means --auth device-code.
+    #[arg(long, value_name = "APP_ID")]
+    pub client_id: Option<String>,
     /// Override a service host: KEY is login, graph, teams, arm, compliance or powerplatform
     /// (repeatable).
     #[arg(long = "endpoint", value_name = "KEY=URL")]
@@ -107,6 +114,7 @@ impl Default for LiveArgs {
             tenant: None,
             cloud: Cloud::Public,
             auth: None,
+            client_id: None,
             endpoints: Vec::new(),
             dataverse_url: None,
             subscriptions: Vec::new(),
@@ -132,6 +140,7 @@ impl LiveArgs {
         }
         [
             ("--auth", self.auth.is_some()),
+            ("--client-id", self.client_id.is_some()),
             ("--endpoint", !self.endpoints.is_empty()),
             ("--dataverse-url", self.dataverse_url.is_some()),
             ("--subscription", !self.subscriptions.is_empty()),
@@ -168,7 +177,7 @@ pub fn read_tenant(live: &LiveArgs) -> Result<Snapshot, String> {
     }
     let endpoints = Endpoints::resolve(live.cloud, &live.endpoints, live.dataverse_url.as_deref())
         .map_err(|e| e.to_string())?;
-    let credential = Credential::from_env(live.auth, Some(&tenant)).map_err(|e| e.to_string())?;
+    let credential = credential(live, &tenant, |name| std::env::var(name).ok())?;
     let bars = Bars::new(
         !live.quiet && !live.verbose && std::io::stderr().is_terminal(),
         live.dataverse_url.is_none(),
@@ -245,6 +254,30 @@ pub fn read_tenant(live: &LiveArgs) -> Result<Snapshot, String> {
         );
     }
     Ok(snapshot)
+}
+
+/// The credential of `--auth`, `--client-id` and the environment (`env`).
+fn credential(
+    live: &LiveArgs,
+    tenant: &str,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Credential, String> {
+    let set = |name: &str| env(name).is_some_and(|v| !v.trim().is_empty());
+    let method = match (live.auth, &live.client_id) {
+        (Some(AuthMethod::AzureCli), Some(_)) => {
+            return Err("--client-id cannot be used with --auth azure-cli: the Azure CLI signs in with its own client; use --auth device-code --client-id APP_ID".into());
+        }
+        // A person's own app: the Azure CLI cannot sign in with it, the device code can.
+        (None, Some(_)) if !set("AZURE_CLIENT_SECRET") && !set("AZURE_CLIENT_CERTIFICATE_PATH") => {
+            Some(AuthMethod::DeviceCode)
+        }
+        (method, _) => method,
+    };
+    Credential::from_lookup(method, Some(tenant), |name| match &live.client_id {
+        Some(id) if name == "AZURE_CLIENT_ID" => Some(id.clone()),
+        _ => env(name),
+    })
+    .map_err(|e| e.to_string())
 }
 
 /// What a run is waiting for: the sign-in, and the services with reads under way.
@@ -402,7 +435,7 @@ impl Progress for Bars {
 mod tests {
     use clap::{Args, Command, FromArgMatches};
 
-    use super::LiveArgs;
+    use super::*;
 
     fn command() -> Command {
         LiveArgs::augment_args(Command::new("ccaudit"))
@@ -435,6 +468,15 @@ mod tests {
         }
     }
 
+    fn live(auth: Option<AuthMethod>, client_id: Option<&str>) -> LiveArgs {
+        LiveArgs {
+            tenant: Some("t".into()),
+            auth,
+            client_id: client_id.map(str::to_string),
+            ..LiveArgs::default()
+        }
+    }
+
     #[test]
     fn progress_flags_need_no_tenant() {
         assert!(parse(&["-q"]).is_ok_and(|l| l.quiet));
@@ -456,5 +498,21 @@ mod tests {
             assert_eq!(members.contains(&id), !outside, "{id}");
             assert_eq!(arg.get_help_heading(), Some("Live collection"), "{id}");
         }
+    }
+
+    #[test]
+    fn client_id_signs_a_person_in_with_their_own_app() {
+        let none = |_: &str| None;
+        let c = credential(&live(None, Some("app-1")), "t", none).unwrap();
+        assert_eq!(c.method(), AuthMethod::DeviceCode);
+        assert_eq!(c.client_id(), Some("app-1"));
+        let c = credential(&live(None, None), "t", none).unwrap();
+        assert_eq!(c.method(), AuthMethod::AzureCli);
+        let secret = |n: &str| (n == "AZURE_CLIENT_SECRET").then(|| "s".to_string());
+        let c = credential(&live(None, Some("app-2")), "t", secret).unwrap();
+        assert_eq!(c.method(), AuthMethod::ClientSecret);
+        assert_eq!(c.client_id(), Some("app-2"));
+        let e = credential(&live(Some(AuthMethod::AzureCli), Some("x")), "t", none).unwrap_err();
+        assert!(e.contains("--auth device-code --client-id"), "{e}");
     }
 }

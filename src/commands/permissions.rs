@@ -1,5 +1,6 @@
-//! `ccaudit permissions [--format table|json|script]`: what a read-only audit needs per source,
-//! and which checks each grant unlocks.
+//! `ccaudit permissions [--format table|json|script] [--delegated]`: what a read-only audit
+//! needs per source, and which checks each grant unlocks; with `--delegated`, also what a
+//! person's own app registration needs (delegated permissions, and the roles the person holds).
 //!
 //! Nothing here is maintained by hand: the grants come from `source_catalog` (the table the
 //! collectors and the "unknown: grant X" messages use), and "which checks" follows check
@@ -14,6 +15,7 @@ use super::wrap;
 use crate::engine::{self, CheckSet};
 use crate::model::{AuditConfig, TenantModel};
 use crate::report::ExitStatus;
+use crate::sign_in::{SignIn, SignInClient, SignInMethod};
 use crate::snapshot::{AgentSelection, SCHEMA_VERSION, Snapshot};
 use crate::source_catalog::{Api, Permission, SOURCES, SourceSpec};
 use crate::synth::{self, SynthParams};
@@ -26,6 +28,11 @@ pub struct PermissionsArgs {
     /// `script` prints the az commands that create a read-only app registration.
     #[arg(long, value_enum, default_value = "table")]
     pub format: PermissionsFormat,
+    /// What a person signing in with their own app registration (`--auth device-code
+    /// --client-id`) needs: its delegated permissions and the roles the person must hold, next
+    /// to the app-only list; with `--format script`, the az commands for that app instead.
+    #[arg(long)]
+    pub delegated: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -46,12 +53,13 @@ pub fn render(args: &PermissionsArgs) -> Result<String, String> {
     let checks = engine::catalog::load(&env, None).map_err(|e| e.to_string())?;
     let plan = Plan::of(&checks);
     Ok(match args.format {
-        PermissionsFormat::Table => table(&plan),
+        PermissionsFormat::Table => table(&plan, args.delegated),
         PermissionsFormat::Json => {
             let mut json = serde_json::to_string_pretty(&plan).map_err(|e| e.to_string())?;
             json.push('\n');
             json
         }
+        PermissionsFormat::Script if args.delegated => delegated_script(&plan),
         PermissionsFormat::Script => script(&plan),
     })
 }
@@ -88,6 +96,7 @@ pub fn fact_sources() -> BTreeMap<&'static str, FactSources> {
             source: "cli".into(),
             users: vec!["agent@example.com".into()],
         }),
+        sign_in: None,
         facts: BTreeMap::new(),
     };
     let model = TenantModel::from_snapshot(&empty, AuditConfig::default());
@@ -136,8 +145,16 @@ pub struct Plan {
     pub sources: Vec<SourceGrants>,
     /// Every application permission an app-only audit needs, each once.
     pub application_permissions: Vec<AppPermission>,
+    /// Every delegated permission a person's own app registration needs, each once (their ids
+    /// differ per tenant's copy of the API: `--format script --delegated` looks them up).
+    pub delegated_permissions: Vec<AppPermission>,
+    /// Sources a person's sign-in does not read (app-only access or the collection script
+    /// does).
+    pub not_read_by_a_person: Vec<&'static str>,
     /// Entra roles that together cover every source that needs one (fewest roles first).
     pub entra_roles: Vec<RoleCover>,
+    /// The same for a person signing in: the roles they must hold.
+    pub person_entra_roles: Vec<RoleCover>,
     /// Checks no source unlocks (they read only audit settings); normally none.
     pub checks_without_source: Vec<String>,
 }
@@ -205,7 +222,18 @@ fn short(api: Api) -> &'static str {
         Api::TeamsAdmin => "Teams admin API",
         Api::AzureServiceManagement => "ARM",
         Api::Dataverse => "Dataverse",
+        Api::PowerAppsService => "PowerApps Service",
     }
+}
+
+/// A person signed in with their own app registration: what `--delegated` describes.
+const OWN_APP_PERSON: SignIn = SignIn {
+    method: SignInMethod::DeviceCode,
+    client: SignInClient::OwnApp,
+};
+
+fn read_by_a_person(spec: &SourceSpec) -> bool {
+    OWN_APP_PERSON.tries(spec.key.split('.').next().unwrap_or(""))
 }
 
 impl Plan {
@@ -221,8 +249,21 @@ impl Plan {
             .collect();
         Plan {
             schema_version: PERMISSIONS_SCHEMA_VERSION,
-            application_permissions: app_permissions(),
+            application_permissions: permissions_of(|s| s.application),
+            delegated_permissions: permissions_of(|s| {
+                if read_by_a_person(s) {
+                    s.delegated
+                } else {
+                    &[]
+                }
+            }),
+            not_read_by_a_person: SOURCES
+                .iter()
+                .filter(|s| !read_by_a_person(s))
+                .map(|s| s.key)
+                .collect(),
             entra_roles: role_cover(),
+            person_entra_roles: role_cover_of(read_by_a_person),
             checks_without_source: checks
                 .keys()
                 .filter(|id| !unlocked.contains(id.as_str()))
@@ -280,11 +321,11 @@ fn source_grants(
     }
 }
 
-/// Application permissions, each once, Graph first, in catalog order.
-fn app_permissions() -> Vec<AppPermission> {
+/// The permissions `select` picks per source, each once, Graph first, in catalog order.
+fn permissions_of(select: fn(&SourceSpec) -> &[Permission]) -> Vec<AppPermission> {
     let mut out: Vec<AppPermission> = Vec::new();
     for spec in SOURCES {
-        for p in spec.application {
+        for p in select(spec) {
             match out
                 .iter_mut()
                 .find(|a| a.name == p.name && a.api_app_id == p.api.app_id())
@@ -311,9 +352,14 @@ fn app_permissions() -> Vec<AppPermission> {
 /// Discovery sources are left out: the Power Platform admin API does not honour directory roles
 /// of an app's service principal (the app is registered with it instead; `script` says how).
 fn role_cover() -> Vec<RoleCover> {
+    role_cover_of(|_| true)
+}
+
+/// [`role_cover`] of the sources `read` keeps (a person's: those a person's sign-in reads).
+fn role_cover_of(read: fn(&SourceSpec) -> bool) -> Vec<RoleCover> {
     let mut uncovered: Vec<&SourceSpec> = SOURCES
         .iter()
-        .filter(|s| !s.entra_roles.is_empty() && s.discovery.is_none())
+        .filter(|s| !s.entra_roles.is_empty() && s.discovery.is_none() && read(s))
         .collect();
     let mut out = Vec::new();
     while !uncovered.is_empty() {
@@ -398,7 +444,7 @@ fn grant_lines(s: &SourceGrants) -> Vec<(&'static str, String)> {
 const WIDTH: usize = 100;
 const LABEL: usize = 12;
 
-fn table(plan: &Plan) -> String {
+fn table(plan: &Plan, delegated: bool) -> String {
     let mut out = String::new();
     let mut heading = "";
     for s in &plan.sources {
@@ -467,11 +513,60 @@ fn table(plan: &Plan) -> String {
             plan.checks_without_source.join(", ")
         );
     }
+    if delegated {
+        person_summary(&mut out, plan);
+    }
     let _ = writeln!(
         out,
         "`ccaudit permissions --format script` prints the az commands for the app registration."
     );
+    let _ = writeln!(
+        out,
+        "{}",
+        if delegated {
+            "`ccaudit permissions --format script --delegated` prints them for a person's own app registration."
+        } else {
+            "`ccaudit permissions --delegated` lists what a person signing in with their own app registration needs."
+        }
+    );
     out
+}
+
+/// The summary for a person who signs in with their own app registration.
+fn person_summary(out: &mut String, plan: &Plan) {
+    let _ = writeln!(
+        out,
+        "\nSigned in as a person with your own app registration (--auth device-code --client-id APP_ID),\n\
+         delegated permissions to add to it and grant admin consent for (the Azure CLI's own client\n\
+         cannot carry most of them):"
+    );
+    let mut api = "";
+    for a in &plan.delegated_permissions {
+        if a.api != api {
+            api = a.api;
+            let _ = writeln!(out, "  {} ({}):", a.api, a.api_app_id);
+        }
+        let _ = writeln!(out, "    {}", a.name);
+    }
+    let _ = writeln!(out, "Roles the signed-in person must hold:");
+    for r in &plan.person_entra_roles {
+        let line = format!("Entra {} ({})", r.role, r.sources.join(", "));
+        let _ = writeln!(out, "  {}", wrap(&line, WIDTH, 4));
+    }
+    let _ = writeln!(
+        out,
+        "  Azure RBAC Reader on the subscriptions that hold the ACS resources\n  \
+         Dataverse: a user with the Omnichannel administrator security role in the environment\n  \
+         To find the environment without --dataverse-url: Power Platform Administrator (or\n  \
+         Dynamics 365 Administrator)\n  \
+         Microsoft Graph reads return no more than the person's own directory role allows: a\n  \
+         read-only role such as Global Reader covers the directory reads above"
+    );
+    let line = format!(
+        "Not read with a person's sign-in: {} (app-only access, above, or the collection script an admin runs: `ccaudit collect --script`)",
+        plan.not_read_by_a_person.join(", ")
+    );
+    let _ = writeln!(out, "{}", wrap(&line, WIDTH, 2));
 }
 
 fn script(plan: &Plan) -> String {
@@ -620,6 +715,97 @@ fn script(plan: &Plan) -> String {
     let _ = writeln!(
         w,
         "echo \"app $APP_NAME: appId $APP_ID, service principal $SP_ID\""
+    );
+    out
+}
+
+/// The az commands for a person's own app registration: a public client (the device-code
+/// flow needs one) with the delegated permissions, looked up by name in the tenant's copy of
+/// each API, so no scope id is written here that could be wrong.
+fn delegated_script(plan: &Plan) -> String {
+    let mut out = String::new();
+    let w = &mut out;
+    let _ = writeln!(w, "#!/usr/bin/env bash");
+    let _ = writeln!(
+        w,
+        "# A read-only app registration a person signs in with: `ccaudit audit --tenant T --auth\n\
+         # device-code --client-id $APP_ID`. Its tokens carry the delegated permissions below, which the\n\
+         # Azure CLI's own client cannot. What the audit reads is still limited to what the person's\n\
+         # roles allow (step 4).\n\
+         # Generated by `ccaudit permissions --format script --delegated` from ccaudit's source catalog.\n\
+         # Review it, then run it signed in (az login) as an admin who can grant tenant-wide admin\n\
+         # consent (Privileged Role Administrator, Cloud Application Administrator or Global\n\
+         # Administrator)."
+    );
+    let _ = writeln!(w, "set -euo pipefail\n");
+    let _ = writeln!(w, "APP_NAME=\"${{APP_NAME:-ccaudit-readonly-delegated}}\"");
+    let _ = writeln!(
+        w,
+        "\n# 1. The app registration, a public client (device-code sign-in), and its service principal."
+    );
+    let _ = writeln!(
+        w,
+        "APP_ID=$(az ad app create --display-name \"$APP_NAME\" --sign-in-audience AzureADMyOrg --is-fallback-public-client true --query appId -o tsv)"
+    );
+    let _ = writeln!(
+        w,
+        "SP_ID=$(az ad sp create --id \"$APP_ID\" --query id -o tsv)"
+    );
+    let _ = writeln!(
+        w,
+        "\n# The id of delegated permission $2 on the API whose appId is $1, in this tenant.\n\
+         scope_id() {{\n  \
+         local id\n  \
+         id=$(az ad sp show --id \"$1\" --query \"oauth2PermissionScopes[?value=='$2'].id | [0]\" -o tsv)\n  \
+         if [ -z \"$id\" ]; then echo \"no delegated permission $2 on $1\" >&2; return 1; fi\n  \
+         echo \"$id\"\n\
+         }}"
+    );
+    let _ = writeln!(w, "\n# 2. Delegated permissions, read-only.");
+    let mut api = "";
+    for a in &plan.delegated_permissions {
+        if a.api_app_id != api {
+            api = a.api_app_id;
+            let _ = writeln!(w, "# {} ({})", a.api, a.api_app_id);
+        }
+        let _ = writeln!(
+            w,
+            "az ad app permission add --id \"$APP_ID\" --api {api} --api-permissions \"$(scope_id {api} {})=Scope\"  # {}",
+            a.name,
+            a.sources.join(", ")
+        );
+    }
+    let _ = writeln!(
+        w,
+        "\n# 3. Tenant-wide admin consent for the permissions above."
+    );
+    let _ = writeln!(w, "az ad app permission admin-consent --id \"$APP_ID\"");
+    let _ = writeln!(
+        w,
+        "\n# 4. The person who signs in must hold these roles (delegated access is never more than the\n\
+         #    person's own): Entra roles"
+    );
+    for r in &plan.person_entra_roles {
+        let _ = writeln!(w, "#    - {}: {}", r.role, r.sources.join(", "));
+    }
+    let _ = writeln!(
+        w,
+        "#    Azure RBAC Reader on each subscription that holds the ACS resources; in the contact-center\n\
+         #    environment a Dataverse user with the Omnichannel administrator security role; to find\n\
+         #    that environment without --dataverse-url, Power Platform Administrator (or Dynamics 365\n\
+         #    Administrator). Microsoft Graph reads return no more than the person's directory role\n\
+         #    allows: a read-only role such as Global Reader covers them."
+    );
+    let text = format!(
+        "Not read with a person's sign-in: {}. Read them app-only (`ccaudit permissions --format script`) or with the collection script an admin runs (`ccaudit collect --script`).",
+        plan.not_read_by_a_person.join(", ")
+    );
+    for line in wrap(&text, WIDTH - 5, 0).lines() {
+        let _ = writeln!(w, "#    {line}");
+    }
+    let _ = writeln!(
+        w,
+        "echo \"app $APP_NAME: appId $APP_ID, service principal $SP_ID; sign in with: ccaudit audit --tenant <tenant> --auth device-code --client-id $APP_ID\""
     );
     out
 }

@@ -107,6 +107,7 @@ fn kind(name: &str) -> Option<UnavailableKind> {
         "malformed" => UnavailableKind::Malformed,
         "not_supported_in_cloud" => UnavailableKind::NotSupportedInCloud,
         "dependency" => UnavailableKind::Dependency,
+        "sign_in_mode" => UnavailableKind::SignInMode,
         _ => return None,
     })
 }

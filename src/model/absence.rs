@@ -45,7 +45,7 @@ impl Absence {
 }
 
 /// The service behind a snapshot key, as a user names it.
-fn service(source: &str) -> &'static str {
+pub(crate) fn service(source: &str) -> &'static str {
     match source.split('.').next().unwrap_or("") {
         "graph" => "Microsoft Graph",
         "teams" => "the Teams admin API",

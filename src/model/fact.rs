@@ -3,8 +3,11 @@
 //! Checks must never confuse "could not read" with "is wrong": a check that needs an unavailable
 //! fact is `unknown` and names what to grant (`needs`).
 
+use std::cell::Cell;
+
 use serde::{Serialize, Serializer};
 
+use crate::sign_in::{PersonRefusal, SignIn};
 use crate::snapshot::{RawFact, SourceError};
 use crate::source_catalog;
 
@@ -30,6 +33,9 @@ pub enum UnavailableKind {
     NotSupportedInCloud,
     /// Derived from another fact that is unavailable.
     Dependency,
+    /// The run's sign-in cannot read it: a person's token cannot carry the scope, or the
+    /// service is not tried with a person's token.
+    SignInMode,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -119,6 +125,21 @@ impl<T: Serialize> Serialize for Fact<T> {
     }
 }
 
+thread_local! {
+    /// The sign-in of the snapshot being normalized (`None` outside `TenantModel::from_snapshot`
+    /// or for snapshots that do not record it).
+    static SIGN_IN: Cell<Option<SignIn>> = const { Cell::new(None) };
+}
+
+/// Runs `normalize` with the snapshot's sign-in in effect for [`from_raw`], so every source's
+/// refusal is told in the terms of that sign-in without each normalizer passing it along.
+pub fn with_sign_in<T>(sign_in: Option<SignIn>, normalize: impl FnOnce() -> T) -> T {
+    let outer = SIGN_IN.with(|s| s.replace(sign_in));
+    let out = normalize();
+    SIGN_IN.with(|s| s.set(outer));
+    out
+}
+
 /// Turns a raw snapshot entry into a fact, parsing the data with `parse`.
 ///
 /// A parse error (unexpected shape) makes the fact `Malformed`, naming the key.
@@ -136,6 +157,9 @@ pub fn from_raw<T>(
             sources: vec![key.to_string()],
         }),
         RawFact::Error { endpoint, error } => {
+            if let Some(u) = person_refusal(key, endpoint, error) {
+                return Fact::Unavailable(u);
+            }
             let kind = classify(error);
             Fact::Unavailable(Unavailable {
                 kind,
@@ -162,6 +186,30 @@ pub fn from_raw<T>(
             }),
         },
     }
+}
+
+/// A refusal under a person's sign-in: the reason names the sign-in, and `needs` the ways
+/// forward that can help a person (never an application permission to grant).
+fn person_refusal(key: &str, endpoint: &str, error: &SourceError) -> Option<Unavailable> {
+    let sign_in = SIGN_IN.with(Cell::get)?;
+    let refusal = sign_in.person_refusal(error.status, error.code.as_deref(), &error.message)?;
+    let (clause, needs) = sign_in.explain(refusal, source_catalog::source(key));
+    let said = describe(error);
+    let said = said.trim_end_matches('.');
+    let reason = if clause.is_empty() {
+        format!("{endpoint}: {said}")
+    } else {
+        format!("{endpoint}: {said}; {clause}")
+    };
+    Some(Unavailable {
+        kind: match refusal {
+            PersonRefusal::Forbidden => UnavailableKind::Forbidden,
+            PersonRefusal::ScopeMissing | PersonRefusal::NotTried => UnavailableKind::SignInMode,
+        },
+        reason,
+        needs,
+        sources: vec![key.to_string()],
+    })
 }
 
 fn classify(error: &SourceError) -> UnavailableKind {
@@ -245,6 +293,45 @@ mod tests {
         assert_eq!(u.kind, UnavailableKind::Dependency);
         assert_eq!(u.needs, None, "not this source's permission");
         assert!(u.reason.contains("--subscription"), "{}", u.reason);
+    }
+
+    #[test]
+    fn a_persons_refusal_is_told_in_the_terms_of_their_sign_in() {
+        use crate::sign_in::{SignInClient, SignInMethod};
+        let err = SourceError {
+            status: Some(403),
+            code: Some("AccessDenied".into()),
+            message: "You cannot perform the requested operation, required scopes are missing in the token.".into(),
+        };
+        let read = || -> Fact<()> {
+            from_raw(
+                "graph.subscribedSkus",
+                RawFact::Error {
+                    endpoint: "GET /v1.0/subscribedSkus",
+                    error: &err,
+                },
+                |_| Ok(()),
+            )
+        };
+        let person = SignIn {
+            method: SignInMethod::AzureCli,
+            client: SignInClient::AzureCli,
+        };
+        let fact = with_sign_in(Some(person), read);
+        let u = fact.unavailable().unwrap();
+        assert_eq!(u.kind, UnavailableKind::SignInMode);
+        assert!(u.reason.contains("HTTP 403 AccessDenied"), "{}", u.reason);
+        assert!(u.reason.contains("--auth azure-cli"), "{}", u.reason);
+        let needs = u.needs.as_deref().unwrap();
+        assert!(
+            needs.contains("--client-id") && needs.contains("app-only"),
+            "{needs}"
+        );
+        assert!(!needs.contains("application permission"), "{needs}");
+        // Outside it (or for an app), the app-only advice as before.
+        let u = read().unavailable().cloned().unwrap();
+        assert_eq!(u.kind, UnavailableKind::Forbidden);
+        assert!(u.needs.unwrap().contains("application permission"));
     }
 
     #[test]

@@ -95,8 +95,9 @@ pub struct TenantModel {
 
 impl TenantModel {
     pub fn from_snapshot(snapshot: &Snapshot, config: AuditConfig) -> TenantModel {
-        let (mut model, absences) =
-            absence::collecting(|| TenantModel::normalize(snapshot, config));
+        let (mut model, absences) = fact::with_sign_in(snapshot.sign_in, || {
+            absence::collecting(|| TenantModel::normalize(snapshot, config))
+        });
         model.absences = absences;
         model
     }
@@ -316,6 +317,7 @@ pub fn fact_paths() -> Vec<&'static str> {
         tenant_name: None,
         cloud: "public".into(),
         agents: None,
+        sign_in: None,
         facts: BTreeMap::new(),
     };
     TenantModel::from_snapshot(&snapshot, AuditConfig::default())

@@ -14,6 +14,7 @@ pub(crate) fn snapshot(facts: Vec<(&str, SourceFact)>) -> Snapshot {
         tenant_name: None,
         cloud: "public".into(),
         agents: None,
+        sign_in: None,
         facts: facts.into_iter().map(|(k, f)| (k.to_string(), f)).collect(),
     }
 }

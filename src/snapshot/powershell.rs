@@ -180,6 +180,7 @@ pub fn into_snapshot(value: Value) -> Result<Snapshot, String> {
         cloud: collection.cloud,
         agents,
         facts,
+        sign_in: None,
     })
 }
 

@@ -208,6 +208,25 @@ impl Credential {
         }
     }
 
+    /// How this credential signs in, as a snapshot records it.
+    pub fn sign_in(&self) -> crate::sign_in::SignIn {
+        use crate::sign_in::{SignIn, SignInClient, SignInMethod};
+        let method = match self.method() {
+            AuthMethod::AzureCli => SignInMethod::AzureCli,
+            AuthMethod::DeviceCode => SignInMethod::DeviceCode,
+            AuthMethod::ClientSecret => SignInMethod::ClientSecret,
+            AuthMethod::ClientCertificate => SignInMethod::ClientCertificate,
+        };
+        let client = match self {
+            Credential::AzureCli { .. } => SignInClient::AzureCli,
+            Credential::DeviceCode { client_id, .. } if client_id == AZURE_CLI_CLIENT_ID => {
+                SignInClient::AzureCli
+            }
+            _ => SignInClient::OwnApp,
+        };
+        SignIn { method, client }
+    }
+
     /// The app signing in, for app-only and device-code sign-in.
     pub fn client_id(&self) -> Option<&str> {
         match self {
@@ -467,14 +486,27 @@ impl AuthError {
     pub fn code(&self) -> Option<String> {
         match self {
             AuthError::Refused { code, .. } => code.clone(),
-            AuthError::AzCliNotFound
-            | AuthError::AzCliFailed { .. }
-            | AuthError::AzCliOutput(_) => Some("AzureCli".to_string()),
+            // az prints the token endpoint's refusal (`AADSTS65002: …`): keep its code, which
+            // says whether the Azure CLI can get this resource at all.
+            AuthError::AzCliFailed { detail, .. } => {
+                Some(aadsts_code(detail).unwrap_or_else(|| "AzureCli".to_string()))
+            }
+            AuthError::AzCliNotFound | AuthError::AzCliOutput(_) => Some("AzureCli".to_string()),
             AuthError::Certificate { .. } => Some("ClientCertificate".to_string()),
             AuthError::DeviceCode(_) => Some("DeviceCode".to_string()),
             AuthError::Config(_) | AuthError::Transport { .. } => None,
         }
     }
+}
+
+/// `AADSTS65002` from text that holds one.
+fn aadsts_code(text: &str) -> Option<String> {
+    let at = text.find("AADSTS")?;
+    let digits: String = text[at + 6..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    (!digits.is_empty()).then(|| format!("AADSTS{digits}"))
 }
 
 /// Context for turning AADSTS errors into one-line messages.
@@ -1948,6 +1980,41 @@ JFdAlFytgkTU6YzabG+X36PPtUuDvynkh8YrTS+XGUQqFcXDwwGH1EECQFj2pbpW
             err,
             "Azure CLI not found: install it or use --auth client-secret"
         );
+    }
+
+    #[test]
+    fn an_az_refusal_keeps_the_token_endpoints_code() {
+        let failed = |detail: &str| AuthError::AzCliFailed {
+            detail: detail.into(),
+            login: "az login".into(),
+        };
+        let e = failed(
+            "AADSTS65002: Consent between first party application '04b07795-8ddb-461a-bbee-02f9e1bf7b46' and first party resource '48ac35b8-9aa8-4d74-927d-1f4a14a0b239' must be configured via preauthorization",
+        );
+        assert_eq!(e.code().as_deref(), Some("AADSTS65002"));
+        assert_eq!(
+            failed("Please run 'az login' to setup account")
+                .code()
+                .as_deref(),
+            Some("AzureCli")
+        );
+    }
+
+    #[test]
+    fn a_credential_says_how_it_signs_in() {
+        use crate::sign_in::{SignInClient, SignInMethod};
+        let person = Credential::DeviceCode {
+            tenant: "t".into(),
+            client_id: AZURE_CLI_CLIENT_ID.into(),
+        };
+        assert_eq!(person.sign_in().method, SignInMethod::DeviceCode);
+        assert_eq!(person.sign_in().client, SignInClient::AzureCli);
+        let own = Credential::DeviceCode {
+            tenant: "t".into(),
+            client_id: "own".into(),
+        };
+        assert_eq!(own.sign_in().client, SignInClient::OwnApp);
+        assert!(!secret_credential("t").sign_in().is_person());
     }
 
     #[test]

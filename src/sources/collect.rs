@@ -254,7 +254,7 @@ pub async fn collect(
         unit(teams::policies(&run)),
         unit(arm::collect(&run)),
         unit(dataverse),
-        unit(compliance::collect(&run)),
+        unit(compliance::collect(&run, tokens.credential().sign_in())),
         people_branches(&run, &people),
     )?;
     people.record(&run, agents.is_some());
@@ -270,6 +270,7 @@ pub async fn collect(
         tenant_name: org.display_name,
         cloud: client.endpoints().cloud().as_str().to_string(),
         agents,
+        sign_in: Some(tokens.credential().sign_in()),
         facts,
     })
 }

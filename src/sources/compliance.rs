@@ -4,6 +4,8 @@
 
 use super::collect::Run;
 use super::endpoints::Service;
+use crate::sign_in::{NOT_TRIED, SignIn};
+use crate::snapshot::SourceError;
 
 /// The system mailbox Exchange Online routes admin REST calls by.
 const ANCHOR_MAILBOX: &str = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}";
@@ -20,7 +22,28 @@ const CMDLETS: [(&str, &str); 3] = [
 
 /// Runs the three cmdlets concurrently. The anchor mailbox needs the tenant's initial
 /// `*.onmicrosoft.com` domain, which comes from the (shared) organization read.
-pub(crate) async fn collect(run: &Run<'_>) {
+///
+/// Under a person's sign-in nothing is sent: each cmdlet is recorded as not tried, saying why
+/// (`crate::sign_in`).
+pub(crate) async fn collect(run: &Run<'_>, sign_in: SignIn) {
+    if !sign_in.tries("compliance") {
+        let endpoint = format!(
+            "POST {}/adminapi/beta/{{tenantId}}/InvokeCommand",
+            run.base(Service::Compliance)
+        );
+        for (key, cmdlet) in CMDLETS {
+            run.record_error(
+                key,
+                &format!("{endpoint} {cmdlet}"),
+                SourceError {
+                    status: None,
+                    code: Some(NOT_TRIED.into()),
+                    message: sign_in.not_tried_message(),
+                },
+            );
+        }
+        return;
+    }
     let org = run.org().await;
     let tenant = org
         .tenant_id

@@ -294,6 +294,15 @@ impl Audience {
         Audience(resource.into().trim_end_matches('/').to_string())
     }
 
+    /// A resource whose App ID URI ends with `/`, kept as written: its v2 scope then has a
+    /// double slash. The PowerApps service is one: Microsoft documents its scope as
+    /// `https://service.powerapps.com//.default`, and the token request fails without the
+    /// second slash (power-platform/admin/programmability-authentication; CIPP uses the same).
+    pub fn app_id_uri(resource: impl Into<String>) -> Audience {
+        let resource = resource.into();
+        Audience(format!("{}/", resource.trim_end_matches('/')))
+    }
+
     pub fn resource(&self) -> &str {
         &self.0
     }
@@ -505,7 +514,7 @@ impl Endpoints {
             Service::Teams => Audience::new(TEAMS_ADMIN_API_RESOURCE),
             Service::Arm => Audience::new(format!("https://{}", h.arm)),
             Service::Compliance => Audience::new(format!("https://{}", h.compliance)),
-            Service::PowerPlatform => Audience::new(h.powerplatform_resource),
+            Service::PowerPlatform => Audience::app_id_uri(h.powerplatform_resource),
             Service::Dataverse => Audience::new(self.dataverse.as_ref()?.as_str()),
         })
     }
@@ -761,7 +770,7 @@ mod tests {
         );
         assert_eq!(
             scope(Service::PowerPlatform),
-            "https://service.powerapps.com/.default"
+            "https://service.powerapps.com//.default"
         );
         assert_eq!(
             e.audience(Service::Graph).unwrap().resource(),
