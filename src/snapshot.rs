@@ -10,12 +10,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The only snapshot schema this build reads and writes.
-/// `SourceError.code` of a source that was not read because a source it depends on is
-/// unavailable (the ACS resources when no subscription could be listed): the fix is the other
-/// source's, so the model reports it as a dependency, not as this source's permission.
-pub const DEPENDENCY_UNAVAILABLE: &str = "DependencyUnavailable";
+use crate::fact_key::FactKey;
 
+/// The only snapshot schema this build reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The largest snapshot read by default, in MiB (`--max-snapshot-mib`,
@@ -83,10 +80,78 @@ pub struct SourceError {
     /// HTTP status, when there was a response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
-    /// Service error code (`Authorization_RequestDenied`, `0x80040220`, ...).
+    /// Service error code (`Authorization_RequestDenied`, `0x80040220`, ...), or ccaudit's own
+    /// reason for not reading the source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
+    pub code: Option<ErrorCode>,
     pub message: String,
+}
+
+/// `SourceError.code`: the collectors' own reasons for not reading a source, which the model
+/// turns into an unavailable kind, or the service's code as it was sent. Written and read as
+/// the same text as ever, so every snapshot loads; a code this build does not know (a service's,
+/// or a newer ccaudit's) is kept as [`ErrorCode::Service`], never refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum ErrorCode {
+    /// The API does not exist in this cloud (`NotSupportedInCloud`).
+    NotSupportedInCloud,
+    /// The user did not ask for the source (`NotRequested`).
+    NotRequested,
+    /// The collector did not read the source, and says why (`NotCollected`).
+    NotCollected,
+    /// Not read because a source it depends on is unavailable (`DependencyUnavailable`; the
+    /// ACS resources when no subscription could be listed): the fix is the other source's, so
+    /// the model reports a dependency, not this source's permission.
+    DependencyUnavailable,
+    /// The service's own code (`Authorization_RequestDenied`), or one this build does not know.
+    Service(String),
+}
+
+impl ErrorCode {
+    /// The code as the snapshot spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ErrorCode::NotSupportedInCloud => "NotSupportedInCloud",
+            ErrorCode::NotRequested => "NotRequested",
+            ErrorCode::NotCollected => "NotCollected",
+            ErrorCode::DependencyUnavailable => "DependencyUnavailable",
+            ErrorCode::Service(code) => code,
+        }
+    }
+}
+
+impl From<String> for ErrorCode {
+    fn from(code: String) -> ErrorCode {
+        match code.as_str() {
+            "NotSupportedInCloud" => ErrorCode::NotSupportedInCloud,
+            "NotRequested" => ErrorCode::NotRequested,
+            "NotCollected" => ErrorCode::NotCollected,
+            "DependencyUnavailable" => ErrorCode::DependencyUnavailable,
+            _ => ErrorCode::Service(code),
+        }
+    }
+}
+
+impl From<&str> for ErrorCode {
+    fn from(code: &str) -> ErrorCode {
+        ErrorCode::from(code.to_string())
+    }
+}
+
+impl From<ErrorCode> for String {
+    fn from(code: ErrorCode) -> String {
+        match code {
+            ErrorCode::Service(code) => code,
+            known => known.as_str().to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A fact as the normalizers see it.
@@ -220,8 +285,8 @@ impl Snapshot {
     }
 
     /// The raw fact stored under `key`.
-    pub fn fact(&self, key: &str) -> RawFact<'_> {
-        match self.facts.get(key) {
+    pub fn fact(&self, key: FactKey) -> RawFact<'_> {
+        match self.facts.get(key.as_str()) {
             None => RawFact::NotCollected,
             Some(SourceFact {
                 endpoint,
@@ -276,7 +341,7 @@ mod tests {
     fn minimal_snapshot_parses() {
         let s = Snapshot::parse(&minimal(), "x.json").unwrap();
         assert!(matches!(
-            s.fact("graph.organization"),
+            s.fact(FactKey::GraphOrganization),
             RawFact::NotCollected
         ));
     }
@@ -304,6 +369,38 @@ mod tests {
         let text = minimal().replace("\"cloud\":\"public\",", "");
         let err = Snapshot::parse(&text, "m.json").unwrap_err().to_string();
         assert!(err.contains("cloud"), "{err}");
+    }
+
+    #[test]
+    fn error_codes_read_and_write_the_same_text() {
+        for (text, code) in [
+            ("NotSupportedInCloud", ErrorCode::NotSupportedInCloud),
+            ("NotRequested", ErrorCode::NotRequested),
+            ("NotCollected", ErrorCode::NotCollected),
+            ("DependencyUnavailable", ErrorCode::DependencyUnavailable),
+            (
+                "Authorization_RequestDenied",
+                ErrorCode::Service("Authorization_RequestDenied".into()),
+            ),
+        ] {
+            let json = format!("{{\"code\":\"{text}\",\"message\":\"m\"}}");
+            let error: SourceError = serde_json::from_str(&json).unwrap();
+            assert_eq!(error.code.as_ref(), Some(&code), "{text}");
+            assert_eq!(serde_json::to_string(&error).unwrap(), json);
+        }
+    }
+
+    #[test]
+    fn an_unknown_error_code_loads_as_the_services_own() {
+        let text = minimal().replace(
+            "\"facts\":{}",
+            r#""facts":{"graph.organization":{"endpoint":"GET /x","error":{"code":"SomethingNew","message":"m"}}}"#,
+        );
+        let s = Snapshot::parse(&text, "n.json").unwrap();
+        let RawFact::Error { error, .. } = s.fact(FactKey::GraphOrganization) else {
+            panic!("an error fact");
+        };
+        assert_eq!(error.code, Some(ErrorCode::Service("SomethingNew".into())));
     }
 
     #[test]

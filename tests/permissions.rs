@@ -34,7 +34,7 @@ fn the_table_lists_every_source_of_the_catalog() {
     let table = permissions(PermissionsFormat::Table);
     for s in SOURCES {
         assert!(
-            table.lines().any(|l| l == s.key),
+            table.lines().any(|l| l == s.key.as_str()),
             "{} is missing:\n{table}",
             s.key
         );
@@ -66,7 +66,7 @@ fn grants_are_the_catalog_s_own() {
     let sources = json["sources"].as_array().unwrap();
     assert_eq!(sources.len(), SOURCES.len());
     for (spec, s) in SOURCES.iter().zip(sources) {
-        assert_eq!(s["key"], spec.key);
+        assert_eq!(s["key"], spec.key.as_str());
         assert_eq!(
             s["needs"], spec.needs,
             "the sentence users see when it fails"

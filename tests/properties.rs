@@ -363,7 +363,7 @@ proptest! {
                     s.facts.insert(key, SourceFact {
                         endpoint,
                         data: None,
-                        error: Some(SourceError { status, code, message }),
+                        error: Some(SourceError { status, code: code.map(ccaudit::snapshot::ErrorCode::from), message }),
                     });
                 }
                 FactDamage::Removed => {

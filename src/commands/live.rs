@@ -335,7 +335,7 @@ impl Bars {
                 let total = source_catalog::SOURCES
                     .iter()
                     .filter(|s| {
-                        s.key.split('.').next() == Some(service.as_str())
+                        s.key.source() == service.as_str()
                             && (s.discovery.is_none() || service == Service::PowerPlatform)
                     })
                     .count();

@@ -73,7 +73,12 @@ pub struct FactSources {
 /// empty snapshot says which sources each unavailable fact names, and removing one source at a
 /// time from a complete synthetic snapshot says which of them the fact cannot do without.
 pub fn fact_sources() -> BTreeMap<&'static str, FactSources> {
-    let key = |k: &str| SOURCES.iter().find(|s| s.key == k).map(|s| s.key);
+    let key = |k: &str| {
+        SOURCES
+            .iter()
+            .find(|s| s.key.as_str() == k)
+            .map(|s| s.key.as_str())
+    };
     let mut out: BTreeMap<&'static str, FactSources> = BTreeMap::new();
 
     let empty = Snapshot {
@@ -113,13 +118,13 @@ pub fn fact_sources() -> BTreeMap<&'static str, FactSources> {
         .collect();
     for spec in SOURCES {
         let mut without = full.clone();
-        without.facts.remove(spec.key);
+        without.facts.remove(spec.key.as_str());
         let model = TenantModel::from_snapshot(&without, config());
         for (path, unavailable) in model.facts() {
             if unavailable.is_some() && baseline.contains(path) {
                 let entry = out.entry(path).or_default();
-                entry.sources.insert(spec.key);
-                entry.required.insert(spec.key);
+                entry.sources.insert(spec.key.as_str());
+                entry.required.insert(spec.key.as_str());
             }
         }
     }
@@ -240,16 +245,16 @@ fn source_grants(
 ) -> SourceGrants {
     let used: Vec<FactUse> = facts
         .iter()
-        .filter(|(_, fs)| fs.sources.contains(spec.key))
+        .filter(|(_, fs)| fs.sources.contains(spec.key.as_str()))
         .map(|(path, fs)| FactUse {
             fact: path,
-            alternatives: if fs.required.contains(spec.key) {
+            alternatives: if fs.required.contains(spec.key.as_str()) {
                 Vec::new()
             } else {
                 fs.sources
                     .iter()
                     .copied()
-                    .filter(|k| *k != spec.key && !fs.required.contains(k))
+                    .filter(|k| *k != spec.key.as_str() && !fs.required.contains(k))
                     .collect()
             },
         })
@@ -265,7 +270,7 @@ fn source_grants(
         .map(|c| c.spec.id.clone())
         .collect();
     SourceGrants {
-        key: spec.key,
+        key: spec.key.as_str(),
         endpoint: spec.endpoint,
         needs: spec.needs,
         application: spec.application.iter().map(qualified).collect(),
@@ -289,14 +294,14 @@ fn app_permissions() -> Vec<AppPermission> {
                 .iter_mut()
                 .find(|a| a.name == p.name && a.api_app_id == p.api.app_id())
             {
-                Some(a) => a.sources.push(spec.key),
+                Some(a) => a.sources.push(spec.key.as_str()),
                 None => out.push(AppPermission {
                     api: p.api.name(),
                     api_app_id: p.api.app_id(),
                     name: p.name,
                     id: p.id,
                     id_confirmed: p.id_confirmed,
-                    sources: vec![spec.key],
+                    sources: vec![spec.key.as_str()],
                 }),
             }
         }
@@ -334,7 +339,7 @@ fn role_cover() -> Vec<RoleCover> {
             .partition(|s| s.entra_roles.contains(&role));
         out.push(RoleCover {
             role,
-            sources: covered.iter().map(|s| s.key).collect(),
+            sources: covered.iter().map(|s| s.key.as_str()).collect(),
         });
         uncovered = rest;
     }
@@ -360,7 +365,7 @@ fn service_heading(key: &str) -> &'static str {
 fn grant_lines(s: &SourceGrants) -> Vec<(&'static str, String)> {
     let spec = SOURCES
         .iter()
-        .find(|spec| spec.key == s.key)
+        .find(|spec| spec.key.as_str() == s.key)
         .expect("grants come from the catalog");
     let perms = |ps: &[Permission]| {
         ps.iter()
@@ -630,7 +635,7 @@ fn read_only_alternatives() -> Vec<(&'static str, Vec<&'static str>)> {
     let mut by_role: BTreeMap<&'static str, Vec<&'static str>> = BTreeMap::new();
     for s in SOURCES.iter().filter(|s| s.discovery.is_none()) {
         for r in s.entra_roles.iter().filter(|r| !chosen.contains(*r)) {
-            by_role.entry(r).or_default().push(s.key);
+            by_role.entry(r).or_default().push(s.key.as_str());
         }
     }
     by_role.into_iter().collect()
@@ -664,8 +669,8 @@ mod tests {
             .iter()
             .find(|r| r.role == "Teams Administrator")
             .expect("Teams Administrator is chosen");
-        for s in SOURCES.iter().filter(|s| s.key.starts_with("teams.")) {
-            assert!(teams.sources.contains(&s.key), "{}", s.key);
+        for s in SOURCES.iter().filter(|s| s.key.source() == "teams") {
+            assert!(teams.sources.contains(&s.key.as_str()), "{}", s.key);
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Information-barrier facts from Security & Compliance: policies, segments, mode, and which
 //! segments each agent and resource account belongs to.
 
+use crate::fact_key::FactKey;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -231,9 +232,9 @@ impl Compliance {
     }
 }
 
-const POLICIES: &str = "compliance.InformationBarrierPolicy";
-const SEGMENTS: &str = "compliance.OrganizationSegment";
-const POLICY_CONFIG: &str = "compliance.PolicyConfig";
+const POLICIES: FactKey = FactKey::ComplianceInformationBarrierPolicy;
+const SEGMENTS: FactKey = FactKey::ComplianceOrganizationSegment;
+const POLICY_CONFIG: FactKey = FactKey::CompliancePolicyConfig;
 
 /// Normalizes the Security & Compliance facts of a snapshot; membership needs the directory.
 pub fn normalize(snapshot: &Snapshot, directory: &Directory) -> Compliance {

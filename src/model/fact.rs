@@ -5,7 +5,8 @@
 
 use serde::{Serialize, Serializer};
 
-use crate::snapshot::{RawFact, SourceError};
+use crate::fact_key::FactKey;
+use crate::snapshot::{ErrorCode, RawFact, SourceError};
 use crate::source_catalog;
 
 /// Closed list of reasons a fact is unavailable (a user-facing enum, not free text only).
@@ -123,7 +124,7 @@ impl<T: Serialize> Serialize for Fact<T> {
 ///
 /// A parse error (unexpected shape) makes the fact `Malformed`, naming the key.
 pub fn from_raw<T>(
-    key: &str,
+    key: FactKey,
     raw: RawFact<'_>,
     parse: impl FnOnce(&serde_json::Value) -> Result<T, String>,
 ) -> Fact<T> {
@@ -159,18 +160,18 @@ pub fn from_raw<T>(
 }
 
 fn classify(error: &SourceError) -> UnavailableKind {
-    let code = error.code.as_deref().unwrap_or("");
-    match error.status {
-        Some(401 | 403) => UnavailableKind::Forbidden,
-        Some(404) => UnavailableKind::NotFound,
-        Some(429) => UnavailableKind::Throttled,
-        Some(400) if code == "NotSupportedInCloud" => UnavailableKind::NotSupportedInCloud,
-        Some(_) => UnavailableKind::ServiceError,
-        None if code == "NotSupportedInCloud" => UnavailableKind::NotSupportedInCloud,
-        None if code == "NotRequested" => UnavailableKind::NotRequested,
-        None if code == "NotCollected" => UnavailableKind::NotCollected,
-        None if code == crate::snapshot::DEPENDENCY_UNAVAILABLE => UnavailableKind::Dependency,
-        None => UnavailableKind::ServiceError,
+    match (error.status, &error.code) {
+        (Some(401 | 403), _) => UnavailableKind::Forbidden,
+        (Some(404), _) => UnavailableKind::NotFound,
+        (Some(429), _) => UnavailableKind::Throttled,
+        (Some(400) | None, Some(ErrorCode::NotSupportedInCloud)) => {
+            UnavailableKind::NotSupportedInCloud
+        }
+        (Some(_), _) => UnavailableKind::ServiceError,
+        (None, Some(ErrorCode::NotRequested)) => UnavailableKind::NotRequested,
+        (None, Some(ErrorCode::NotCollected)) => UnavailableKind::NotCollected,
+        (None, Some(ErrorCode::DependencyUnavailable)) => UnavailableKind::Dependency,
+        (None, Some(ErrorCode::Service(_)) | None) => UnavailableKind::ServiceError,
     }
 }
 
@@ -180,7 +181,7 @@ fn describe(error: &SourceError) -> String {
         out.push_str(&format!("HTTP {status} "));
     }
     if let Some(code) = &error.code {
-        out.push_str(code);
+        out.push_str(code.as_str());
         out.push(' ');
     }
     // Service messages can span lines (AADSTS trace ids); keep the first.
@@ -197,11 +198,11 @@ mod tests {
     fn forbidden_source_names_the_permission_to_grant() {
         let err = SourceError {
             status: Some(403),
-            code: Some("Authorization_RequestDenied".into()),
+            code: Some(ErrorCode::Service("Authorization_RequestDenied".into())),
             message: "Insufficient privileges to complete the operation.".into(),
         };
         let fact: Fact<()> = from_raw(
-            "graph.subscribedSkus",
+            FactKey::GraphSubscribedSkus,
             RawFact::Error {
                 endpoint: "GET /v1.0/subscribedSkus",
                 error: &err,
@@ -223,11 +224,11 @@ mod tests {
     fn a_source_not_read_for_want_of_another_is_a_dependency_without_its_own_grant() {
         let err = SourceError {
             status: None,
-            code: Some(crate::snapshot::DEPENDENCY_UNAVAILABLE.into()),
+            code: Some(ErrorCode::DependencyUnavailable),
             message: "not read: the subscription list (arm.subscriptions) is unavailable; grant Reader or pass --subscription ID".into(),
         };
         let fact: Fact<()> = from_raw(
-            "arm.communicationServices",
+            FactKey::ArmCommunicationServices,
             RawFact::Error {
                 endpoint: "GET x",
                 error: &err,
@@ -244,7 +245,7 @@ mod tests {
     fn unexpected_shape_is_malformed_not_empty() {
         let data = json!({"value": "oops"});
         let fact: Fact<Vec<String>> = from_raw(
-            "graph.subscribedSkus",
+            FactKey::GraphSubscribedSkus,
             RawFact::Data {
                 endpoint: "GET x",
                 data: &data,

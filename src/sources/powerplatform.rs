@@ -10,14 +10,15 @@
 use serde_json::{Value, json};
 use url::Url;
 
-use super::collect::Run;
 use super::endpoints::{Cloud, Service, is_loopback};
 use super::http::ReadOnlyClient;
 use super::paging::Paging;
-use crate::model::raw::str_prop;
+use super::run::Run;
+use crate::fact_key::FactKey;
+use crate::json::str_prop;
 
 /// Snapshot key of the environment list.
-pub(crate) const FACT: &str = "powerplatform.environments";
+pub(crate) const FACT: FactKey = FactKey::PowerPlatformEnvironments;
 pub(crate) const ENVIRONMENTS_PATH: &str =
     "/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments?api-version=2020-10-01";
 /// How every "could not find the org" reason ends.
@@ -41,6 +42,20 @@ pub(crate) enum Probe {
     NoVoice,
     /// It could not be read (why, in one line).
     Unreadable(String),
+}
+
+/// The client to read Dataverse with: the run's own when `--dataverse-url` was given, else
+/// the org the Power Platform admin API leads to (looked up once, however many collectors
+/// ask), or why there is none.
+pub(crate) async fn dataverse_client<'r>(run: &'r Run<'_>) -> Result<&'r ReadOnlyClient, &'r str> {
+    if run.client.endpoints().base(Service::Dataverse).is_some() {
+        return Ok(run.client);
+    }
+    run.dataverse
+        .get_or_init(|| find_environment(run))
+        .await
+        .as_ref()
+        .map_err(String::as_str)
 }
 
 /// Lists the environments (recorded as [`FACT`]) and returns a client for the one to audit,
