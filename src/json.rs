@@ -5,6 +5,37 @@
 
 use serde_json::{Map, Value};
 
+/// Why a response does not have the shape a reader expects: one line, which a malformed
+/// fact's reason shows after its key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShapeError {
+    #[error("`{key}` is {found} instead of an array")]
+    NotAnArray { key: String, found: &'static str },
+    #[error("empty object instead of a collection")]
+    EmptyObject,
+    /// Only envelope keys (`@odata.context`, `nextLink`), listed.
+    #[error("a collection without `value` (only {keys})")]
+    NoValue { keys: String },
+    #[error("{0} instead of a collection")]
+    NotACollection(&'static str),
+    #[error("{0} instead of an object keyed by id")]
+    NotKeyed(&'static str),
+    #[error("item {index} is {found} instead of an object")]
+    NotARecord { index: usize, found: &'static str },
+    /// A record without a property every record of its kind carries; the keys it did have
+    /// (names only) let a user report the new shape.
+    #[error("a record has no `{name}` (keys: {keys})")]
+    Missing { name: String, keys: String },
+}
+
+/// The normalizers describe the shapes they understand in their own words; a reader's error
+/// joins them as the same one line.
+impl From<ShapeError> for String {
+    fn from(e: ShapeError) -> String {
+        e.to_string()
+    }
+}
+
 /// Property `name` of `obj`, matched case-insensitively (`EnableAcsUsers` == `enableAcsUsers`).
 pub fn prop<'a>(obj: &'a Value, name: &str) -> Option<&'a Value> {
     let map = obj.as_object()?;
@@ -88,7 +119,7 @@ pub fn string_list(v: Option<&Value>, item_keys: &[&str]) -> Vec<String> {
 /// The items of a collection response: OData `{"value": [...]}`, a bare array, an object with
 /// one of `wrappers` holding the array (`applicationInstances`, `TelephoneNumbers`), or a
 /// single object (a Teams config instance returned as an object).
-pub fn items<'a>(data: &'a Value, wrappers: &[&str]) -> Result<Vec<&'a Value>, String> {
+pub fn items<'a>(data: &'a Value, wrappers: &[&str]) -> Result<Vec<&'a Value>, ShapeError> {
     match data {
         Value::Array(a) => Ok(a.iter().collect()),
         Value::Object(map) => {
@@ -97,24 +128,26 @@ pub fn items<'a>(data: &'a Value, wrappers: &[&str]) -> Result<Vec<&'a Value>, S
                     return match v {
                         Value::Array(a) => Ok(a.iter().collect()),
                         Value::Null => Ok(Vec::new()),
-                        other => Err(format!("`{key}` is {} instead of an array", kind(other))),
+                        other => Err(ShapeError::NotAnArray {
+                            key: key.to_string(),
+                            found: kind(other),
+                        }),
                     };
                 }
             }
             if map.is_empty() {
-                Err("empty object instead of a collection".into())
+                Err(ShapeError::EmptyObject)
             } else if map.keys().all(|k| envelope_key(k)) {
                 // `{"@odata.context": …}` or `{"nextLink": null}`: a collection response whose
                 // `value` is missing, not a record.
-                Err(format!(
-                    "a collection without `value` (only {})",
-                    map.keys().cloned().collect::<Vec<_>>().join(", ")
-                ))
+                Err(ShapeError::NoValue {
+                    keys: map.keys().cloned().collect::<Vec<_>>().join(", "),
+                })
             } else {
                 Ok(vec![data])
             }
         }
-        other => Err(format!("{} instead of a collection", kind(other))),
+        other => Err(ShapeError::NotACollection(kind(other))),
     }
 }
 
@@ -130,9 +163,9 @@ fn envelope_key(key: &str) -> bool {
 }
 
 /// For per-user facts stored as `{ "<user id>": <response> }`.
-pub fn keyed(data: &Value) -> Result<&Map<String, Value>, String> {
+pub fn keyed(data: &Value) -> Result<&Map<String, Value>, ShapeError> {
     data.as_object()
-        .ok_or_else(|| format!("{} instead of an object keyed by id", kind(data)))
+        .ok_or_else(|| ShapeError::NotKeyed(kind(data)))
 }
 
 pub fn kind(v: &Value) -> &'static str {
@@ -159,27 +192,31 @@ pub fn camel(s: &str) -> String {
 
 /// The items of a collection (as [`items`]) where every item must be an object: a record of
 /// the wrong type means the response is not what the normalizer understands, so it is named.
-pub fn records<'a>(data: &'a Value, wrappers: &[&str]) -> Result<Vec<&'a Value>, String> {
+pub fn records<'a>(data: &'a Value, wrappers: &[&str]) -> Result<Vec<&'a Value>, ShapeError> {
     let all = items(data, wrappers)?;
-    if let Some((i, bad)) = all.iter().enumerate().find(|(_, v)| !v.is_object()) {
-        return Err(format!("item {i} is {} instead of an object", kind(bad)));
+    if let Some((index, bad)) = all.iter().enumerate().find(|(_, v)| !v.is_object()) {
+        return Err(ShapeError::NotARecord {
+            index,
+            found: kind(bad),
+        });
     }
     Ok(all)
 }
 
 /// A string property that every record of its kind carries (an id, a name); its absence means
 /// the shape is not the one expected, which the caller reports as malformed.
-pub fn required_str(obj: &Value, names: &[&str]) -> Result<String, String> {
+pub fn required_str(obj: &Value, names: &[&str]) -> Result<String, ShapeError> {
     str_prop(obj, names).ok_or_else(|| {
-        let name = names.first().copied().unwrap_or("?");
-        // The keys it did have (names only) let a user report the new shape.
         let keys: Vec<&str> = obj
             .as_object()
             .into_iter()
             .flatten()
             .map(|(k, _)| k.as_str())
             .collect();
-        format!("a record has no `{name}` (keys: {})", keys.join(", "))
+        ShapeError::Missing {
+            name: names.first().copied().unwrap_or("?").to_string(),
+            keys: keys.join(", "),
+        }
     })
 }
 
@@ -216,7 +253,7 @@ mod tests {
             json!({"@odata.context": "x", "@odata.nextLink": "y"}),
             json!({"nextLink": null, "count": {"type": "Total", "value": 1}}),
         ] {
-            let e = items(&envelope, &[]).unwrap_err();
+            let e = items(&envelope, &[]).unwrap_err().to_string();
             assert!(e.contains("without `value`"), "{e}");
         }
         assert_eq!(
@@ -253,12 +290,14 @@ mod tests {
         assert!(
             records(&json!({"value": [{"id": "a"}, 3]}), &[])
                 .unwrap_err()
+                .to_string()
                 .contains("item 1")
         );
         assert_eq!(required_str(&json!({"Id": "x"}), &["id"]).unwrap(), "x");
         assert!(
             required_str(&json!({"id": ""}), &["id"])
                 .unwrap_err()
+                .to_string()
                 .contains("`id`")
         );
     }

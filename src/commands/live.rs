@@ -178,7 +178,7 @@ pub fn read_tenant(live: &LiveArgs) -> Result<Snapshot, String> {
     let Some(tenant) = live.tenant.clone() else {
         return Err("--tenant is required to read a tenant live".into());
     };
-    crate::sources::http::service_budget_from_env()?;
+    crate::sources::http::service_budget_from_env().map_err(|e| e.to_string())?;
     if live.verbose {
         init_tracing();
     }

@@ -4,8 +4,8 @@
 use serde_json::Value;
 
 pub use crate::json::{
-    bool_prop, camel, int_prop, items, keyed, kind, prop, prop_any, records, required_str,
-    str_prop, string_list,
+    ShapeError, bool_prop, camel, int_prop, items, keyed, kind, prop, prop_any, records,
+    required_str, str_prop, string_list,
 };
 
 /// A property every record of its kind should carry, read with `read`: `None` when the record

@@ -11,7 +11,7 @@ use super::endpoints::Service;
 use super::http::ReadOnlyClient;
 use super::paging::Paging;
 use super::powerplatform::dataverse_client;
-use super::run::Run;
+use super::run::{NoEnvironment, Run};
 use crate::fact_key::FactKey;
 use crate::ids as canonical;
 use crate::json::str_prop;
@@ -99,7 +99,7 @@ pub(crate) async fn voice_queue_members(run: &Run<'_>) -> Option<Vec<String>> {
 /// The code is `NotCollected` (not `NotRequested`): the D365 settings are core prerequisites,
 /// so the checks that need them must come out `unknown` (exit 3, "incomplete") rather than
 /// `skipped`, which would let an audit that never looked at D365 exit 0.
-fn not_collected(run: &Run<'_>, tables: &[(FactKey, &str)], why: &str) {
+fn not_collected(run: &Run<'_>, tables: &[(FactKey, &str)], why: &NoEnvironment) {
     for &(key, path) in tables {
         let table = path
             .split('?')

@@ -73,20 +73,29 @@ pub const DEFAULT_SERVICE_BUDGET: Duration = Duration::from_secs(600);
 /// The range [`SERVICE_BUDGET_ENV`] accepts, in seconds: one second to a day.
 pub const SERVICE_BUDGET_RANGE: std::ops::RangeInclusive<f64> = 1.0..=86_400.0;
 
+/// A [`SERVICE_BUDGET_ENV`] value that is not a number of seconds in [`SERVICE_BUDGET_RANGE`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{SERVICE_BUDGET_ENV}={given}: must be a number of seconds from {} to {}",
+    SERVICE_BUDGET_RANGE.start(),
+    SERVICE_BUDGET_RANGE.end()
+)]
+pub struct ServiceBudgetError {
+    /// The value as set, control characters escaped.
+    pub given: String,
+}
+
 /// The per-service budget [`SERVICE_BUDGET_ENV`] sets (`None` when unset), or why its value is
 /// not one: a number of seconds in [`SERVICE_BUDGET_RANGE`].
-pub fn service_budget_from_env() -> Result<Option<Duration>, String> {
+pub fn service_budget_from_env() -> Result<Option<Duration>, ServiceBudgetError> {
     let Ok(raw) = std::env::var(SERVICE_BUDGET_ENV) else {
         return Ok(None);
     };
     match raw.trim().parse::<f64>() {
         Ok(secs) if SERVICE_BUDGET_RANGE.contains(&secs) => Ok(Some(Duration::from_secs_f64(secs))),
-        _ => Err(format!(
-            "{SERVICE_BUDGET_ENV}={}: must be a number of seconds from {} to {}",
-            raw.escape_debug(),
-            SERVICE_BUDGET_RANGE.start(),
-            SERVICE_BUDGET_RANGE.end()
-        )),
+        _ => Err(ServiceBudgetError {
+            given: raw.escape_debug().to_string(),
+        }),
     }
 }
 

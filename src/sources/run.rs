@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
-use super::endpoints::{Cloud, Service};
+use super::endpoints::{Cloud, EndpointError, Service};
 use super::http::{FetchError, ReadOnlyClient};
 use crate::fact_key::FactKey;
 use crate::snapshot::{ErrorCode, SourceError, SourceFact};
@@ -63,7 +63,7 @@ pub(crate) struct Run<'a> {
     pub(super) org: tokio::sync::OnceCell<OrgInfo>,
     /// The client for the Dataverse org, found through the Power Platform admin API when
     /// `--dataverse-url` was not given; or why there is none.
-    pub(super) dataverse: tokio::sync::OnceCell<Result<ReadOnlyClient, String>>,
+    pub(super) dataverse: tokio::sync::OnceCell<Result<ReadOnlyClient, NoEnvironment>>,
 }
 
 impl<'a> Run<'a> {
@@ -147,4 +147,32 @@ impl<'a> Run<'a> {
             .map(|u| u.as_str().trim_end_matches('/').to_string())
             .unwrap_or_else(|| format!("{{{service}}}"))
     }
+}
+
+/// How every "could not find the org" reason ends.
+const PASS: &str = "pass --dataverse-url with the org to audit";
+
+/// Why no Dataverse org was found to audit; each says to pass `--dataverse-url`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoEnvironment {
+    #[error("the Power Platform admin API could not list the environments ({0}); {PASS}")]
+    NotListed(FetchError),
+    #[error(
+        "the Power Platform admin API lists no environment with a ready Dataverse database; {PASS}"
+    )]
+    NoneReady,
+    /// Several have a database and not exactly one has voice settings.
+    #[error(
+        "{count} environments have a Dataverse database and {how_many} Contact Center voice settings: {listed}; {PASS}"
+    )]
+    Ambiguous {
+        count: usize,
+        /// `none has` or `N have`.
+        how_many: String,
+        /// Each candidate with its URL and what its probe found.
+        listed: String,
+    },
+    /// The chosen org's URL cannot be used as the Dataverse endpoint.
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
 }
