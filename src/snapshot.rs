@@ -186,6 +186,17 @@ pub enum SnapshotError {
     UnsupportedVersion { path: String, found: u64 },
 }
 
+/// A fact entry a snapshot must not have; the key is shown with control characters escaped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum InvalidFact {
+    #[error("fact key `{0}` must be `<source>.<name>` (e.g. graph.subscribedSkus)")]
+    Key(String),
+    #[error("fact `{0}` has both `data` and `error`")]
+    Both(String),
+    #[error("fact `{0}` has neither `data` nor `error`")]
+    Neither(String),
+}
+
 impl Snapshot {
     /// Reads and validates a snapshot file of at most [`DEFAULT_MAX_SNAPSHOT_MIB`].
     pub fn load(path: &Path) -> Result<Snapshot, SnapshotError> {
@@ -258,26 +269,20 @@ impl Snapshot {
         }
         let snapshot: Snapshot =
             serde_json::from_value(value).map_err(|e| invalid(first_line(&e.to_string())))?;
-        snapshot.validate().map_err(invalid)?;
+        snapshot.validate().map_err(|e| invalid(e.to_string()))?;
         Ok(snapshot)
     }
 
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), InvalidFact> {
         for (name, fact) in &self.facts {
             // Control characters escaped: the error stays one line whatever the key holds.
-            let key = name.escape_debug();
+            let key = name.escape_debug().to_string();
             if !name.contains('.') {
-                return Err(format!(
-                    "fact key `{key}` must be `<source>.<name>` (e.g. graph.subscribedSkus)"
-                ));
+                return Err(InvalidFact::Key(key));
             }
             match (&fact.data, &fact.error) {
-                (Some(_), Some(_)) => {
-                    return Err(format!("fact `{key}` has both `data` and `error`"));
-                }
-                (None, None) => {
-                    return Err(format!("fact `{key}` has neither `data` nor `error`"));
-                }
+                (Some(_), Some(_)) => return Err(InvalidFact::Both(key)),
+                (None, None) => return Err(InvalidFact::Neither(key)),
                 _ => {}
             }
         }

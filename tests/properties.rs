@@ -613,7 +613,7 @@ proptest! {
                     one_line("CEL execution", &celx::describe_error(&e))?;
                 }
             }
-            Err(e) => one_line("CEL compile", &e)?,
+            Err(e) => one_line("CEL compile", &e.to_string())?,
         }
     }
 
@@ -648,7 +648,7 @@ proptest! {
                     explained("template hole", &e)?;
                 }
             }
-            Err(e) => explained("template", &e)?,
+            Err(e) => explained("template", &e.to_string())?,
         }
     }
 }

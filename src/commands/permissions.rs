@@ -37,7 +37,7 @@ pub enum PermissionsFormat {
 
 pub fn run(args: PermissionsArgs) -> Result<ExitStatus, String> {
     let text = render(&args)?;
-    crate::files::emit_stdout(text.as_bytes(), true)?;
+    crate::files::emit_stdout(text.as_bytes(), true).map_err(|e| e.to_string())?;
     Ok(ExitStatus::Success)
 }
 
