@@ -589,6 +589,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_fact_key_has_its_catalog_entry_in_the_same_order() {
+        let keys: Vec<FactKey> = SOURCES.iter().map(|s| s.key).collect();
+        assert_eq!(keys, FactKey::ALL);
+        for key in FactKey::ALL {
+            assert_eq!(source(key).map(|s| s.key), Some(key));
+        }
+    }
+
+    #[test]
     fn keys_are_unique_and_prefixed_by_service() {
         let mut seen = std::collections::BTreeSet::new();
         for s in SOURCES {

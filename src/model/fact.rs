@@ -242,6 +242,38 @@ mod tests {
     }
 
     #[test]
+    fn a_code_this_build_does_not_know_is_a_service_error_not_a_refusal() {
+        let err = SourceError {
+            status: None,
+            code: Some(ErrorCode::from("SomethingNewer")),
+            message: "from a newer ccaudit".into(),
+        };
+        let fact: Fact<()> = from_raw(
+            FactKey::GraphUsers,
+            RawFact::Error {
+                endpoint: "GET x",
+                error: &err,
+            },
+            |_| Ok(()),
+        );
+        let u = fact.unavailable().unwrap();
+        assert_eq!(u.kind, UnavailableKind::ServiceError);
+        assert!(u.reason.contains("SomethingNewer"), "{}", u.reason);
+    }
+
+    #[test]
+    fn not_supported_in_cloud_is_read_with_or_without_a_400() {
+        for status in [None, Some(400)] {
+            let err = SourceError {
+                status,
+                code: Some(ErrorCode::NotSupportedInCloud),
+                message: "not in this cloud".into(),
+            };
+            assert_eq!(classify(&err), UnavailableKind::NotSupportedInCloud);
+        }
+    }
+
+    #[test]
     fn unexpected_shape_is_malformed_not_empty() {
         let data = json!({"value": "oops"});
         let fact: Fact<Vec<String>> = from_raw(
