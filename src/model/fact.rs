@@ -220,22 +220,31 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_source_not_read_for_want_of_another_is_a_dependency_without_its_own_grant() {
+    /// The unavailable fact `key` becomes when its source recorded `code` and `message`.
+    fn unread(key: FactKey, code: ErrorCode, message: &str) -> Unavailable {
         let err = SourceError {
             status: None,
-            code: Some(ErrorCode::DependencyUnavailable),
-            message: "not read: the subscription list (arm.subscriptions) is unavailable; grant Reader or pass --subscription ID".into(),
+            code: Some(code),
+            message: message.into(),
         };
         let fact: Fact<()> = from_raw(
-            FactKey::ArmCommunicationServices,
+            key,
             RawFact::Error {
                 endpoint: "GET x",
                 error: &err,
             },
             |_| Ok(()),
         );
-        let u = fact.unavailable().unwrap();
+        fact.unavailable().unwrap().clone()
+    }
+
+    #[test]
+    fn a_source_not_read_for_want_of_another_is_a_dependency_without_its_own_grant() {
+        let u = unread(
+            FactKey::ArmCommunicationServices,
+            ErrorCode::DependencyUnavailable,
+            "not read: the subscription list (arm.subscriptions) is unavailable; grant Reader or pass --subscription ID",
+        );
         assert_eq!(u.kind, UnavailableKind::Dependency);
         assert_eq!(u.needs, None, "not this source's permission");
         assert!(u.reason.contains("--subscription"), "{}", u.reason);
@@ -243,20 +252,11 @@ mod tests {
 
     #[test]
     fn a_code_this_build_does_not_know_is_a_service_error_not_a_refusal() {
-        let err = SourceError {
-            status: None,
-            code: Some(ErrorCode::from("SomethingNewer")),
-            message: "from a newer ccaudit".into(),
-        };
-        let fact: Fact<()> = from_raw(
+        let u = unread(
             FactKey::GraphUsers,
-            RawFact::Error {
-                endpoint: "GET x",
-                error: &err,
-            },
-            |_| Ok(()),
+            ErrorCode::from("SomethingNewer"),
+            "from a newer ccaudit",
         );
-        let u = fact.unavailable().unwrap();
         assert_eq!(u.kind, UnavailableKind::ServiceError);
         assert!(u.reason.contains("SomethingNewer"), "{}", u.reason);
     }
