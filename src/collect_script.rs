@@ -99,7 +99,7 @@ fn dataverse_sections() -> String {
             .unwrap_or(path);
         out.push_str(&format!(
             "Get-CcaudSection {key} 'dataverse' {command} {{\n    Get-CcaudRestList ($DataverseUrl + {path}) (Get-CcaudToken $DataverseUrl)\n}}\n",
-            key = ps_str(key),
+            key = ps_str(key.as_str()),
             command = ps_str(&format!("Invoke-RestMethod -Method Get /api/data/v9.2/{table}")),
             path = ps_str(path),
         ));

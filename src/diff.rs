@@ -625,11 +625,7 @@ fn d365_rows(a: &View, b: &View) -> Vec<Row> {
     r.add(
         "d365.dynamics_app_id_is_guid",
         "Dynamics App ID is a GUID",
-        |v| {
-            Ok(Val::Bool(
-                crate::model::canonical::guid(&v.dynamics_app_id()?).is_some(),
-            ))
-        },
+        |v| Ok(Val::Bool(crate::ids::guid(&v.dynamics_app_id()?).is_some())),
     );
     r.add(
         "d365.dynamics_app_id_is_documented_example",

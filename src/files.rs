@@ -7,6 +7,60 @@
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+/// Why a command's paths are refused before any work; one line that leads with the path and
+/// names the flag.
+#[derive(Debug, thiserror::Error)]
+pub enum PathError {
+    #[error(
+        "{shown}: {flag} is in the {dir_flag} directory {dir}, where it would replace or add a check file; write it elsewhere"
+    )]
+    InCheckDir {
+        shown: String,
+        flag: String,
+        dir_flag: String,
+        dir: String,
+    },
+    /// `spelled` is ` (PATH)` when the input is spelled differently from the output.
+    #[error(
+        "{shown}: {flag} names the same file as {input}{spelled}, which would be overwritten; write to another file"
+    )]
+    SameAsInput {
+        shown: String,
+        flag: String,
+        input: String,
+        spelled: String,
+    },
+    #[error(
+        "{shown}: {flag} and {output}{spelled} name the same file, so one would overwrite the other; give them different files"
+    )]
+    SameAsOutput {
+        shown: String,
+        flag: String,
+        output: String,
+        spelled: String,
+    },
+    #[error("{shown}: {flag} is a directory; name a file")]
+    IsDirectory { shown: String, flag: String },
+    #[error("{shown}: cannot write {flag}: directory {dir} does not exist")]
+    NoDirectory {
+        shown: String,
+        flag: String,
+        dir: String,
+    },
+    #[error("{shown}: cannot write {flag} in {dir}: {error}")]
+    NotWritable {
+        shown: String,
+        flag: String,
+        dir: String,
+        error: io::Error,
+    },
+}
+
+/// Standard output could not be written (a closed pipe is not this: the reader wanted no more).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write to standard output: {0}")]
+pub struct StdoutError(pub io::Error);
+
 /// What a command does with a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -63,7 +117,7 @@ impl<'a> Named<'a> {
 /// not exist or cannot be written. Paths are compared canonically (symbolic links, `..`, and
 /// hard links to one file), an output not yet there by its directory's canonical path.
 /// Called before any work, so a mistake costs nothing.
-pub fn check_paths(paths: &[Named<'_>]) -> Result<(), String> {
+pub fn check_paths(paths: &[Named<'_>]) -> Result<(), PathError> {
     for (i, out) in paths.iter().enumerate() {
         if out.role != Role::Output || is_device(&out.path) {
             continue;
@@ -73,7 +127,7 @@ pub fn check_paths(paths: &[Named<'_>]) -> Result<(), String> {
             if i == j {
                 continue;
             }
-            let shown = out.path.display();
+            let shown = out.path.display().to_string();
             match other.role {
                 Role::CheckDir => {
                     let dir = identity(&other.path);
@@ -81,31 +135,31 @@ pub fn check_paths(paths: &[Named<'_>]) -> Result<(), String> {
                     if out_id == dir
                         || (out_id.starts_with(&dir) && crate::engine::catalog::is_check_file(name))
                     {
-                        return Err(format!(
-                            "{shown}: {} is in the {} directory {}, where it would replace or add a check file; write it elsewhere",
-                            out.flag,
-                            other.flag,
-                            other.path.display()
-                        ));
+                        return Err(PathError::InCheckDir {
+                            shown,
+                            flag: out.flag.to_string(),
+                            dir_flag: other.flag.to_string(),
+                            dir: other.path.display().to_string(),
+                        });
                     }
                 }
                 _ if is_device(&other.path) => {}
                 Role::Input if same_file(&out.path, &out_id, &other.path) => {
-                    return Err(format!(
-                        "{shown}: {} names the same file as {}{}, which would be overwritten; write to another file",
-                        out.flag,
-                        other.flag,
-                        spelled(&other.path, &out.path)
-                    ));
+                    return Err(PathError::SameAsInput {
+                        shown,
+                        flag: out.flag.to_string(),
+                        input: other.flag.to_string(),
+                        spelled: spelled(&other.path, &out.path),
+                    });
                 }
                 // Each pair of outputs once.
                 Role::Output if j > i && same_file(&out.path, &out_id, &other.path) => {
-                    return Err(format!(
-                        "{shown}: {} and {}{} name the same file, so one would overwrite the other; give them different files",
-                        out.flag,
-                        other.flag,
-                        spelled(&other.path, &out.path)
-                    ));
+                    return Err(PathError::SameAsOutput {
+                        shown,
+                        flag: out.flag.to_string(),
+                        output: other.flag.to_string(),
+                        spelled: spelled(&other.path, &out.path),
+                    });
                 }
                 _ => {}
             }
@@ -171,20 +225,22 @@ fn parent_dir(path: &Path) -> PathBuf {
 /// An output can be written: not a directory, in a directory that exists and in which a file
 /// can be created (tried with a probe file, removed at once: permissions, read-only file
 /// systems and ACLs all answer the same way).
-fn writable(flag: &str, path: &Path) -> Result<(), String> {
-    let shown = path.display();
+fn writable(flag: &str, path: &Path) -> Result<(), PathError> {
+    let shown = path.display().to_string();
+    let flag = flag.to_string();
     if path.is_dir() {
-        return Err(format!("{shown}: {flag} is a directory; name a file"));
+        return Err(PathError::IsDirectory { shown, flag });
     }
     if is_device(path) {
         return Ok(());
     }
     let dir = parent_dir(path);
     if !dir.is_dir() {
-        return Err(format!(
-            "{shown}: cannot write {flag}: directory {} does not exist",
-            dir.display()
-        ));
+        return Err(PathError::NoDirectory {
+            shown,
+            flag,
+            dir: dir.display().to_string(),
+        });
     }
     let name = path
         .file_name()
@@ -200,10 +256,12 @@ fn writable(flag: &str, path: &Path) -> Result<(), String> {
             let _ = std::fs::remove_file(&probe);
             Ok(())
         }
-        Err(e) => Err(format!(
-            "{shown}: cannot write {flag} in {}: {e}",
-            dir.display()
-        )),
+        Err(error) => Err(PathError::NotWritable {
+            shown,
+            flag,
+            dir: dir.display().to_string(),
+            error,
+        }),
     }
 }
 
@@ -265,17 +323,17 @@ pub fn mib(n: u64) -> String {
 /// Writes `bytes` to `out` and flushes. A closed pipe (`| head`) is not an error: the reader
 /// wanted no more, and the command goes on and exits as it would have. Any other failure (a
 /// full disk, `> /dev/full`) is, naming standard output.
-pub fn emit(out: &mut dyn Write, bytes: &[u8]) -> Result<(), String> {
+pub fn emit(out: &mut dyn Write, bytes: &[u8]) -> Result<(), StdoutError> {
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(format!("cannot write to standard output: {e}")),
+        Err(e) => Err(StdoutError(e)),
     }
 }
 
 /// [`emit`] to standard output, through `anstream` (which strips colour when stdout is not a
 /// terminal) when the text is `coloured`.
-pub fn emit_stdout(bytes: &[u8], coloured: bool) -> Result<(), String> {
+pub fn emit_stdout(bytes: &[u8], coloured: bool) -> Result<(), StdoutError> {
     if coloured {
         emit(&mut anstream::stdout(), bytes)
     } else {
@@ -288,6 +346,19 @@ pub fn emit_stdout(bytes: &[u8], coloured: bool) -> Result<(), String> {
 pub fn note(line: &str) {
     let mut err = io::stderr().lock();
     let _ = writeln!(err, "{line}");
+}
+
+/// The commands report one line of text; these join the typed errors to them.
+impl From<PathError> for String {
+    fn from(e: PathError) -> String {
+        e.to_string()
+    }
+}
+
+impl From<StdoutError> for String {
+    fn from(e: StdoutError) -> String {
+        e.to_string()
+    }
 }
 
 #[cfg(test)]
@@ -338,7 +409,8 @@ mod tests {
             Named::input("--snapshot", &input),
             Named::output("--output", &spelled),
         ])
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(
             err.contains("--output names the same file as --snapshot"),
             "{err}"

@@ -60,7 +60,8 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::model::canonical;
+use crate::fact_key::FactKey;
+use crate::ids as canonical;
 use crate::snapshot::Snapshot;
 use crate::sources::endpoints::Cloud;
 
@@ -342,17 +343,41 @@ enum Kind {
     Data,
 }
 
-/// Teams facts that are not policy/configuration collections: their `Identity` is a user or an
-/// object, not a policy instance name.
-const TEAMS_NON_CONFIG_FACTS: &[&str] = &[
-    "teams.onlineusers",
-    "teams.applicationinstances",
-    "teams.applicationinstanceassociations",
-    "teams.telephonenumbers",
-];
+/// The snapshot fact a value is in: its source (`teams`, lower-cased) decides for keys this
+/// build does not know too; its key, when known, decides the rest.
+struct FactName {
+    source: String,
+    key: Option<FactKey>,
+}
 
-fn kind(fact: &str, parent: &str, prop: &str) -> Kind {
-    let teams_config = fact.starts_with("teams.") && !TEAMS_NON_CONFIG_FACTS.contains(&fact);
+impl FactName {
+    fn of(key: &str) -> FactName {
+        let source = key.split_once('.').map_or(key, |(source, _)| source);
+        FactName {
+            source: source.to_ascii_lowercase(),
+            key: FactKey::parse_ignore_case(key),
+        }
+    }
+
+    fn is(&self, key: FactKey) -> bool {
+        self.key == Some(key)
+    }
+}
+
+fn kind(fact: &FactName, parent: &str, prop: &str) -> Kind {
+    use FactKey::*;
+    // Teams facts that are not policy/configuration collections: their `Identity` is a user
+    // or an object, not a policy instance name.
+    let teams_config = fact.source == "teams"
+        && !matches!(
+            fact.key,
+            Some(
+                TeamsOnlineUsers
+                    | TeamsApplicationInstances
+                    | TeamsApplicationInstanceAssociations
+                    | TeamsTelephoneNumbers
+            )
+        );
     if parent == "onpremisesextensionattributes" || is_numbered_attribute(prop) {
         return Kind::Label("attr");
     }
@@ -366,8 +391,8 @@ fn kind(fact: &str, parent: &str, prop: &str) -> Kind {
         "userprincipalname" | "mail" | "othermails" | "proxyaddresses" | "sipaddress" | "upn"
         | "email" | "emailaddress" => Kind::Email,
         "mailnickname" | "samaccountname" | "onpremisessamaccountname" => Kind::Label("alias"),
-        "displayname" if fact == "graph.organization" => Kind::Tenant,
-        "displayname" if fact == "graph.memberof" => Kind::Label("group"),
+        "displayname" if fact.is(GraphOrganization) => Kind::Tenant,
+        "displayname" if fact.is(GraphMemberOf) => Kind::Label("group"),
         "displayname" | "givenname" | "surname" | "fullname" | "friendlyname" => {
             Kind::Label("name")
         }
@@ -382,17 +407,13 @@ fn kind(fact: &str, parent: &str, prop: &str) -> Kind {
         "telephonenumber" | "telephonenumbers" | "phonenumber" | "lineuri"
         | "msdyn_phonenumber" | "businessphones" | "mobilephone" | "faxnumber" => Kind::Phone,
         // Setting entries are named after their key (`DynamicsAppId`), not after people.
-        "msdyn_name" if fact == "dataverse.msdyn_occommunicationprovidersettingentries" => {
-            Kind::Data
-        }
+        "msdyn_name" if fact.is(DataverseProviderSettingEntries) => Kind::Data,
         "msdyn_name" => Kind::PhoneOrLabel,
-        "name" if fact == "graph.organization" && parent == "verifieddomains" => Kind::Domain,
-        "name" if fact.starts_with("arm.") && !matches!(parent, "sku" | "plan") => Kind::ArmName,
-        "name" | "identity" if fact == "compliance.organizationsegment" => Kind::Segment,
-        "name" | "identity" if fact == "compliance.informationbarrierpolicy" => Kind::Policy,
-        "identity" | "configid" if teams_config || fact == "compliance.policyconfig" => {
-            Kind::Policy
-        }
+        "name" if fact.is(GraphOrganization) && parent == "verifieddomains" => Kind::Domain,
+        "name" if fact.source == "arm" && !matches!(parent, "sku" | "plan") => Kind::ArmName,
+        "name" | "identity" if fact.is(ComplianceOrganizationSegment) => Kind::Segment,
+        "name" | "identity" if fact.is(ComplianceInformationBarrierPolicy) => Kind::Policy,
+        "identity" | "configid" if teams_config || fact.is(CompliancePolicyConfig) => Kind::Policy,
         "resourcegroup" | "resourcegroupname" => Kind::ArmGroup,
         "hostname" | "host" | "fqdn" => Kind::Host,
         "domain"
@@ -407,12 +428,12 @@ fn kind(fact: &str, parent: &str, prop: &str) -> Kind {
         | "defaultdomain"
         | "initialdomain"
         | "sipdomain" => Kind::Domain,
-        "assignedsegment" if fact.starts_with("compliance.") => Kind::Segment,
-        "segmentsallowed" | "segmentsblocked" | "segments" if fact.starts_with("compliance.") => {
+        "assignedsegment" if fact.source == "compliance" => Kind::Segment,
+        "segmentsallowed" | "segmentsblocked" | "segments" if fact.source == "compliance" => {
             Kind::SegmentList
         }
         "usergroupfilter" => Kind::IbFilter,
-        p if fact.starts_with("teams.") && p.ends_with("policy") => Kind::Policy,
+        p if fact.source == "teams" && p.ends_with("policy") => Kind::Policy,
         _ => Kind::Data,
     }
 }
@@ -655,7 +676,7 @@ impl<'k> Redactor<'k> {
             }
         }
         for (key, fact) in &mut out.facts {
-            let fact_key = key.to_ascii_lowercase();
+            let fact_key = FactName::of(key);
             // Endpoints are ccaudit's own URL templates plus ids and hosts: patterns suffice, and
             // prose replacement would rewrite filter literals such as `'DynamicsAppId'`.
             fact.endpoint = self.scan(&fact.endpoint, false);
@@ -669,7 +690,7 @@ impl<'k> Redactor<'k> {
         out
     }
 
-    fn value(&mut self, v: &mut Value, fact: &str, parent: &str, prop: &str) {
+    fn value(&mut self, v: &mut Value, fact: &FactName, parent: &str, prop: &str) {
         match v {
             Value::String(s) => *s = self.string(s, kind(fact, parent, prop)),
             // Array items belong to the property that holds the array.
@@ -1392,7 +1413,7 @@ mod tests {
             "GroupPolicyAssignments": [{"PolicyType": "ExternalAccessPolicy", "PolicyName": "CC-Restricted"}],
             "Note": "Tag:CC-Restricted",
         });
-        r.value(&mut user, "teams.onlineusers", "", "");
+        r.value(&mut user, &FactName::of("teams.onlineUsers"), "", "");
         assert_eq!(user["ExternalAccessPolicy"]["Identity"], defined);
         assert_eq!(user["TeamsCallingPolicy"]["Name"], bare);
         assert_eq!(user["OnlineVoiceRoutingPolicy"]["DisplayName"], bare);

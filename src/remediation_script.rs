@@ -16,8 +16,8 @@
 use std::fmt::Write as _;
 
 use crate::engine::{CheckResult, Status};
+use crate::ids::is_guid;
 use crate::model::TenantModel;
-use crate::model::canonical::is_guid;
 use crate::model::directory::{Sku, User, UserLicenses};
 use crate::model::teams::{ExternalAccessPolicy, PhoneNumber, ResourceAccount, TeamsUser};
 use crate::report::Report;

@@ -139,7 +139,7 @@ impl SignIn {
         spec: Option<&SourceSpec>,
     ) -> (String, Option<String>) {
         let service = spec
-            .map(|s| crate::model::absence::service(s.key))
+            .map(|s| crate::model::absence::service(s.key.as_str()))
             .unwrap_or("the service");
         let scopes = spec.map(delegated_list).unwrap_or_default();
         let scopes = if scopes.is_empty() {
@@ -244,6 +244,7 @@ fn person_roles(spec: &SourceSpec) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fact_key::FactKey;
     use crate::source_catalog::source;
 
     const CLI: SignIn = SignIn {
@@ -307,7 +308,7 @@ mod tests {
 
     #[test]
     fn a_missing_scope_names_the_service_the_mode_and_both_ways_forward() {
-        let spec = source("graph.userConfigurations");
+        let spec = source(FactKey::parse("graph.userConfigurations").unwrap());
         let (clause, needs) = CLI.explain(PersonRefusal::ScopeMissing, spec);
         let needs = needs.unwrap();
         assert!(clause.contains("--auth azure-cli"), "{clause}");
@@ -327,7 +328,7 @@ mod tests {
     fn a_forbidden_read_names_the_persons_roles_never_an_application_permission() {
         let (_, needs) = CLI.explain(
             PersonRefusal::Forbidden,
-            source("teams.TeamsAcsFederationConfiguration"),
+            source(FactKey::parse("teams.TeamsAcsFederationConfiguration").unwrap()),
         );
         let needs = needs.unwrap();
         assert!(
@@ -341,7 +342,10 @@ mod tests {
     fn security_and_compliance_is_not_tried_by_a_person() {
         assert!(!CLI.tries("compliance") && !OWN.tries("compliance"));
         assert!(CLI.tries("graph") && CLI.tries("teams") && APP.tries("compliance"));
-        let (_, needs) = CLI.explain(PersonRefusal::NotTried, source("compliance.PolicyConfig"));
+        let (_, needs) = CLI.explain(
+            PersonRefusal::NotTried,
+            source(FactKey::parse("compliance.PolicyConfig").unwrap()),
+        );
         let needs = needs.unwrap();
         assert!(needs.contains("app-only") && needs.contains("ccaudit collect --script"));
     }

@@ -10,14 +10,11 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::fact_key::FactKey;
+
 pub mod powershell;
 
 /// The only snapshot schema this build reads and writes.
-/// `SourceError.code` of a source that was not read because a source it depends on is
-/// unavailable (the ACS resources when no subscription could be listed): the fix is the other
-/// source's, so the model reports it as a dependency, not as this source's permission.
-pub const DEPENDENCY_UNAVAILABLE: &str = "DependencyUnavailable";
-
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// The largest snapshot read by default, in MiB (`--max-snapshot-mib`,
@@ -89,10 +86,87 @@ pub struct SourceError {
     /// HTTP status, when there was a response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
-    /// Service error code (`Authorization_RequestDenied`, `0x80040220`, ...).
+    /// Service error code (`Authorization_RequestDenied`, `0x80040220`, ...), or ccaudit's own
+    /// reason for not reading the source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
+    pub code: Option<ErrorCode>,
     pub message: String,
+}
+
+/// `SourceError.code`: the collectors' own reasons for not reading a source, which the model
+/// turns into an unavailable kind, or the service's code as it was sent. Written and read as
+/// the same text as ever, so every snapshot loads; a code this build does not know (a service's,
+/// or a newer ccaudit's) is kept as [`ErrorCode::Service`], never refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum ErrorCode {
+    /// The API does not exist in this cloud (`NotSupportedInCloud`).
+    NotSupportedInCloud,
+    /// The user did not ask for the source (`NotRequested`).
+    NotRequested,
+    /// The collector did not read the source, and says why (`NotCollected`).
+    NotCollected,
+    /// Not read because a source it depends on is unavailable (`DependencyUnavailable`; the
+    /// ACS resources when no subscription could be listed): the fix is the other source's, so
+    /// the model reports a dependency, not this source's permission.
+    DependencyUnavailable,
+    /// A section of a collection script's output that cannot be read as data (cut off at
+    /// `-Depth`, an enum written as a number): malformed, never guessed.
+    MalformedScriptOutput,
+    /// Not attempted under the sign-in in use (Security & Compliance with a person's token).
+    NotTriedWithThisSignIn,
+    /// The service's own code (`Authorization_RequestDenied`), or one this build does not know.
+    Service(String),
+}
+
+impl ErrorCode {
+    /// The code as the snapshot spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            ErrorCode::NotSupportedInCloud => "NotSupportedInCloud",
+            ErrorCode::NotRequested => "NotRequested",
+            ErrorCode::NotCollected => "NotCollected",
+            ErrorCode::DependencyUnavailable => "DependencyUnavailable",
+            ErrorCode::MalformedScriptOutput => "MalformedScriptOutput",
+            ErrorCode::NotTriedWithThisSignIn => "NotTriedWithThisSignIn",
+            ErrorCode::Service(code) => code,
+        }
+    }
+}
+
+impl From<String> for ErrorCode {
+    fn from(code: String) -> ErrorCode {
+        match code.as_str() {
+            "NotSupportedInCloud" => ErrorCode::NotSupportedInCloud,
+            "NotRequested" => ErrorCode::NotRequested,
+            "NotCollected" => ErrorCode::NotCollected,
+            "DependencyUnavailable" => ErrorCode::DependencyUnavailable,
+            "MalformedScriptOutput" => ErrorCode::MalformedScriptOutput,
+            "NotTriedWithThisSignIn" => ErrorCode::NotTriedWithThisSignIn,
+            _ => ErrorCode::Service(code),
+        }
+    }
+}
+
+impl From<&str> for ErrorCode {
+    fn from(code: &str) -> ErrorCode {
+        ErrorCode::from(code.to_string())
+    }
+}
+
+impl From<ErrorCode> for String {
+    fn from(code: ErrorCode) -> String {
+        match code {
+            ErrorCode::Service(code) => code,
+            known => known.as_str().to_string(),
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// A fact as the normalizers see it.
@@ -125,6 +199,17 @@ pub enum SnapshotError {
         "{path}: snapshot schema_version {found} is not supported (this ccaudit reads version {SCHEMA_VERSION}); re-collect it or upgrade ccaudit"
     )]
     UnsupportedVersion { path: String, found: u64 },
+}
+
+/// A fact entry a snapshot must not have; the key is shown with control characters escaped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum InvalidFact {
+    #[error("fact key `{0}` must be `<source>.<name>` (e.g. graph.subscribedSkus)")]
+    Key(String),
+    #[error("fact `{0}` has both `data` and `error`")]
+    Both(String),
+    #[error("fact `{0}` has neither `data` nor `error`")]
+    Neither(String),
 }
 
 impl Snapshot {
@@ -181,7 +266,7 @@ impl Snapshot {
         };
         if object.contains_key(powershell::MARKER) {
             let snapshot = powershell::into_snapshot(value).map_err(invalid)?;
-            snapshot.validate().map_err(invalid)?;
+            snapshot.validate().map_err(|e| invalid(e.to_string()))?;
             return Ok(snapshot);
         }
         match object.get("schema_version") {
@@ -203,26 +288,20 @@ impl Snapshot {
         }
         let snapshot: Snapshot =
             serde_json::from_value(value).map_err(|e| invalid(first_line(&e.to_string())))?;
-        snapshot.validate().map_err(invalid)?;
+        snapshot.validate().map_err(|e| invalid(e.to_string()))?;
         Ok(snapshot)
     }
 
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), InvalidFact> {
         for (name, fact) in &self.facts {
             // Control characters escaped: the error stays one line whatever the key holds.
-            let key = name.escape_debug();
+            let key = name.escape_debug().to_string();
             if !name.contains('.') {
-                return Err(format!(
-                    "fact key `{key}` must be `<source>.<name>` (e.g. graph.subscribedSkus)"
-                ));
+                return Err(InvalidFact::Key(key));
             }
             match (&fact.data, &fact.error) {
-                (Some(_), Some(_)) => {
-                    return Err(format!("fact `{key}` has both `data` and `error`"));
-                }
-                (None, None) => {
-                    return Err(format!("fact `{key}` has neither `data` nor `error`"));
-                }
+                (Some(_), Some(_)) => return Err(InvalidFact::Both(key)),
+                (None, None) => return Err(InvalidFact::Neither(key)),
                 _ => {}
             }
         }
@@ -230,8 +309,8 @@ impl Snapshot {
     }
 
     /// The raw fact stored under `key`.
-    pub fn fact(&self, key: &str) -> RawFact<'_> {
-        match self.facts.get(key) {
+    pub fn fact(&self, key: FactKey) -> RawFact<'_> {
+        match self.facts.get(key.as_str()) {
             None => RawFact::NotCollected,
             Some(SourceFact {
                 endpoint,
@@ -286,7 +365,7 @@ mod tests {
     fn minimal_snapshot_parses() {
         let s = Snapshot::parse(&minimal(), "x.json").unwrap();
         assert!(matches!(
-            s.fact("graph.organization"),
+            s.fact(FactKey::GraphOrganization),
             RawFact::NotCollected
         ));
     }
@@ -314,6 +393,38 @@ mod tests {
         let text = minimal().replace("\"cloud\":\"public\",", "");
         let err = Snapshot::parse(&text, "m.json").unwrap_err().to_string();
         assert!(err.contains("cloud"), "{err}");
+    }
+
+    #[test]
+    fn error_codes_read_and_write_the_same_text() {
+        for (text, code) in [
+            ("NotSupportedInCloud", ErrorCode::NotSupportedInCloud),
+            ("NotRequested", ErrorCode::NotRequested),
+            ("NotCollected", ErrorCode::NotCollected),
+            ("DependencyUnavailable", ErrorCode::DependencyUnavailable),
+            (
+                "Authorization_RequestDenied",
+                ErrorCode::Service("Authorization_RequestDenied".into()),
+            ),
+        ] {
+            let json = format!("{{\"code\":\"{text}\",\"message\":\"m\"}}");
+            let error: SourceError = serde_json::from_str(&json).unwrap();
+            assert_eq!(error.code.as_ref(), Some(&code), "{text}");
+            assert_eq!(serde_json::to_string(&error).unwrap(), json);
+        }
+    }
+
+    #[test]
+    fn an_unknown_error_code_loads_as_the_services_own() {
+        let text = minimal().replace(
+            "\"facts\":{}",
+            r#""facts":{"graph.organization":{"endpoint":"GET /x","error":{"code":"SomethingNew","message":"m"}}}"#,
+        );
+        let s = Snapshot::parse(&text, "n.json").unwrap();
+        let RawFact::Error { error, .. } = s.fact(FactKey::GraphOrganization) else {
+            panic!("an error fact");
+        };
+        assert_eq!(error.code, Some(ErrorCode::Service("SomethingNew".into())));
     }
 
     #[test]

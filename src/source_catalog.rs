@@ -3,11 +3,13 @@
 //! One table serves the normalizers (to say what to grant when a fact is unavailable), the docs
 //! and, later, the collectors and `ccaudit permissions`, so permissions are never listed twice.
 
+use crate::fact_key::FactKey;
+
 /// One raw source fact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SourceSpec {
     /// Snapshot key, e.g. `graph.subscribedSkus`.
-    pub key: &'static str,
+    pub key: FactKey,
     /// Method and URL template (or cmdlet) it is read from.
     pub endpoint: &'static str,
     /// What the reading identity needs: application permission, role or RBAC grant. One line
@@ -226,7 +228,7 @@ const ARM_READER: Option<&str> = Some("Reader on the subscriptions that hold ACS
 
 pub const SOURCES: &[SourceSpec] = &[
     SourceSpec {
-        key: "graph.organization",
+        key: FactKey::GraphOrganization,
         endpoint: "GET /v1.0/organization",
         needs: "Graph application permission Organization.Read.All",
         application: &[p::ORGANIZATION_READ_ALL],
@@ -238,7 +240,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "graph.subscribedSkus",
+        key: FactKey::GraphSubscribedSkus,
         endpoint: "GET /v1.0/subscribedSkus",
         needs: "Graph application permission LicenseAssignment.Read.All (or Organization.Read.All)",
         application: &[p::LICENSE_ASSIGNMENT_READ_ALL],
@@ -250,7 +252,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "graph.users",
+        key: FactKey::GraphUsers,
         endpoint: "GET /v1.0/users/{id}?$select=id,userPrincipalName,displayName,accountEnabled,userType,usageLocation,assignedLicenses,department,companyName,officeLocation,onPremisesExtensionAttributes",
         needs: "Graph application permission User.Read.All",
         application: &[p::USER_READ_ALL],
@@ -262,7 +264,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "graph.licenseDetails",
+        key: FactKey::GraphLicenseDetails,
         endpoint: "GET /v1.0/users/{id}/licenseDetails (via $batch)",
         needs: "Graph application permission LicenseAssignment.Read.All (or User.Read.All)",
         application: &[p::LICENSE_ASSIGNMENT_READ_ALL],
@@ -274,7 +276,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "graph.memberOf",
+        key: FactKey::GraphMemberOf,
         endpoint: "GET /v1.0/users/{id}/transitiveMemberOf/microsoft.graph.group?$select=id,displayName (via $batch)",
         needs: "Graph application permission GroupMember.Read.All (or Directory.Read.All)",
         application: &[p::GROUP_MEMBER_READ_ALL],
@@ -286,7 +288,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "graph.servicePrincipals",
+        key: FactKey::GraphServicePrincipals,
         endpoint: "GET /v1.0/servicePrincipals?$filter=appId in ('1fd5118e-2576-4263-8130-9503064c837a','00000003-0000-0000-c000-000000000000')",
         needs: "Graph application permission Application.Read.All",
         application: &[p::APPLICATION_READ_ALL],
@@ -298,7 +300,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "graph.oauth2PermissionGrants",
+        key: FactKey::GraphOAuth2PermissionGrants,
         endpoint: "GET /v1.0/oauth2PermissionGrants",
         needs: "Graph application permission DelegatedPermissionGrant.Read.All (or Directory.Read.All)",
         application: &[p::DELEGATED_PERMISSION_GRANT_READ_ALL],
@@ -310,7 +312,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "graph.roleAssignments",
+        key: FactKey::GraphRoleAssignments,
         endpoint: "GET /v1.0/roleManagement/directory/roleAssignments?$expand=principal",
         needs: "Graph application permission RoleManagement.Read.Directory",
         application: &[p::ROLE_MANAGEMENT_READ_DIRECTORY],
@@ -322,7 +324,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "graph.userConfigurations",
+        key: FactKey::GraphUserConfigurations,
         endpoint: "GET /v1.0/admin/teams/userConfigurations/{id}",
         needs: "Graph application permission TeamsUserConfiguration.Read.All",
         application: &[p::TEAMS_USER_CONFIGURATION_READ_ALL],
@@ -334,7 +336,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "graph.numberAssignments",
+        key: FactKey::GraphNumberAssignments,
         endpoint: "GET /v1.0/admin/teams/telephoneNumberManagement/numberAssignments",
         needs: "Graph application permission TeamsTelephoneNumber.Read.All",
         application: &[p::TEAMS_TELEPHONE_NUMBER_READ_ALL],
@@ -346,7 +348,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "graph.resourceAccounts",
+        key: FactKey::GraphResourceAccounts,
         endpoint: "GET /beta/admin/teams/resourceAccounts",
         needs: "Graph TeamsResourceAccount.Read.All (admin-consented), signed in as a Teams Administrator or Teams Telephony Administrator (documented for delegated sign-in only; an app-only token may be refused, and the Teams admin API's resource-account list is the fallback)",
         application: &[p::TEAMS_RESOURCE_ACCOUNT_READ_ALL],
@@ -361,7 +363,7 @@ pub const SOURCES: &[SourceSpec] = &[
         ),
     },
     SourceSpec {
-        key: "teams.TeamsAcsFederationConfiguration",
+        key: FactKey::TeamsAcsFederationConfiguration,
         endpoint: "GET /Skype.Policy/configurations/TeamsAcsFederationConfiguration",
         needs: "Entra role Teams Administrator (or Teams Communications Administrator, Global Reader) for the auditing identity",
         application: &[],
@@ -373,7 +375,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "teams.ExternalAccessPolicy",
+        key: FactKey::TeamsExternalAccessPolicy,
         endpoint: "GET /Skype.Policy/configurations/ExternalAccessPolicy",
         needs: "Entra role Teams Administrator (or Teams Communications Administrator, Global Reader) for the auditing identity",
         application: &[],
@@ -385,7 +387,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "teams.TenantFederationSettings",
+        key: FactKey::TeamsTenantFederationSettings,
         endpoint: "GET /Skype.Policy/configurations/TenantFederationSettings",
         needs: "Entra role Teams Administrator (or Teams Communications Administrator, Global Reader) for the auditing identity",
         application: &[],
@@ -397,7 +399,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "teams.applicationInstances",
+        key: FactKey::TeamsApplicationInstances,
         endpoint: "GET /Teams.PlatformService/v2/ApplicationInstances?pageSize=100 (on 404: /Teams.PlatformService/v2/Legacy/ApplicationInstances)",
         needs: "Entra role Teams Administrator for the auditing identity",
         application: &[],
@@ -409,7 +411,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "teams.applicationInstanceAssociations",
+        key: FactKey::TeamsApplicationInstanceAssociations,
         endpoint: "GET /Teams.VoiceApps/applicationinstanceassociations/{id}",
         needs: "Entra role Teams Administrator for the auditing identity",
         application: &[],
@@ -421,7 +423,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "teams.telephoneNumbers",
+        key: FactKey::TeamsTelephoneNumbers,
         endpoint: "GET /Skype.TelephoneNumberMgmt/Tenants/{tenantId}/telephone-numbers?skip=0&top=999",
         needs: "Entra role Teams Administrator (or Teams Telephony Administrator) for the auditing identity",
         application: &[],
@@ -433,7 +435,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "teams.onlineUsers",
+        key: FactKey::TeamsOnlineUsers,
         endpoint: "GET /Teams.User/users/{id} (Get-CsOnlineUser)",
         needs: "Entra role Teams Administrator (or Global Reader) for the auditing identity",
         application: &[],
@@ -445,7 +447,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "arm.subscriptions",
+        key: FactKey::ArmSubscriptions,
         endpoint: "GET https://management.azure.com/subscriptions?api-version=2022-12-01",
         needs: "Azure RBAC Reader on the subscriptions that hold ACS resources",
         application: &[],
@@ -457,7 +459,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "arm.communicationServices",
+        key: FactKey::ArmCommunicationServices,
         endpoint: "GET /subscriptions/{sub}/providers/Microsoft.Communication/communicationServices?api-version=2023-04-01",
         needs: "Azure RBAC Reader on the subscriptions that hold ACS resources",
         application: &[],
@@ -469,7 +471,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "arm.eventSubscriptions",
+        key: FactKey::ArmEventSubscriptions,
         endpoint: "GET {acsResourceId}/providers/Microsoft.EventGrid/eventSubscriptions?api-version=2025-02-15",
         needs: "Azure RBAC Reader on the ACS resource (Microsoft.EventGrid/eventSubscriptions/read)",
         application: &[],
@@ -481,7 +483,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "dataverse.msdyn_occommunicationprovidersettings",
+        key: FactKey::DataverseProviderSettings,
         endpoint: "GET {org}/api/data/v9.2/msdyn_occommunicationprovidersettings",
         needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role",
         application: &[],
@@ -493,7 +495,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "dataverse.msdyn_occommunicationprovidersettingentries",
+        key: FactKey::DataverseProviderSettingEntries,
         endpoint: "GET {org}/api/data/v9.2/msdyn_occommunicationprovidersettingentries?$filter=msdyn_key eq 'DynamicsAppId'",
         needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role",
         application: &[],
@@ -505,7 +507,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "dataverse.msdyn_ocphonenumbers",
+        key: FactKey::DataversePhoneNumbers,
         endpoint: "GET {org}/api/data/v9.2/msdyn_ocphonenumbers",
         needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role",
         application: &[],
@@ -517,7 +519,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "dataverse.msdyn_ocvoicechannelsettings",
+        key: FactKey::DataverseVoiceChannels,
         endpoint: "GET {org}/api/data/v9.2/msdyn_ocvoicechannelsettings",
         needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role",
         application: &[],
@@ -529,7 +531,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "dataverse.systemusers",
+        key: FactKey::DataverseSystemUsers,
         endpoint: "GET {org}/api/data/v9.2/systemusers?$filter=isdisabled eq false and queuemembership_association/any(q:q/msdyn_queuetype eq 192350002)",
         needs: "Dataverse application user with the Omnichannel administrator (or System Administrator) security role (reads users and queues)",
         application: &[],
@@ -543,7 +545,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "powerplatform.environments",
+        key: FactKey::PowerPlatformEnvironments,
         endpoint: "GET https://api.bap.microsoft.com/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments?api-version=2020-10-01",
         needs: "the Power Platform Administrator (or Dynamics 365 Administrator) Entra role for a signed-in admin; an app must be registered once with New-PowerAppManagementApp -ApplicationId <appId>",
         application: &[],
@@ -555,7 +557,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "compliance.InformationBarrierPolicy",
+        key: FactKey::ComplianceInformationBarrierPolicy,
         endpoint: "POST /adminapi/beta/{tenantId}/InvokeCommand Get-InformationBarrierPolicy",
         needs: "Exchange.ManageAsApp application permission plus the Compliance Administrator Entra role",
         application: &[p::EXCHANGE_MANAGE_AS_APP],
@@ -567,7 +569,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "compliance.OrganizationSegment",
+        key: FactKey::ComplianceOrganizationSegment,
         endpoint: "POST /adminapi/beta/{tenantId}/InvokeCommand Get-OrganizationSegment",
         needs: "Exchange.ManageAsApp application permission plus the Compliance Administrator Entra role",
         application: &[p::EXCHANGE_MANAGE_AS_APP],
@@ -579,7 +581,7 @@ pub const SOURCES: &[SourceSpec] = &[
         note: None,
     },
     SourceSpec {
-        key: "compliance.PolicyConfig",
+        key: FactKey::CompliancePolicyConfig,
         endpoint: "POST /adminapi/beta/{tenantId}/InvokeCommand Get-PolicyConfig",
         needs: "Exchange.ManageAsApp application permission plus the Compliance Administrator Entra role",
         application: &[p::EXCHANGE_MANAGE_AS_APP],
@@ -593,7 +595,7 @@ pub const SOURCES: &[SourceSpec] = &[
 ];
 
 /// The spec for a snapshot key, if ccaudit knows it.
-pub fn source(key: &str) -> Option<&'static SourceSpec> {
+pub fn source(key: FactKey) -> Option<&'static SourceSpec> {
     SOURCES.iter().find(|s| s.key == key)
 }
 
@@ -602,11 +604,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_fact_key_has_its_catalog_entry_in_the_same_order() {
+        let keys: Vec<FactKey> = SOURCES.iter().map(|s| s.key).collect();
+        assert_eq!(keys, FactKey::ALL);
+        for key in FactKey::ALL {
+            assert_eq!(source(key).map(|s| s.key), Some(key));
+        }
+    }
+
+    #[test]
     fn keys_are_unique_and_prefixed_by_service() {
         let mut seen = std::collections::BTreeSet::new();
         for s in SOURCES {
             assert!(seen.insert(s.key), "duplicate {}", s.key);
-            let service = s.key.split('.').next().unwrap();
+            let service = s.key.source();
             assert!(
                 [
                     "graph",

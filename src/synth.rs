@@ -16,6 +16,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
+use crate::fact_key::FactKey;
 use crate::snapshot::{AgentSelection, SCHEMA_VERSION, Snapshot, SourceFact};
 
 /// What to generate.
@@ -278,7 +279,7 @@ pub fn generate(params: &SynthParams) -> Snapshot {
     let mut facts = BTreeMap::new();
 
     facts.insert(
-        "graph.organization".to_string(),
+        FactKey::GraphOrganization.to_string(),
         fact(
             format!("GET {GRAPH}/v1.0/organization"),
             json!({"value": [{
@@ -304,7 +305,7 @@ pub fn generate(params: &SynthParams) -> Snapshot {
         };
     let ra_count = ras.len() as i64;
     facts.insert(
-        "graph.subscribedSkus".to_string(),
+        FactKey::GraphSubscribedSkus.to_string(),
         fact(
             format!("GET {GRAPH}/v1.0/subscribedSkus"),
             json!({"value": [
@@ -362,21 +363,21 @@ pub fn generate(params: &SynthParams) -> Snapshot {
         );
     }
     facts.insert(
-        "graph.users".to_string(),
+        FactKey::GraphUsers.to_string(),
         fact(
             format!("GET {GRAPH}/v1.0/users/{{id}}"),
             json!({ "value": users }),
         ),
     );
     facts.insert(
-        "graph.licenseDetails".to_string(),
+        FactKey::GraphLicenseDetails.to_string(),
         fact(
             format!("GET {GRAPH}/v1.0/users/{{id}}/licenseDetails (via $batch)"),
             licenses.into(),
         ),
     );
     facts.insert(
-        "graph.memberOf".to_string(),
+        FactKey::GraphMemberOf.to_string(),
         fact(
             format!("GET {GRAPH}/v1.0/users/{{id}}/transitiveMemberOf/microsoft.graph.group (via $batch)"),
             member_of.into(),
@@ -384,7 +385,7 @@ pub fn generate(params: &SynthParams) -> Snapshot {
     );
 
     facts.insert(
-        "graph.servicePrincipals".to_string(),
+        FactKey::GraphServicePrincipals.to_string(),
         fact(
             format!("GET {GRAPH}/v1.0/servicePrincipals?$filter=appId in (...)"),
             json!({"value": [
@@ -394,14 +395,14 @@ pub fn generate(params: &SynthParams) -> Snapshot {
         ),
     );
     facts.insert(
-        "graph.oauth2PermissionGrants".to_string(),
+        FactKey::GraphOAuth2PermissionGrants.to_string(),
         fact(
             format!("GET {GRAPH}/v1.0/oauth2PermissionGrants"),
             json!({"value": [{"id": "grant-sync", "clientId": SYNC_APP_SP_ID, "consentType": "AllPrincipals", "principalId": null, "resourceId": GRAPH_SP_ID, "scope": "User.Read TeamsResourceAccount.Read TeamsResourceAccount.Read.All"}]}),
         ),
     );
     facts.insert(
-        "graph.roleAssignments".to_string(),
+        FactKey::GraphRoleAssignments.to_string(),
         fact(
             format!("GET {GRAPH}/v1.0/roleManagement/directory/roleAssignments?$expand=principal"),
             json!({"value": [{"id": "role-1", "principalId": ADMIN_ID, "roleDefinitionId": "69091246-20e8-4a56-aa4d-066075b2a7a8", "directoryScopeId": "/",
@@ -424,7 +425,7 @@ pub fn generate(params: &SynthParams) -> Snapshot {
         })
         .collect();
     facts.insert(
-        "graph.userConfigurations".to_string(),
+        FactKey::GraphUserConfigurations.to_string(),
         fact(
             format!("GET {GRAPH}/v1.0/admin/teams/userConfigurations/{{id}}"),
             json!({ "value": user_configurations }),
@@ -504,14 +505,14 @@ pub fn generate(params: &SynthParams) -> Snapshot {
         push_number(n, None, "directRouting", &user_capabilities, "unassigned");
     }
     facts.insert(
-        "graph.numberAssignments".to_string(),
+        FactKey::GraphNumberAssignments.to_string(),
         fact(
             format!("GET {GRAPH}/v1.0/admin/teams/telephoneNumberManagement/numberAssignments"),
             json!({ "value": graph_numbers }),
         ),
     );
     facts.insert(
-        "teams.telephoneNumbers".to_string(),
+        FactKey::TeamsTelephoneNumbers.to_string(),
         fact(
             format!("GET {TEAMS}/Skype.TelephoneNumberMgmt/Tenants/{TENANT_ID}/telephone-numbers?skip=0&top=999"),
             json!({ "TelephoneNumbers": teams_numbers }),
@@ -536,14 +537,14 @@ pub fn generate(params: &SynthParams) -> Snapshot {
         })
         .collect();
     facts.insert(
-        "graph.resourceAccounts".to_string(),
+        FactKey::GraphResourceAccounts.to_string(),
         fact(
             format!("GET {GRAPH}/beta/admin/teams/resourceAccounts"),
             json!({ "value": graph_ras }),
         ),
     );
     facts.insert(
-        "teams.applicationInstances".to_string(),
+        FactKey::TeamsApplicationInstances.to_string(),
         fact(
             format!("GET {TEAMS}/Teams.PlatformService/v2/ApplicationInstances?pageSize=100"),
             json!({"applicationInstances": instances, "skipToken": null}),
@@ -561,7 +562,7 @@ pub fn generate(params: &SynthParams) -> Snapshot {
         })
         .collect();
     facts.insert(
-        "teams.applicationInstanceAssociations".to_string(),
+        FactKey::TeamsApplicationInstanceAssociations.to_string(),
         fact(
             format!("GET {TEAMS}/Teams.VoiceApps/applicationinstanceassociations/{{id}}"),
             associations.into(),
@@ -595,7 +596,7 @@ pub fn generate(params: &SynthParams) -> Snapshot {
         );
     }
     facts.insert(
-        "teams.onlineUsers".to_string(),
+        FactKey::TeamsOnlineUsers.to_string(),
         fact(
             format!("GET {TEAMS}/Teams.User/users/{{id}} (Get-CsOnlineUser)"),
             online.into(),
@@ -603,7 +604,7 @@ pub fn generate(params: &SynthParams) -> Snapshot {
     );
 
     facts.insert(
-        "teams.TeamsAcsFederationConfiguration".to_string(),
+        FactKey::TeamsAcsFederationConfiguration.to_string(),
         fact(
             format!("GET {TEAMS}/Skype.Policy/configurations/TeamsAcsFederationConfiguration/configuration/Global"),
             json!({
@@ -615,14 +616,14 @@ pub fn generate(params: &SynthParams) -> Snapshot {
     );
     let policy = |identity: &str, acs: bool| json!({"Identity": identity, "EnableFederationAccess": true, "EnableAcsFederationAccess": acs, "EnableTeamsConsumerAccess": acs});
     facts.insert(
-        "teams.ExternalAccessPolicy".to_string(),
+        FactKey::TeamsExternalAccessPolicy.to_string(),
         fact(
             format!("GET {TEAMS}/Skype.Policy/configurations/ExternalAccessPolicy"),
             json!([policy("Global", true), policy("Tag:FederationOnly", false)]),
         ),
     );
     facts.insert(
-        "teams.TenantFederationSettings".to_string(),
+        FactKey::TeamsTenantFederationSettings.to_string(),
         fact(
             format!("GET {TEAMS}/Skype.Policy/configurations/TenantFederationSettings"),
             json!([{"Identity": "Global", "AllowFederatedUsers": true, "AllowedDomains": {"AllowAllKnownDomains": {}}, "BlockedDomains": [], "AllowTeamsConsumer": false}]),
@@ -630,21 +631,21 @@ pub fn generate(params: &SynthParams) -> Snapshot {
     );
 
     facts.insert(
-        "arm.subscriptions".to_string(),
+        FactKey::ArmSubscriptions.to_string(),
         fact(
             format!("GET {ARM}/subscriptions?api-version=2022-12-01"),
             json!({"value": [{"id": format!("/subscriptions/{SUBSCRIPTION_ID}"), "subscriptionId": SUBSCRIPTION_ID, "tenantId": TENANT_ID, "displayName": "Contoso Contact Center Prod", "state": "Enabled"}]}),
         ),
     );
     facts.insert(
-        "arm.communicationServices".to_string(),
+        FactKey::ArmCommunicationServices.to_string(),
         fact(
             format!("GET {ARM}/subscriptions/{{sub}}/providers/Microsoft.Communication/communicationServices?api-version=2023-04-01"),
             json!({"value": []}),
         ),
     );
     facts.insert(
-        "arm.eventSubscriptions".to_string(),
+        FactKey::ArmEventSubscriptions.to_string(),
         fact(
             "GET {acsResourceId}/providers/Microsoft.EventGrid/eventSubscriptions?api-version=2025-02-15".into(),
             json!({}),
@@ -656,7 +657,7 @@ pub fn generate(params: &SynthParams) -> Snapshot {
                "msdyn_occommunicationproviderimmutableid": ACS_IMMUTABLE_ID, "msdyn_occommunicationproviderdatalocation": "United States", "statecode": 0})
     };
     facts.insert(
-        "dataverse.msdyn_occommunicationprovidersettings".to_string(),
+        FactKey::DataverseProviderSettings.to_string(),
         fact(
             format!("GET {ORG}/msdyn_occommunicationprovidersettings"),
             json!({"value": [
@@ -666,7 +667,7 @@ pub fn generate(params: &SynthParams) -> Snapshot {
         ),
     );
     facts.insert(
-        "dataverse.msdyn_occommunicationprovidersettingentries".to_string(),
+        FactKey::DataverseProviderSettingEntries.to_string(),
         fact(
             format!("GET {ORG}/msdyn_occommunicationprovidersettingentries?$filter=msdyn_key eq 'DynamicsAppId'"),
             json!({"value": [{"msdyn_occommunicationprovidersettingentryid": "2c3d4e5f-6071-ef11-8409-000d3a5b1234", "msdyn_key": "DynamicsAppId", "msdyn_value": DYNAMICS_APP_ID, "msdyn_name": "DynamicsAppId", "_msdyn_communicationprovidersettingentid_value": TEAMS_PROVIDER_ID}]}),
@@ -691,14 +692,14 @@ pub fn generate(params: &SynthParams) -> Snapshot {
         })
         .unzip();
     facts.insert(
-        "dataverse.msdyn_ocphonenumbers".to_string(),
+        FactKey::DataversePhoneNumbers.to_string(),
         fact(
             format!("GET {ORG}/msdyn_ocphonenumbers"),
             json!({ "value": rows }),
         ),
     );
     facts.insert(
-        "dataverse.msdyn_ocvoicechannelsettings".to_string(),
+        FactKey::DataverseVoiceChannels.to_string(),
         fact(
             format!("GET {ORG}/msdyn_ocvoicechannelsettings"),
             json!({ "value": channels }),
@@ -709,7 +710,7 @@ pub fn generate(params: &SynthParams) -> Snapshot {
         "POST https://ps.compliance.protection.outlook.com/adminapi/beta/{TENANT_ID}/InvokeCommand"
     );
     facts.insert(
-        "compliance.InformationBarrierPolicy".to_string(),
+        FactKey::ComplianceInformationBarrierPolicy.to_string(),
         fact(
             format!("{invoke} Get-InformationBarrierPolicy"),
             json!({"value": [
@@ -719,7 +720,7 @@ pub fn generate(params: &SynthParams) -> Snapshot {
         ),
     );
     facts.insert(
-        "compliance.OrganizationSegment".to_string(),
+        FactKey::ComplianceOrganizationSegment.to_string(),
         fact(
             format!("{invoke} Get-OrganizationSegment"),
             json!({"value": [
@@ -730,7 +731,7 @@ pub fn generate(params: &SynthParams) -> Snapshot {
         ),
     );
     facts.insert(
-        "compliance.PolicyConfig".to_string(),
+        FactKey::CompliancePolicyConfig.to_string(),
         fact(
             format!("{invoke} Get-PolicyConfig"),
             json!({"InformationBarrierMode": "SingleSegment"}),
@@ -824,7 +825,11 @@ mod tests {
             .iter()
             .filter(|s| s.discovery.is_none())
         {
-            assert!(s.facts.contains_key(spec.key), "{} is missing", spec.key);
+            assert!(
+                s.facts.contains_key(spec.key.as_str()),
+                "{} is missing",
+                spec.key
+            );
         }
     }
 

@@ -312,9 +312,11 @@ fn unreadable_fact_makes_dependent_checks_unknown_and_exits_3() {
     let report = run.json();
     let all = results(&report);
     assert!(!all.is_empty());
-    let grant = ccaudit::source_catalog::source(key)
-        .expect("known source")
-        .needs;
+    let grant = ccaudit::source_catalog::source(
+        ccaudit::fact_key::FactKey::parse(key).expect("a known key"),
+    )
+    .expect("known source")
+    .needs;
     for r in all {
         assert_eq!(field(r, "status"), "unknown", "{r}");
         assert!(

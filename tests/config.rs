@@ -566,7 +566,7 @@ fn documented_contact_center_skus_are_distinct_part_numbers_with_sku_ids() {
     use ccaudit::config::DOCUMENTED_CONTACT_CENTER_SKUS as SKUS;
     assert!(!SKUS.is_empty());
     for (i, s) in SKUS.iter().enumerate() {
-        assert!(ccaudit::model::canonical::is_guid(s.sku_id), "{s:?}");
+        assert!(ccaudit::ids::is_guid(s.sku_id), "{s:?}");
         assert_eq!(s.sku_id, s.sku_id.to_lowercase(), "{s:?}");
         assert!(
             s.part_number.starts_with("DYNAMICS_365_CONTACT_CENTER"),

@@ -1,6 +1,7 @@
 //! Live collection end to end: the `ccaudit` binary reads the fake tenant (loopback only) and
 //! must reach exactly the verdicts of the offline audit of the snapshot the fake serves.
 
+use ccaudit::fact_key::FactKey;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -793,7 +794,7 @@ async fn application_instances_fall_back_to_the_legacy_path() {
             .once("resourceAccounts", FaultKind::Status(403))
             .legacy_application_instances_only()
     };
-    let key = "teams.applicationInstances";
+    let key = FactKey::TeamsApplicationInstances.as_str();
     let options = FakeOptions {
         faults: faults(),
         ..FakeOptions::default()
@@ -838,8 +839,11 @@ async fn application_instances_fall_back_to_the_legacy_path() {
     let snap =
         ccaudit::snapshot::Snapshot::parse(&std::fs::read_to_string(&path).unwrap(), "collected")
             .unwrap();
-    let fact: ccaudit::model::Fact<()> =
-        ccaudit::model::fact::from_raw(key, snap.fact(key), |_| Ok(()));
+    let fact: ccaudit::model::Fact<()> = ccaudit::model::fact::from_raw(
+        FactKey::TeamsApplicationInstances,
+        snap.fact(FactKey::TeamsApplicationInstances),
+        |_| Ok(()),
+    );
     let u = fact.unavailable().unwrap();
     assert_eq!(u.kind, ccaudit::model::UnavailableKind::NotFound);
     assert!(

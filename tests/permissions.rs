@@ -38,7 +38,7 @@ fn the_table_lists_every_source_of_the_catalog() {
     let table = permissions(PermissionsFormat::Table);
     for s in SOURCES {
         assert!(
-            table.lines().any(|l| l == s.key),
+            table.lines().any(|l| l == s.key.as_str()),
             "{} is missing:\n{table}",
             s.key
         );
@@ -70,7 +70,7 @@ fn grants_are_the_catalog_s_own() {
     let sources = json["sources"].as_array().unwrap();
     assert_eq!(sources.len(), SOURCES.len());
     for (spec, s) in SOURCES.iter().zip(sources) {
-        assert_eq!(s["key"], spec.key);
+        assert_eq!(s["key"], spec.key.as_str());
         assert_eq!(
             s["needs"], spec.needs,
             "the sentence users see when it fails"
@@ -335,7 +335,7 @@ fn graph_resource_accounts_names_both_roles_and_that_app_only_may_be_refused() {
 fn catalog_delegated() -> BTreeSet<(String, String)> {
     SOURCES
         .iter()
-        .filter(|s| !s.key.starts_with("compliance."))
+        .filter(|s| !s.key.as_str().starts_with("compliance."))
         .flat_map(|s| s.delegated)
         .map(|p| (p.api.app_id().to_string(), p.name.to_string()))
         .collect()

@@ -424,7 +424,7 @@ proptest! {
                     s.facts.insert(key, SourceFact {
                         endpoint,
                         data: None,
-                        error: Some(SourceError { status, code, message }),
+                        error: Some(SourceError { status, code: code.map(ccaudit::snapshot::ErrorCode::from), message }),
                     });
                 }
                 FactDamage::Removed => {
@@ -674,7 +674,7 @@ proptest! {
                     one_line("CEL execution", &celx::describe_error(&e))?;
                 }
             }
-            Err(e) => one_line("CEL compile", &e)?,
+            Err(e) => one_line("CEL compile", &e.to_string())?,
         }
     }
 
@@ -709,7 +709,7 @@ proptest! {
                     explained("template hole", &e)?;
                 }
             }
-            Err(e) => explained("template", &e)?,
+            Err(e) => explained("template", &e.to_string())?,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Azure Resource Manager (`/arm/...`, apis.md C).
 
+use crate::fact_key::FactKey;
 use serde_json::Value;
 
 use crate::http::{
@@ -24,7 +25,7 @@ pub(crate) fn handle(ctx: &Ctx) -> Reply {
         return event_subscriptions(ctx, &s[..n - 3]);
     }
     if route(s, &["subscriptions"]).is_some() {
-        return match data(ctx, "arm.subscriptions") {
+        return match data(ctx, FactKey::ArmSubscriptions.as_str()) {
             Ok(d) => arm_page(ctx, d, None),
             Err(r) => r,
         };
@@ -109,7 +110,7 @@ fn arm_page(ctx: &Ctx, data: &Value, keep: Option<&dyn Fn(&Value) -> bool>) -> R
 }
 
 fn subscription(ctx: &Ctx, sub: &str) -> Reply {
-    let d = match data(ctx, "arm.subscriptions") {
+    let d = match data(ctx, FactKey::ArmSubscriptions.as_str()) {
         Ok(d) => d,
         Err(r) => return r,
     };
@@ -131,7 +132,7 @@ fn subscription(ctx: &Ctx, sub: &str) -> Reply {
 
 /// Lists the Communication Services resources of one subscription (by `id` prefix).
 fn communication_services(ctx: &Ctx, sub: &str) -> Reply {
-    let d = match data(ctx, "arm.communicationServices") {
+    let d = match data(ctx, FactKey::ArmCommunicationServices.as_str()) {
         Ok(d) => d,
         Err(r) => return r,
     };
@@ -148,7 +149,7 @@ fn communication_services(ctx: &Ctx, sub: &str) -> Reply {
 }
 
 fn communication_service(ctx: &Ctx) -> Reply {
-    let d = match data(ctx, "arm.communicationServices") {
+    let d = match data(ctx, FactKey::ArmCommunicationServices.as_str()) {
         Ok(d) => d,
         Err(r) => return r,
     };
@@ -182,7 +183,7 @@ fn resource_not_found(id: &str) -> Reply {
 
 /// `{acsArmId}/providers/Microsoft.EventGrid/eventSubscriptions`, keyed by lower-case ARM id.
 fn event_subscriptions(ctx: &Ctx, resource: &[String]) -> Reply {
-    let key = "arm.eventSubscriptions";
+    let key = FactKey::ArmEventSubscriptions.as_str();
     if let Err(r) = data(ctx, key) {
         return r;
     }

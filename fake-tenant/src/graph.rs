@@ -1,5 +1,6 @@
 //! Microsoft Graph (`/graph/{v1.0|beta}/...`), including `$batch`.
 
+use crate::fact_key::FactKey;
 use std::collections::HashSet;
 
 use serde_json::{Map, Value, json};
@@ -35,25 +36,25 @@ pub(crate) fn handle(ctx: &Ctx, method: &str, body: &[u8]) -> Reply {
 fn get(ctx: &Ctx) -> Reply {
     let s = &ctx.segs[1.min(ctx.segs.len())..];
     if route(s, &["organization"]).is_some() {
-        return collection(ctx, "graph.organization");
+        return collection(ctx, FactKey::GraphOrganization.as_str());
     }
     if route(s, &["subscribedSkus"]).is_some() {
-        return collection(ctx, "graph.subscribedSkus");
+        return collection(ctx, FactKey::GraphSubscribedSkus.as_str());
     }
     if route(s, &["admin", "teams", "resourceAccounts"]).is_some() {
-        return collection(ctx, "graph.resourceAccounts");
+        return collection(ctx, FactKey::GraphResourceAccounts.as_str());
     }
     if route(s, &["servicePrincipals"]).is_some() {
-        return collection(ctx, "graph.servicePrincipals");
+        return collection(ctx, FactKey::GraphServicePrincipals.as_str());
     }
     if route(s, &["oauth2PermissionGrants"]).is_some() {
-        return collection(ctx, "graph.oauth2PermissionGrants");
+        return collection(ctx, FactKey::GraphOAuth2PermissionGrants.as_str());
     }
     if route(s, &["roleManagement", "directory", "roleAssignments"]).is_some() {
-        return collection(ctx, "graph.roleAssignments");
+        return collection(ctx, FactKey::GraphRoleAssignments.as_str());
     }
     if route(s, &["admin", "teams", "userConfigurations"]).is_some() {
-        return collection(ctx, "graph.userConfigurations");
+        return collection(ctx, FactKey::GraphUserConfigurations.as_str());
     }
     if route(
         s,
@@ -72,13 +73,13 @@ fn get(ctx: &Ctx) -> Reply {
         return user(ctx, c[0]);
     }
     if let Some(c) = route(s, &["users", "*", "licenseDetails"]) {
-        return per_user(ctx, "graph.licenseDetails", c[0]);
+        return per_user(ctx, FactKey::GraphLicenseDetails.as_str(), c[0]);
     }
     for member_of in ["transitiveMemberOf", "memberOf"] {
         if let Some(c) = route(s, &["users", "*", member_of])
             .or_else(|| route(s, &["users", "*", member_of, "microsoft.graph.group"]))
         {
-            return per_user(ctx, "graph.memberOf", c[0]);
+            return per_user(ctx, FactKey::GraphMemberOf.as_str(), c[0]);
         }
     }
     if let Some(c) = route(s, &["admin", "teams", "userConfigurations", "*"]) {
@@ -151,7 +152,7 @@ fn graph_page(ctx: &Ctx, data: &Value) -> Reply {
 /// rows; when that is less than `$top` and rows remain, an `@odata.nextLink` (same `$top`,
 /// advanced `$skip`) says so, since a short page alone would mean "the end".
 fn number_assignments(ctx: &Ctx) -> Reply {
-    let key = "graph.numberAssignments";
+    let key = FactKey::GraphNumberAssignments.as_str();
     let data = match ctx.st.index.fact(key) {
         None => return fact_missing(key),
         Some(Fact::Error(e)) => return fact_error(Service::Graph, e),
@@ -215,8 +216,8 @@ fn number_assignments(ctx: &Ctx) -> Reply {
 }
 
 fn user(ctx: &Ctx, key: &str) -> Reply {
-    match ctx.st.index.fact("graph.users") {
-        None => fact_missing("graph.users"),
+    match ctx.st.index.fact(FactKey::GraphUsers.as_str()) {
+        None => fact_missing(FactKey::GraphUsers.as_str()),
         Some(Fact::Error(e)) => fact_error(Service::Graph, e),
         Some(Fact::Data(_)) => match ctx.st.index.user(key) {
             Some(u) => Reply::json(200, u.clone()),
@@ -249,7 +250,7 @@ fn per_user(ctx: &Ctx, key: &str, user: &str) -> Reply {
 }
 
 fn user_configuration(ctx: &Ctx, user: &str) -> Reply {
-    let key = "graph.userConfigurations";
+    let key = FactKey::GraphUserConfigurations.as_str();
     match ctx.st.index.fact(key) {
         None => fact_missing(key),
         Some(Fact::Error(e)) => fact_error(Service::Graph, e),
@@ -265,8 +266,8 @@ fn user_configuration(ctx: &Ctx, user: &str) -> Reply {
 
 /// Group members, derived from graph.memberOf (every user listing the group) and graph.users.
 fn group_members(ctx: &Ctx, group: &str) -> Reply {
-    match ctx.st.index.fact("graph.memberOf") {
-        None => fact_missing("graph.memberOf"),
+    match ctx.st.index.fact(FactKey::GraphMemberOf.as_str()) {
+        None => fact_missing(FactKey::GraphMemberOf.as_str()),
         Some(Fact::Error(e)) => fact_error(Service::Graph, e),
         Some(Fact::Data(_)) => match ctx.st.index.group_members(group) {
             Some(members) => graph_page(ctx, &json!({"value": members})),

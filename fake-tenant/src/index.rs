@@ -4,6 +4,7 @@
 //! `error {status, code, message}` (docs/snapshot.md). Per-object facts (keyed by lower-case
 //! object id or ARM id) get a hash map each; users are indexed by id and UPN.
 
+use crate::fact_key::FactKey;
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value, json};
@@ -23,11 +24,11 @@ pub(crate) enum Fact {
 
 /// Facts stored as `{"<lower-case id>": <response>}`.
 const KEYED_FACTS: [&str; 5] = [
-    "graph.licenseDetails",
-    "graph.memberOf",
-    "teams.onlineUsers",
-    "teams.applicationInstanceAssociations",
-    "arm.eventSubscriptions",
+    FactKey::GraphLicenseDetails.as_str(),
+    FactKey::GraphMemberOf.as_str(),
+    FactKey::TeamsOnlineUsers.as_str(),
+    FactKey::TeamsApplicationInstanceAssociations.as_str(),
+    FactKey::ArmEventSubscriptions.as_str(),
 ];
 
 pub(crate) struct Index {
@@ -146,7 +147,7 @@ impl Index {
 
     fn index_users(&mut self) {
         let users: Vec<Value> = self
-            .data("graph.users")
+            .data(FactKey::GraphUsers.as_str())
             .and_then(|d| d.get("value"))
             .and_then(Value::as_array)
             .cloned()
@@ -169,19 +170,20 @@ impl Index {
         // A `value` list of entities (each possibly the documented per-user body
         // `{"value": {…}}`, as collected from a tenant answering that shape), or per-user
         // bodies keyed by user id. Each is served as stored.
-        let configs: Vec<(Option<String>, Value)> = match self.data("graph.userConfigurations") {
-            Some(d) => match d.get("value") {
-                Some(Value::Array(list)) => list.iter().map(|i| (None, i.clone())).collect(),
-                _ => d
-                    .as_object()
-                    .into_iter()
-                    .flatten()
-                    .filter(|(k, v)| !k.starts_with('@') && v.is_object())
-                    .map(|(k, v)| (Some(k.to_ascii_lowercase()), v.clone()))
-                    .collect(),
-            },
-            None => Vec::new(),
-        };
+        let configs: Vec<(Option<String>, Value)> =
+            match self.data(FactKey::GraphUserConfigurations.as_str()) {
+                Some(d) => match d.get("value") {
+                    Some(Value::Array(list)) => list.iter().map(|i| (None, i.clone())).collect(),
+                    _ => d
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .filter(|(k, v)| !k.starts_with('@') && v.is_object())
+                        .map(|(k, v)| (Some(k.to_ascii_lowercase()), v.clone()))
+                        .collect(),
+                },
+                None => Vec::new(),
+            };
         for (key, item) in configs {
             let entity = item.get("value").filter(|v| v.is_object()).unwrap_or(&item);
             let id = str_field(entity, "id").or(key);
@@ -198,7 +200,7 @@ impl Index {
         }
 
         let mut online_upns = Vec::new();
-        if let Some(online) = self.keyed.get("teams.onlineUsers") {
+        if let Some(online) = self.keyed.get(FactKey::TeamsOnlineUsers.as_str()) {
             for (id, user) in online {
                 if let Some(upn) = str_field(user, "UserPrincipalName") {
                     online_upns.push((upn, id.clone()));
@@ -211,7 +213,10 @@ impl Index {
     }
 
     fn index_groups(&mut self) {
-        let Some(member_of) = self.data("graph.memberOf").and_then(Value::as_object) else {
+        let Some(member_of) = self
+            .data(FactKey::GraphMemberOf.as_str())
+            .and_then(Value::as_object)
+        else {
             return;
         };
         let mut groups: HashMap<String, Vec<Value>> = HashMap::new();
@@ -241,7 +246,7 @@ impl Index {
     fn index_tenant_and_arm(&mut self) {
         let mut aliases = Vec::new();
         if let Some(orgs) = self
-            .data("graph.organization")
+            .data(FactKey::GraphOrganization.as_str())
             .and_then(|d| d.get("value"))
             .and_then(Value::as_array)
         {
@@ -261,7 +266,7 @@ impl Index {
         self.tenant_aliases.extend(aliases);
 
         let acs: HashSet<String> = self
-            .data("arm.communicationServices")
+            .data(FactKey::ArmCommunicationServices.as_str())
             .and_then(|d| d.get("value"))
             .and_then(Value::as_array)
             .into_iter()
@@ -271,7 +276,7 @@ impl Index {
         self.acs_ids = acs;
 
         self.subscriptions = self
-            .data("arm.subscriptions")
+            .data(FactKey::ArmSubscriptions.as_str())
             .and_then(|d| d.get("value"))
             .and_then(Value::as_array)
             .map(|subs| {

@@ -28,6 +28,11 @@ mod arm;
 mod auth;
 mod compliance;
 mod dataverse;
+// The snapshot's fact keys, the same file ccaudit compiles: the fake serves what ccaudit
+// reads, under the same names. Not every key is looked up by name here.
+#[allow(dead_code)]
+#[path = "../../src/fact_key.rs"]
+mod fact_key;
 mod faults;
 mod graph;
 mod http;

@@ -7,6 +7,7 @@
 //! and the Contact Center one (`/dataverse`, the snapshot's D365 data). A snapshot whose
 //! `powerplatform.environments` fact is an error record is served as that error.
 
+use crate::fact_key::FactKey;
 use serde_json::{Value, json};
 
 use crate::http::{Ctx, Reply, Service, fact_error, missing_api_version, not_found, route};
@@ -33,7 +34,11 @@ pub(crate) fn handle(ctx: &Ctx) -> Reply {
     if let Some(refused) = missing_api_version(ctx, Service::PowerPlatform) {
         return refused;
     }
-    if let Some((_, Fact::Error(e))) = ctx.st.index.fact_ci("powerplatform.environments") {
+    if let Some((_, Fact::Error(e))) = ctx
+        .st
+        .index
+        .fact_ci(FactKey::PowerPlatformEnvironments.as_str())
+    {
         return fact_error(Service::PowerPlatform, e);
     }
     let base = &ctx.st.base;

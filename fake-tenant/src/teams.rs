@@ -1,5 +1,6 @@
 //! The Teams tenant admin API (`/teams/...`, apis.md B).
 
+use crate::fact_key::FactKey;
 use serde_json::Value;
 
 use crate::http::{Ctx, Reply, Service, fact_error, not_found, route, service_error};
@@ -48,7 +49,11 @@ pub(crate) fn handle(ctx: &Ctx) -> Reply {
         s,
         &["Teams.VoiceApps", "applicationinstanceassociations", "*"],
     ) {
-        return keyed(ctx, "teams.applicationInstanceAssociations", c[0]);
+        return keyed(
+            ctx,
+            FactKey::TeamsApplicationInstanceAssociations.as_str(),
+            c[0],
+        );
     }
     if let Some(c) = route(s, &["Teams.User", "users", "*"]) {
         return online_user(ctx, c[0]);
@@ -117,7 +122,7 @@ fn policy(ctx: &Ctx, name: &str, identity: Option<&str>) -> Reply {
 
 /// `ApplicationInstances?pageSize=N[&skipToken=T]` -> `{"applicationInstances":[...],"skipToken":T|null}`.
 fn application_instances(ctx: &Ctx) -> Reply {
-    let key = "teams.applicationInstances";
+    let key = FactKey::TeamsApplicationInstances.as_str();
     let data = match ctx.st.index.fact(key) {
         None => return fact_missing(key),
         Some(Fact::Error(e)) => return fact_error(Service::Teams, e),
@@ -169,7 +174,7 @@ fn keyed(ctx: &Ctx, key: &str, id: &str) -> Reply {
 /// `Teams.User/users/{id}`: the stored Get-CsOnlineUser record, or under `rest_online_users`
 /// the REST body built from it.
 fn online_user(ctx: &Ctx, id: &str) -> Reply {
-    let key = "teams.onlineUsers";
+    let key = FactKey::TeamsOnlineUsers.as_str();
     let reply = keyed(ctx, key, id);
     if !ctx.st.opts.faults.rest_online_users || reply.status != 200 {
         return reply;
@@ -201,7 +206,7 @@ fn telephone_numbers(ctx: &Ctx, tenant: &str) -> Reply {
     if !ctx.st.index.is_tenant(tenant) {
         return not_found(Service::Teams, &format!("Tenant '{tenant}' was not found."));
     }
-    let key = "teams.telephoneNumbers";
+    let key = FactKey::TeamsTelephoneNumbers.as_str();
     let data = match ctx.st.index.fact(key) {
         None => return fact_missing(key),
         Some(Fact::Error(e)) => return fact_error(Service::Teams, e),

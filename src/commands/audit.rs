@@ -266,7 +266,7 @@ fn check_paths(args: &AuditArgs) -> Result<(), String> {
             .as_deref()
             .map(|p| Named::output("--remediation-script", p)),
     );
-    files::check_paths(&paths)
+    Ok(files::check_paths(&paths)?)
 }
 
 /// An audit whose every result is skipped (or that found nothing to check) evaluated nothing,

@@ -65,7 +65,7 @@ pub fn run(args: DiffArgs) -> Result<ExitStatus, String> {
         None => live::read_tenant(&args.live)?,
     };
     let (text, status) = compare(&a, &b, &args, &env, &checks);
-    crate::files::emit_stdout(text.as_bytes(), false)?;
+    crate::files::emit_stdout(text.as_bytes(), false).map_err(|e| e.to_string())?;
     Ok(status)
 }
 

@@ -57,7 +57,7 @@ pub fn run(args: ExplainArgs) -> Result<ExitStatus, String> {
 /// `run`, writing to `out`.
 pub fn write(args: &ExplainArgs, out: &mut dyn Write) -> Result<ExitStatus, String> {
     let text = render(args)?;
-    crate::files::emit(out, text.as_bytes())?;
+    crate::files::emit(out, text.as_bytes()).map_err(|e| e.to_string())?;
     Ok(ExitStatus::Success)
 }
 

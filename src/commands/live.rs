@@ -171,7 +171,7 @@ pub fn read_tenant(live: &LiveArgs) -> Result<Snapshot, String> {
     let Some(tenant) = live.tenant.clone() else {
         return Err("--tenant is required to read a tenant live".into());
     };
-    crate::sources::http::service_budget_from_env()?;
+    crate::sources::http::service_budget_from_env().map_err(|e| e.to_string())?;
     if live.verbose {
         init_tracing();
     }
@@ -352,7 +352,7 @@ impl Bars {
                 let total = source_catalog::SOURCES
                     .iter()
                     .filter(|s| {
-                        s.key.split('.').next() == Some(service.as_str())
+                        s.key.source() == service.as_str()
                             && (s.discovery.is_none() || service == Service::PowerPlatform)
                     })
                     .count();

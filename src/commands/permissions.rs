@@ -44,7 +44,7 @@ pub enum PermissionsFormat {
 
 pub fn run(args: PermissionsArgs) -> Result<ExitStatus, String> {
     let text = render(&args)?;
-    crate::files::emit_stdout(text.as_bytes(), true)?;
+    crate::files::emit_stdout(text.as_bytes(), true).map_err(|e| e.to_string())?;
     Ok(ExitStatus::Success)
 }
 
@@ -81,7 +81,12 @@ pub struct FactSources {
 /// empty snapshot says which sources each unavailable fact names, and removing one source at a
 /// time from a complete synthetic snapshot says which of them the fact cannot do without.
 pub fn fact_sources() -> BTreeMap<&'static str, FactSources> {
-    let key = |k: &str| SOURCES.iter().find(|s| s.key == k).map(|s| s.key);
+    let key = |k: &str| {
+        SOURCES
+            .iter()
+            .find(|s| s.key.as_str() == k)
+            .map(|s| s.key.as_str())
+    };
     let mut out: BTreeMap<&'static str, FactSources> = BTreeMap::new();
 
     let empty = Snapshot {
@@ -122,13 +127,13 @@ pub fn fact_sources() -> BTreeMap<&'static str, FactSources> {
         .collect();
     for spec in SOURCES {
         let mut without = full.clone();
-        without.facts.remove(spec.key);
+        without.facts.remove(spec.key.as_str());
         let model = TenantModel::from_snapshot(&without, config());
         for (path, unavailable) in model.facts() {
             if unavailable.is_some() && baseline.contains(path) {
                 let entry = out.entry(path).or_default();
-                entry.sources.insert(spec.key);
-                entry.required.insert(spec.key);
+                entry.sources.insert(spec.key.as_str());
+                entry.required.insert(spec.key.as_str());
             }
         }
     }
@@ -233,7 +238,7 @@ const OWN_APP_PERSON: SignIn = SignIn {
 };
 
 fn read_by_a_person(spec: &SourceSpec) -> bool {
-    OWN_APP_PERSON.tries(spec.key.split('.').next().unwrap_or(""))
+    OWN_APP_PERSON.tries(spec.key.source())
 }
 
 impl Plan {
@@ -260,7 +265,7 @@ impl Plan {
             not_read_by_a_person: SOURCES
                 .iter()
                 .filter(|s| !read_by_a_person(s))
-                .map(|s| s.key)
+                .map(|s| s.key.as_str())
                 .collect(),
             entra_roles: role_cover(),
             person_entra_roles: role_cover_of(read_by_a_person),
@@ -281,16 +286,16 @@ fn source_grants(
 ) -> SourceGrants {
     let used: Vec<FactUse> = facts
         .iter()
-        .filter(|(_, fs)| fs.sources.contains(spec.key))
+        .filter(|(_, fs)| fs.sources.contains(spec.key.as_str()))
         .map(|(path, fs)| FactUse {
             fact: path,
-            alternatives: if fs.required.contains(spec.key) {
+            alternatives: if fs.required.contains(spec.key.as_str()) {
                 Vec::new()
             } else {
                 fs.sources
                     .iter()
                     .copied()
-                    .filter(|k| *k != spec.key && !fs.required.contains(k))
+                    .filter(|k| *k != spec.key.as_str() && !fs.required.contains(k))
                     .collect()
             },
         })
@@ -306,7 +311,7 @@ fn source_grants(
         .map(|c| c.spec.id.clone())
         .collect();
     SourceGrants {
-        key: spec.key,
+        key: spec.key.as_str(),
         endpoint: spec.endpoint,
         needs: spec.needs,
         application: spec.application.iter().map(qualified).collect(),
@@ -330,14 +335,14 @@ fn permissions_of(select: fn(&SourceSpec) -> &[Permission]) -> Vec<AppPermission
                 .iter_mut()
                 .find(|a| a.name == p.name && a.api_app_id == p.api.app_id())
             {
-                Some(a) => a.sources.push(spec.key),
+                Some(a) => a.sources.push(spec.key.as_str()),
                 None => out.push(AppPermission {
                     api: p.api.name(),
                     api_app_id: p.api.app_id(),
                     name: p.name,
                     id: p.id,
                     id_confirmed: p.id_confirmed,
-                    sources: vec![spec.key],
+                    sources: vec![spec.key.as_str()],
                 }),
             }
         }
@@ -380,7 +385,7 @@ fn role_cover_of(read: fn(&SourceSpec) -> bool) -> Vec<RoleCover> {
             .partition(|s| s.entra_roles.contains(&role));
         out.push(RoleCover {
             role,
-            sources: covered.iter().map(|s| s.key).collect(),
+            sources: covered.iter().map(|s| s.key.as_str()).collect(),
         });
         uncovered = rest;
     }
@@ -406,7 +411,7 @@ fn service_heading(key: &str) -> &'static str {
 fn grant_lines(s: &SourceGrants) -> Vec<(&'static str, String)> {
     let spec = SOURCES
         .iter()
-        .find(|spec| spec.key == s.key)
+        .find(|spec| spec.key.as_str() == s.key)
         .expect("grants come from the catalog");
     let perms = |ps: &[Permission]| {
         ps.iter()
@@ -816,7 +821,7 @@ fn read_only_alternatives() -> Vec<(&'static str, Vec<&'static str>)> {
     let mut by_role: BTreeMap<&'static str, Vec<&'static str>> = BTreeMap::new();
     for s in SOURCES.iter().filter(|s| s.discovery.is_none()) {
         for r in s.entra_roles.iter().filter(|r| !chosen.contains(*r)) {
-            by_role.entry(r).or_default().push(s.key);
+            by_role.entry(r).or_default().push(s.key.as_str());
         }
     }
     by_role.into_iter().collect()
@@ -850,8 +855,8 @@ mod tests {
             .iter()
             .find(|r| r.role == "Teams Administrator")
             .expect("Teams Administrator is chosen");
-        for s in SOURCES.iter().filter(|s| s.key.starts_with("teams.")) {
-            assert!(teams.sources.contains(&s.key), "{}", s.key);
+        for s in SOURCES.iter().filter(|s| s.key.source() == "teams") {
+            assert!(teams.sources.contains(&s.key.as_str()), "{}", s.key);
         }
     }
 }

@@ -36,7 +36,8 @@ pub fn run(args: RedactArgs) -> Result<ExitStatus, String> {
         Named::input("--snapshot", &args.snapshot),
         Named::output("--output", &args.output),
         key,
-    ])?;
+    ])
+    .map_err(|e| e.to_string())?;
     let original = args.limit.load(&args.snapshot).map_err(|e| e.to_string())?;
     let key = redact::load_or_create_key(&args.output, args.redact_key.as_deref())
         .map_err(|e| e.to_string())?;

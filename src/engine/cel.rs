@@ -91,50 +91,62 @@ impl Expr {
     }
 }
 
+/// Why an expression does not compile; one line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CompileError {
+    #[error("expression is {len} bytes long, more than the {max} allowed")]
+    TooLong { len: usize, max: usize },
+    /// The parser's own message, first line.
+    #[error("{0}")]
+    Syntax(String),
+    #[error("the CEL parser failed on this expression ({0})")]
+    ParserPanic(String),
+    #[error("the CEL parser returned an incomplete expression")]
+    Incomplete,
+    #[error("expression is nested {0} levels deep, more than the {MAX_EXPRESSION_DEPTH} allowed")]
+    TooDeep(usize),
+}
+
 /// Compiles `source`; the error is one line. Never panics: a source longer than
 /// `MAX_EXPRESSION_BYTES` or deeper than `MAX_EXPRESSION_DEPTH` is refused, and a panic in the
 /// parser becomes an error.
-pub fn compile(env: &Env, source: &str) -> Result<Expr, String> {
+pub fn compile(env: &Env, source: &str) -> Result<Expr, CompileError> {
     compile_limited(env, source, MAX_EXPRESSION_BYTES)
 }
 
-fn compile_limited(env: &Env, source: &str, max_bytes: usize) -> Result<Expr, String> {
+fn compile_limited(env: &Env, source: &str, max_bytes: usize) -> Result<Expr, CompileError> {
     if source.len() > max_bytes {
-        return Err(format!(
-            "expression is {} bytes long, more than the {max_bytes} allowed",
-            source.len()
-        ));
+        return Err(CompileError::TooLong {
+            len: source.len(),
+            max: max_bytes,
+        });
     }
     let parse = || {
         let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             env.parser().parse(source).map_err(|e| {
-                e.to_string()
-                    .lines()
-                    .next()
-                    .unwrap_or("syntax error")
-                    .to_string()
+                CompileError::Syntax(
+                    e.to_string()
+                        .lines()
+                        .next()
+                        .unwrap_or("syntax error")
+                        .to_string(),
+                )
             })
         }));
         let mut tree = match parsed {
             Ok(Ok(tree)) => tree,
             Ok(Err(e)) => return Err(e),
             Err(panic) => {
-                return Err(format!(
-                    "the CEL parser failed on this expression ({})",
-                    panic_text(panic.as_ref())
-                ));
+                return Err(CompileError::ParserPanic(panic_text(panic.as_ref())));
             }
         };
         if instrument::has_unspecified(&tree) {
-            return Err("the CEL parser returned an incomplete expression".into());
+            return Err(CompileError::Incomplete);
         }
         instrument::instrument(&mut tree);
         let depth = instrument::depth(&tree);
         if depth > MAX_EXPRESSION_DEPTH {
-            return Err(format!(
-                "expression is nested {depth} levels deep, more than the \
-                 {MAX_EXPRESSION_DEPTH} allowed"
-            ));
+            return Err(CompileError::TooDeep(depth));
         }
         Ok(tree)
     };
@@ -240,7 +252,9 @@ mod tests {
     #[test]
     fn a_panic_in_the_parser_is_an_error() {
         let source = format!("true || '{}' + )", "a".repeat(70_000));
-        let err = compile_limited(&environment(), &source, usize::MAX).unwrap_err();
+        let err = compile_limited(&environment(), &source, usize::MAX)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.starts_with("the CEL parser failed on this expression ("),
             "{err}"

@@ -6,7 +6,19 @@
 use cel::{Context, Env};
 
 use super::budget;
-use super::cel::{self as celx, Expr};
+use super::cel::{self as celx, CompileError, Expr};
+
+/// Why a template does not compile; one line naming the bad hole.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    /// An opening `{{` without its `}}`; the text from it, shortened.
+    #[error("unclosed `{{{{` in template near `{0}`")]
+    Unclosed(String),
+    #[error("empty `{{{{ }}}}` in template")]
+    EmptyHole,
+    #[error("in template hole `{{{{ {hole} }}}}`: {error}")]
+    Hole { hole: String, error: CompileError },
+}
 
 #[derive(Debug, Clone)]
 enum Part {
@@ -21,7 +33,7 @@ pub struct Template {
 
 impl Template {
     /// Parses and compiles every hole; the error names the bad hole.
-    pub fn compile(env: &Env, text: &str) -> Result<Template, String> {
+    pub fn compile(env: &Env, text: &str) -> Result<Template, TemplateError> {
         let mut parts = Vec::new();
         let mut rest = text;
         while let Some(start) = rest.find("{{") {
@@ -30,17 +42,16 @@ impl Template {
             }
             let after = &rest[start + 2..];
             let Some(end) = after.find("}}") else {
-                return Err(format!(
-                    "unclosed `{{{{` in template near `{}`",
-                    excerpt(&rest[start..])
-                ));
+                return Err(TemplateError::Unclosed(excerpt(&rest[start..])));
             };
             let source = after[..end].trim();
             if source.is_empty() {
-                return Err("empty `{{ }}` in template".into());
+                return Err(TemplateError::EmptyHole);
             }
-            let expr = celx::compile(env, source)
-                .map_err(|e| format!("in template hole `{{{{ {source} }}}}`: {e}"))?;
+            let expr = celx::compile(env, source).map_err(|error| TemplateError::Hole {
+                hole: source.to_string(),
+                error,
+            })?;
             parts.push(Part::Hole(expr));
             rest = &after[end + 2..];
         }
@@ -110,7 +121,9 @@ mod tests {
     #[test]
     fn bad_hole_is_a_compile_error() {
         let env = celx::environment();
-        let err = Template::compile(&env, "a {{ 1 + }} b").unwrap_err();
+        let err = Template::compile(&env, "a {{ 1 + }} b")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("1 +"), "{err}");
         assert!(Template::compile(&env, "a {{ b").is_err());
     }

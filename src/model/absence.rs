@@ -10,6 +10,7 @@
 //! `fact::from_raw` parses it: a source whose parse fails (malformed) or that is replaced by a
 //! fallback contributes nothing, because none of its records reach the model.
 
+use crate::fact_key::FactKey;
 use std::cell::RefCell;
 
 use serde::Serialize;
@@ -86,7 +87,7 @@ pub fn note(record: &str, field: &str, model_field: &str, obj: &Value) {
 
 /// Notes that `source` has no record at all for `record`, whose key in the model's map is
 /// `model_field` (a user id): the user was not read, which is not "has nothing".
-pub fn note_missing_record(source: &str, record: &str, what: &str, model_field: &str) {
+pub fn note_missing_record(source: FactKey, record: &str, what: &str, model_field: &str) {
     KEPT.with(|k| {
         if let Some(kept) = k.borrow_mut().as_mut() {
             kept.push(Absence {
@@ -101,7 +102,7 @@ pub fn note_missing_record(source: &str, record: &str, what: &str, model_field: 
 }
 
 /// Runs `parse` for source `key`; its notes are kept only if it succeeds.
-pub fn parsing<T>(key: &str, parse: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+pub fn parsing<T>(key: FactKey, parse: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
     let outer = PARSING.with(|p| p.borrow_mut().replace(Vec::new()));
     let result = parse();
     let notes = PARSING
@@ -134,10 +135,10 @@ pub fn supplied(records: &[&str], model_field: &str) {
 }
 
 /// Drops the notes of source `key` (its fact was not used, e.g. a fallback was preferred).
-pub fn discard(key: &str) {
+pub fn discard(key: FactKey) {
     KEPT.with(|k| {
         if let Some(kept) = k.borrow_mut().as_mut() {
-            kept.retain(|a| a.source != key);
+            kept.retain(|a| a.source != key.as_str());
         }
     });
 }
@@ -193,21 +194,27 @@ mod tests {
     #[test]
     fn notes_of_a_failed_parse_are_dropped_and_of_a_good_one_kept() {
         let ((), notes) = collecting(|| {
-            let _ = parsing("teams.A", || -> Result<(), String> {
-                note("x", "F", "f", &json!({"G": 1}));
-                Err("bad".into())
-            });
-            let _ = parsing("teams.B", || -> Result<(), String> {
-                note("y", "F", "f", &json!({"G": 1, "H": 2}));
-                Ok(())
-            });
+            let _ = parsing(
+                FactKey::TeamsExternalAccessPolicy,
+                || -> Result<(), String> {
+                    note("x", "F", "f", &json!({"G": 1}));
+                    Err("bad".into())
+                },
+            );
+            let _ = parsing(
+                FactKey::TeamsTenantFederationSettings,
+                || -> Result<(), String> {
+                    note("y", "F", "f", &json!({"G": 1, "H": 2}));
+                    Ok(())
+                },
+            );
         });
         assert_eq!(notes.len(), 1);
-        assert_eq!(notes[0].source, "teams.B");
+        assert_eq!(notes[0].source, "teams.TenantFederationSettings");
         assert_eq!(notes[0].keys_seen, vec!["G", "H"]);
         assert_eq!(
             notes[0].message(),
-            "the Teams admin API did not report F for y (teams.B)"
+            "the Teams admin API did not report F for y (teams.TenantFederationSettings)"
         );
     }
 

@@ -1,5 +1,6 @@
 //! Contact-center agents: the users named for the audit, resolved against the directory.
 
+use crate::fact_key::FactKey;
 use serde::Serialize;
 
 use super::directory::Directory;
@@ -22,7 +23,7 @@ pub struct Agent {
 }
 
 /// The snapshot fact that lists the voice-queue members when agents were found in Dataverse.
-pub const VOICE_QUEUE_MEMBERS: &str = "dataverse.systemusers";
+pub const VOICE_QUEUE_MEMBERS: FactKey = FactKey::DataverseSystemUsers;
 
 /// Resolves the snapshot's agent selection against the directory users.
 pub fn normalize(snapshot: &Snapshot, directory: &Directory) -> Fact<Vec<Agent>> {
@@ -30,7 +31,7 @@ pub fn normalize(snapshot: &Snapshot, directory: &Directory) -> Fact<Vec<Agent>>
         // Agents were looked for in Dataverse and could not be read: say why.
         let reason = match snapshot
             .facts
-            .get(VOICE_QUEUE_MEMBERS)
+            .get(VOICE_QUEUE_MEMBERS.as_str())
             .and_then(|f| f.error.as_ref())
         {
             Some(e) => format!(

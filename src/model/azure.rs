@@ -2,14 +2,15 @@
 //! subscriptions (only visible for customer-owned ACS; D365-provisioned ACS lives in a
 //! Microsoft-managed subscription).
 
+use crate::fact_key::FactKey;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::canonical::guid_or_raw;
 use super::fact::{Fact, Unavailable, UnavailableKind, from_raw};
 use super::raw::{keyed, prop, records, required_str, str_prop, string_list};
+use crate::ids::guid_or_raw;
 use crate::snapshot::Snapshot;
 use crate::source_catalog;
 
@@ -75,9 +76,9 @@ impl Azure {
     }
 }
 
-const SUBSCRIPTIONS: &str = "arm.subscriptions";
-const ACS_RESOURCES: &str = "arm.communicationServices";
-const EVENT_SUBSCRIPTIONS: &str = "arm.eventSubscriptions";
+const SUBSCRIPTIONS: FactKey = FactKey::ArmSubscriptions;
+const ACS_RESOURCES: FactKey = FactKey::ArmCommunicationServices;
+const EVENT_SUBSCRIPTIONS: FactKey = FactKey::ArmEventSubscriptions;
 const ACS_TYPE: &str = "Microsoft.Communication/CommunicationServices";
 
 /// Normalizes the ARM facts of a snapshot.

@@ -1,6 +1,7 @@
 //! Information-barrier facts from Security & Compliance: policies, segments, mode, and which
 //! segments each agent and resource account belongs to.
 
+use crate::fact_key::FactKey;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -9,7 +10,7 @@ use serde_json::Value;
 use super::directory::Directory;
 use super::fact::{Fact, Unavailable, from_raw};
 use super::ib_filter::{self, Filter, Subject, Truth};
-use super::raw::{prop, records, required_str, str_prop, string_list};
+use super::raw::{ShapeError, prop, records, required_str, str_prop, string_list};
 use crate::snapshot::Snapshot;
 
 #[derive(Debug, Clone, Serialize)]
@@ -231,9 +232,9 @@ impl Compliance {
     }
 }
 
-const POLICIES: &str = "compliance.InformationBarrierPolicy";
-const SEGMENTS: &str = "compliance.OrganizationSegment";
-const POLICY_CONFIG: &str = "compliance.PolicyConfig";
+const POLICIES: FactKey = FactKey::ComplianceInformationBarrierPolicy;
+const SEGMENTS: FactKey = FactKey::ComplianceOrganizationSegment;
+const POLICY_CONFIG: FactKey = FactKey::CompliancePolicyConfig;
 
 /// Normalizes the Security & Compliance facts of a snapshot; membership needs the directory.
 pub fn normalize(snapshot: &Snapshot, directory: &Directory) -> Compliance {
@@ -259,7 +260,7 @@ fn parse_policies(data: &Value) -> Result<Vec<IbPolicy>, String> {
         .enumerate()
         .map(|(i, row)| {
             let name = required_str(row, &["Name"]).map_err(|e| format!("policy {i}: {e}"))?;
-            let context = |e: String| format!("policy `{name}`: {e}");
+            let context = |e: ShapeError| format!("policy `{name}`: {e}");
             let state = required_str(row, &["State"]).map_err(context)?;
             let assigned_segment = required_str(row, &["AssignedSegment"]).map_err(context)?;
             Ok(IbPolicy {

@@ -1,15 +1,16 @@
 //! Dynamics 365 Contact Center facts from Dataverse: provider settings (Teams Phone System and
 //! ACS), the Dynamics App ID, phone-number rows and their voice-channel bindings.
 
+use crate::fact_key::FactKey;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
 
 use super::absence;
-use super::canonical::{e164, guid, guid_or_raw};
 use super::fact::{Fact, Unavailable, from_raw};
 use super::raw::{bool_prop, int_prop, prop, records, required_str, str_prop};
+use crate::ids::{e164, guid, guid_or_raw};
 use crate::snapshot::Snapshot;
 
 /// `msdyn_occommunicationprovider` option values.
@@ -125,10 +126,10 @@ impl D365 {
     }
 }
 
-const PROVIDER_SETTINGS: &str = "dataverse.msdyn_occommunicationprovidersettings";
-const SETTING_ENTRIES: &str = "dataverse.msdyn_occommunicationprovidersettingentries";
-const PHONE_NUMBERS: &str = "dataverse.msdyn_ocphonenumbers";
-const VOICE_CHANNELS: &str = "dataverse.msdyn_ocvoicechannelsettings";
+const PROVIDER_SETTINGS: FactKey = FactKey::DataverseProviderSettings;
+const SETTING_ENTRIES: FactKey = FactKey::DataverseProviderSettingEntries;
+const PHONE_NUMBERS: FactKey = FactKey::DataversePhoneNumbers;
+const VOICE_CHANNELS: FactKey = FactKey::DataverseVoiceChannels;
 
 /// Normalizes the Dataverse facts of a snapshot.
 pub fn normalize(snapshot: &Snapshot) -> D365 {

@@ -1,14 +1,15 @@
 //! Entra ID directory facts: organization, SKUs, the users that matter, their licenses and
 //! groups, service principals, consent grants and directory role assignments.
 
+use crate::fact_key::FactKey;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::canonical;
 use super::fact::{self, Fact, Unavailable};
 use super::raw::{self, bool_prop, int_prop, prop, records, required_str, str_prop};
+use crate::ids as canonical;
 use crate::snapshot::Snapshot;
 
 #[derive(Debug, Clone, Serialize)]
@@ -220,8 +221,8 @@ pub fn role_name(role_definition_id: &str) -> Option<&'static str> {
 
 /// Normalizes the directory facts of a snapshot.
 pub fn normalize(snapshot: &Snapshot) -> Directory {
-    let read = |key: &str| snapshot.fact(key);
-    let users = fact::from_raw("graph.users", read("graph.users"), parse_users);
+    let read = |key: FactKey| snapshot.fact(key);
+    let users = fact::from_raw(FactKey::GraphUsers, read(FactKey::GraphUsers), parse_users);
     // The UPN index comes from the same response, so it is exactly as available as the users.
     let user_ids_by_upn = users.as_ref().map(|users| {
         users
@@ -231,40 +232,40 @@ pub fn normalize(snapshot: &Snapshot) -> Directory {
     });
     Directory {
         organization: fact::from_raw(
-            "graph.organization",
-            read("graph.organization"),
+            FactKey::GraphOrganization,
+            read(FactKey::GraphOrganization),
             parse_organization,
         ),
         skus: fact::from_raw(
-            "graph.subscribedSkus",
-            read("graph.subscribedSkus"),
+            FactKey::GraphSubscribedSkus,
+            read(FactKey::GraphSubscribedSkus),
             parse_skus,
         ),
         users,
         user_ids_by_upn,
         licenses: fact::from_raw(
-            "graph.licenseDetails",
-            read("graph.licenseDetails"),
+            FactKey::GraphLicenseDetails,
+            read(FactKey::GraphLicenseDetails),
             parse_license_details,
         ),
         group_memberships: fact::from_raw(
-            "graph.memberOf",
-            read("graph.memberOf"),
+            FactKey::GraphMemberOf,
+            read(FactKey::GraphMemberOf),
             parse_member_of,
         ),
         service_principals: fact::from_raw(
-            "graph.servicePrincipals",
-            read("graph.servicePrincipals"),
+            FactKey::GraphServicePrincipals,
+            read(FactKey::GraphServicePrincipals),
             parse_service_principals,
         ),
         consent_grants: fact::from_raw(
-            "graph.oauth2PermissionGrants",
-            read("graph.oauth2PermissionGrants"),
+            FactKey::GraphOAuth2PermissionGrants,
+            read(FactKey::GraphOAuth2PermissionGrants),
             parse_consent_grants,
         ),
         role_assignments: fact::from_raw(
-            "graph.roleAssignments",
-            read("graph.roleAssignments"),
+            FactKey::GraphRoleAssignments,
+            read(FactKey::GraphRoleAssignments),
             parse_role_assignments,
         ),
     }

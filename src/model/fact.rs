@@ -7,8 +7,9 @@ use std::cell::Cell;
 
 use serde::{Serialize, Serializer};
 
+use crate::fact_key::FactKey;
 use crate::sign_in::{PersonRefusal, SignIn};
-use crate::snapshot::{RawFact, SourceError};
+use crate::snapshot::{ErrorCode, RawFact, SourceError};
 use crate::source_catalog;
 
 /// Closed list of reasons a fact is unavailable (a user-facing enum, not free text only).
@@ -144,7 +145,7 @@ pub fn with_sign_in<T>(sign_in: Option<SignIn>, normalize: impl FnOnce() -> T) -
 ///
 /// A parse error (unexpected shape) makes the fact `Malformed`, naming the key.
 pub fn from_raw<T>(
-    key: &str,
+    key: FactKey,
     raw: RawFact<'_>,
     parse: impl FnOnce(&serde_json::Value) -> Result<T, String>,
 ) -> Fact<T> {
@@ -190,9 +191,13 @@ pub fn from_raw<T>(
 
 /// A refusal under a person's sign-in: the reason names the sign-in, and `needs` the ways
 /// forward that can help a person (never an application permission to grant).
-fn person_refusal(key: &str, endpoint: &str, error: &SourceError) -> Option<Unavailable> {
+fn person_refusal(key: FactKey, endpoint: &str, error: &SourceError) -> Option<Unavailable> {
     let sign_in = SIGN_IN.with(Cell::get)?;
-    let refusal = sign_in.person_refusal(error.status, error.code.as_deref(), &error.message)?;
+    let refusal = sign_in.person_refusal(
+        error.status,
+        error.code.as_ref().map(ErrorCode::as_str),
+        &error.message,
+    )?;
     let (clause, needs) = sign_in.explain(refusal, source_catalog::source(key));
     let said = describe(error);
     let said = said.trim_end_matches('.');
@@ -213,19 +218,20 @@ fn person_refusal(key: &str, endpoint: &str, error: &SourceError) -> Option<Unav
 }
 
 fn classify(error: &SourceError) -> UnavailableKind {
-    let code = error.code.as_deref().unwrap_or("");
-    match error.status {
-        Some(401 | 403) => UnavailableKind::Forbidden,
-        Some(404) => UnavailableKind::NotFound,
-        Some(429) => UnavailableKind::Throttled,
-        Some(400) if code == "NotSupportedInCloud" => UnavailableKind::NotSupportedInCloud,
-        Some(_) => UnavailableKind::ServiceError,
-        None if code == "NotSupportedInCloud" => UnavailableKind::NotSupportedInCloud,
-        None if code == "NotRequested" => UnavailableKind::NotRequested,
-        None if code == "NotCollected" => UnavailableKind::NotCollected,
-        None if code == crate::snapshot::DEPENDENCY_UNAVAILABLE => UnavailableKind::Dependency,
-        None if code == crate::snapshot::powershell::MALFORMED_OUTPUT => UnavailableKind::Malformed,
-        None => UnavailableKind::ServiceError,
+    match (error.status, &error.code) {
+        (Some(401 | 403), _) => UnavailableKind::Forbidden,
+        (Some(404), _) => UnavailableKind::NotFound,
+        (Some(429), _) => UnavailableKind::Throttled,
+        (Some(400) | None, Some(ErrorCode::NotSupportedInCloud)) => {
+            UnavailableKind::NotSupportedInCloud
+        }
+        (Some(_), _) => UnavailableKind::ServiceError,
+        (None, Some(ErrorCode::NotRequested)) => UnavailableKind::NotRequested,
+        (None, Some(ErrorCode::NotCollected)) => UnavailableKind::NotCollected,
+        (None, Some(ErrorCode::DependencyUnavailable)) => UnavailableKind::Dependency,
+        (None, Some(ErrorCode::MalformedScriptOutput)) => UnavailableKind::Malformed,
+        (None, Some(ErrorCode::NotTriedWithThisSignIn)) => UnavailableKind::SignInMode,
+        (None, Some(ErrorCode::Service(_)) | None) => UnavailableKind::ServiceError,
     }
 }
 
@@ -235,7 +241,7 @@ fn describe(error: &SourceError) -> String {
         out.push_str(&format!("HTTP {status} "));
     }
     if let Some(code) = &error.code {
-        out.push_str(code);
+        out.push_str(code.as_str());
         out.push(' ');
     }
     // Service messages can span lines (AADSTS trace ids); keep the first.
@@ -252,11 +258,11 @@ mod tests {
     fn forbidden_source_names_the_permission_to_grant() {
         let err = SourceError {
             status: Some(403),
-            code: Some("Authorization_RequestDenied".into()),
+            code: Some(ErrorCode::Service("Authorization_RequestDenied".into())),
             message: "Insufficient privileges to complete the operation.".into(),
         };
         let fact: Fact<()> = from_raw(
-            "graph.subscribedSkus",
+            FactKey::GraphSubscribedSkus,
             RawFact::Error {
                 endpoint: "GET /v1.0/subscribedSkus",
                 error: &err,
@@ -274,22 +280,31 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_source_not_read_for_want_of_another_is_a_dependency_without_its_own_grant() {
+    /// The unavailable fact `key` becomes when its source recorded `code` and `message`.
+    fn unread(key: FactKey, code: ErrorCode, message: &str) -> Unavailable {
         let err = SourceError {
             status: None,
-            code: Some(crate::snapshot::DEPENDENCY_UNAVAILABLE.into()),
-            message: "not read: the subscription list (arm.subscriptions) is unavailable; grant Reader or pass --subscription ID".into(),
+            code: Some(code),
+            message: message.into(),
         };
         let fact: Fact<()> = from_raw(
-            "arm.communicationServices",
+            key,
             RawFact::Error {
                 endpoint: "GET x",
                 error: &err,
             },
             |_| Ok(()),
         );
-        let u = fact.unavailable().unwrap();
+        fact.unavailable().unwrap().clone()
+    }
+
+    #[test]
+    fn a_source_not_read_for_want_of_another_is_a_dependency_without_its_own_grant() {
+        let u = unread(
+            FactKey::ArmCommunicationServices,
+            ErrorCode::DependencyUnavailable,
+            "not read: the subscription list (arm.subscriptions) is unavailable; grant Reader or pass --subscription ID",
+        );
         assert_eq!(u.kind, UnavailableKind::Dependency);
         assert_eq!(u.needs, None, "not this source's permission");
         assert!(u.reason.contains("--subscription"), "{}", u.reason);
@@ -305,7 +320,7 @@ mod tests {
         };
         let read = || -> Fact<()> {
             from_raw(
-                "graph.subscribedSkus",
+                FactKey::parse("graph.subscribedSkus").unwrap(),
                 RawFact::Error {
                     endpoint: "GET /v1.0/subscribedSkus",
                     error: &err,
@@ -335,10 +350,33 @@ mod tests {
     }
 
     #[test]
+    fn a_code_this_build_does_not_know_is_a_service_error_not_a_refusal() {
+        let u = unread(
+            FactKey::GraphUsers,
+            ErrorCode::from("SomethingNewer"),
+            "from a newer ccaudit",
+        );
+        assert_eq!(u.kind, UnavailableKind::ServiceError);
+        assert!(u.reason.contains("SomethingNewer"), "{}", u.reason);
+    }
+
+    #[test]
+    fn not_supported_in_cloud_is_read_with_or_without_a_400() {
+        for status in [None, Some(400)] {
+            let err = SourceError {
+                status,
+                code: Some(ErrorCode::NotSupportedInCloud),
+                message: "not in this cloud".into(),
+            };
+            assert_eq!(classify(&err), UnavailableKind::NotSupportedInCloud);
+        }
+    }
+
+    #[test]
     fn unexpected_shape_is_malformed_not_empty() {
         let data = json!({"value": "oops"});
         let fact: Fact<Vec<String>> = from_raw(
-            "graph.subscribedSkus",
+            FactKey::GraphSubscribedSkus,
             RawFact::Data {
                 endpoint: "GET x",
                 data: &data,

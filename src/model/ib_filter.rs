@@ -8,8 +8,8 @@
 //! a best guess, because a wrong segment assignment would turn into a wrong IB verdict; the
 //! caller reports such a segment as unevaluable.
 
-use super::canonical;
 use super::directory::{GroupRef, User};
+use crate::ids as canonical;
 
 /// Deeper nesting than this is refused, so a hostile filter cannot exhaust the stack.
 const MAX_DEPTH: usize = 64;

@@ -7,7 +7,6 @@
 pub mod absence;
 pub mod agents;
 pub mod azure;
-pub mod canonical;
 pub mod compliance;
 pub mod d365;
 pub mod directory;
@@ -20,6 +19,7 @@ pub mod teams;
 #[cfg(test)]
 mod test_support;
 
+use crate::fact_key::FactKey;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -212,18 +212,18 @@ fn note_unread_users(
         people.extend(ras.values().map(|ra| (ra.id.clone(), ra.upn.clone())));
     }
     let users_source = if matches!(
-        snapshot.fact("teams.onlineUsers"),
+        snapshot.fact(FactKey::TeamsOnlineUsers),
         crate::snapshot::RawFact::NotCollected
     ) {
-        "graph.userConfigurations"
+        FactKey::GraphUserConfigurations
     } else {
-        "teams.onlineUsers"
+        FactKey::TeamsOnlineUsers
     };
     for (id, upn) in &people {
         if let Some(licenses) = directory.licenses.value()
             && !licenses.contains_key(id)
         {
-            absence::note_missing_record("graph.licenseDetails", upn, "licenseDetails", id);
+            absence::note_missing_record(FactKey::GraphLicenseDetails, upn, "licenseDetails", id);
         }
         if let Some(users) = teams.users.value()
             && !users.contains_key(id)

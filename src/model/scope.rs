@@ -8,6 +8,7 @@
 //! `msdyn_teamsresourceaccount`) makes the scope unavailable when it could decide whether some
 //! resource account belongs, rather than leaving that account out or in on a guess.
 
+use crate::fact_key::FactKey;
 use serde::Serialize;
 
 use super::d365::D365;
@@ -72,7 +73,7 @@ pub fn derive(teams: &Teams, d365: &D365) -> Scope {
                 }
             }
             let mut scoped = Vec::new();
-            let mut undetermined: Option<(String, &str)> = None; // (reason, source)
+            let mut undetermined: Option<(String, FactKey)> = None; // (reason, source)
             for ra in ras.values() {
                 let mut reasons = Vec::new();
                 if let Ok(Some(app_id)) = &app_id
@@ -119,9 +120,9 @@ pub fn derive(teams: &Teams, d365: &D365) -> Scope {
                             _ => None,
                         };
                     let ra_source = if ra.source == "graph" {
-                        "graph.resourceAccounts"
+                        FactKey::GraphResourceAccounts
                     } else {
-                        "teams.applicationInstances"
+                        FactKey::TeamsApplicationInstances
                     };
                     let why = match (&app_id, own_unsent) {
                         (Err(why), _) if app_could_tie => Some((why.clone(), SETTING_ENTRIES)),
@@ -159,8 +160,8 @@ pub fn derive(teams: &Teams, d365: &D365) -> Scope {
     Scope { resource_accounts }
 }
 
-const SETTING_ENTRIES: &str = "dataverse.msdyn_occommunicationprovidersettingentries";
-const PHONE_NUMBERS: &str = "dataverse.msdyn_ocphonenumbers";
+const SETTING_ENTRIES: FactKey = FactKey::DataverseProviderSettingEntries;
+const PHONE_NUMBERS: FactKey = FactKey::DataversePhoneNumbers;
 
 #[cfg(test)]
 mod tests {
@@ -216,7 +217,7 @@ mod tests {
     #[test]
     fn a_phone_row_without_its_resource_account_leaves_membership_undetermined() {
         let scope = scope_of(|s| {
-            data(s, PHONE_NUMBERS)["value"][0]
+            data(s, PHONE_NUMBERS.as_str())["value"][0]
                 .as_object_mut()
                 .unwrap()
                 .remove("msdyn_teamsresourceaccount");
@@ -234,13 +235,13 @@ mod tests {
             "{}",
             u.reason
         );
-        assert_eq!(u.sources, [PHONE_NUMBERS]);
+        assert_eq!(u.sources, [PHONE_NUMBERS.as_str()]);
     }
 
     #[test]
     fn an_undetermined_app_id_cannot_tie_the_auto_attendant_but_can_tie_another_app() {
         let drop_value = |s: &mut Snapshot| {
-            data(s, SETTING_ENTRIES)["value"][0]
+            data(s, SETTING_ENTRIES.as_str())["value"][0]
                 .as_object_mut()
                 .unwrap()
                 .remove("msdyn_value");
@@ -272,6 +273,6 @@ mod tests {
             u.reason
         );
         assert!(u.reason.contains("DynamicsAppId"), "{}", u.reason);
-        assert_eq!(u.sources, [SETTING_ENTRIES]);
+        assert_eq!(u.sources, [SETTING_ENTRIES.as_str()]);
     }
 }

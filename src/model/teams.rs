@@ -1,14 +1,15 @@
 //! Teams facts: ACS federation, external access, tenant federation, resource accounts, their
 //! associations, phone numbers and per-user Teams configuration.
 
+use crate::fact_key::FactKey;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
 
-use super::canonical;
 use super::fact::{self, Fact, Unavailable};
 use super::raw::{self, bool_prop, prop, prop_any, records, required_str, str_prop};
+use crate::ids as canonical;
 use crate::snapshot::Snapshot;
 
 /// Application ids Microsoft uses for its own voice apps; a TPE resource account must not use them.
@@ -215,33 +216,33 @@ const NIL_GUID: &str = "00000000-0000-0000-0000-000000000000";
 
 /// Normalizes the Teams facts of a snapshot.
 pub fn normalize(snapshot: &Snapshot) -> Teams {
-    let read = |key: &str| snapshot.fact(key);
+    let read = |key: FactKey| snapshot.fact(key);
     let resource_accounts = with_fallback(
         fact::from_raw(
-            "graph.resourceAccounts",
-            read("graph.resourceAccounts"),
+            FactKey::GraphResourceAccounts,
+            read(FactKey::GraphResourceAccounts),
             |d| parse_resource_accounts(d, &[], "graph"),
         ),
-        "teams.applicationInstances",
+        FactKey::TeamsApplicationInstances,
         || {
             fact::from_raw(
-                "teams.applicationInstances",
-                read("teams.applicationInstances"),
+                FactKey::TeamsApplicationInstances,
+                read(FactKey::TeamsApplicationInstances),
                 |d| parse_resource_accounts(d, &["applicationInstances"], "teams"),
             )
         },
     );
     let numbers = with_fallback(
         fact::from_raw(
-            "graph.numberAssignments",
-            read("graph.numberAssignments"),
+            FactKey::GraphNumberAssignments,
+            read(FactKey::GraphNumberAssignments),
             parse_graph_numbers,
         ),
-        "teams.telephoneNumbers",
+        FactKey::TeamsTelephoneNumbers,
         || {
             fact::from_raw(
-                "teams.telephoneNumbers",
-                read("teams.telephoneNumbers"),
+                FactKey::TeamsTelephoneNumbers,
+                read(FactKey::TeamsTelephoneNumbers),
                 parse_teams_numbers,
             )
         },
@@ -249,36 +250,36 @@ pub fn normalize(snapshot: &Snapshot) -> Teams {
     let numbers_by_target = numbers.as_ref().and_then(numbers_by_target);
     let (users, users_not_found) = merge_users(
         fact::from_raw(
-            "graph.userConfigurations",
-            read("graph.userConfigurations"),
+            FactKey::GraphUserConfigurations,
+            read(FactKey::GraphUserConfigurations),
             parse_user_configurations,
         ),
         fact::from_raw(
-            "teams.onlineUsers",
-            read("teams.onlineUsers"),
+            FactKey::TeamsOnlineUsers,
+            read(FactKey::TeamsOnlineUsers),
             parse_online_users,
         ),
     );
     Teams {
         acs_federation: fact::from_raw(
-            "teams.TeamsAcsFederationConfiguration",
-            read("teams.TeamsAcsFederationConfiguration"),
+            FactKey::TeamsAcsFederationConfiguration,
+            read(FactKey::TeamsAcsFederationConfiguration),
             parse_acs_federation,
         ),
         external_access_policies: fact::from_raw(
-            "teams.ExternalAccessPolicy",
-            read("teams.ExternalAccessPolicy"),
+            FactKey::TeamsExternalAccessPolicy,
+            read(FactKey::TeamsExternalAccessPolicy),
             parse_external_access_policies,
         ),
         tenant_federation: fact::from_raw(
-            "teams.TenantFederationSettings",
-            read("teams.TenantFederationSettings"),
+            FactKey::TeamsTenantFederationSettings,
+            read(FactKey::TeamsTenantFederationSettings),
             parse_tenant_federation,
         ),
         resource_accounts,
         ra_associations: fact::from_raw(
-            "teams.applicationInstanceAssociations",
-            read("teams.applicationInstanceAssociations"),
+            FactKey::TeamsApplicationInstanceAssociations,
+            read(FactKey::TeamsApplicationInstanceAssociations),
             parse_ra_associations,
         ),
         numbers,
@@ -293,7 +294,7 @@ pub fn normalize(snapshot: &Snapshot) -> Teams {
 /// and `needs` also name the fallback so the user sees that it was tried.
 fn with_fallback<T>(
     preferred: Fact<T>,
-    fallback_key: &str,
+    fallback_key: FactKey,
     fallback: impl FnOnce() -> Fact<T>,
 ) -> Fact<T> {
     match preferred {
@@ -311,7 +312,7 @@ fn with_fallback<T>(
 fn both_unavailable(
     first: Unavailable,
     second: Unavailable,
-    second_key: &str,
+    second_key: FactKey,
     role: &str,
 ) -> Unavailable {
     let needs = match (first.needs, second.needs) {
@@ -861,9 +862,9 @@ fn numbers_by_target(
             ),
             needs: None,
             sources: vec![if source == "graph" {
-                "graph.numberAssignments".into()
+                FactKey::GraphNumberAssignments.into()
             } else {
-                "teams.telephoneNumbers".into()
+                FactKey::TeamsTelephoneNumbers.into()
             }],
         });
     }
@@ -1208,7 +1209,7 @@ fn merge_parts(
                 return Fact::Unavailable(both_unavailable(
                     g,
                     t,
-                    "teams.onlineUsers",
+                    FactKey::TeamsOnlineUsers,
                     "other source ",
                 ));
             }

@@ -231,7 +231,9 @@ fn script_error(error: ScriptError) -> SourceError {
     let message = text(error.message).unwrap_or_default();
     SourceError {
         status,
-        code: text(error.code).filter(|c| !c.trim().is_empty()),
+        code: text(error.code)
+            .filter(|c| !c.trim().is_empty())
+            .map(Into::into),
         message: first_line(message.trim()),
     }
 }
@@ -408,6 +410,7 @@ fn first_line(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::snapshot::ErrorCode;
     use serde_json::json;
 
     fn collection(sections: Value) -> Value {
@@ -497,7 +500,10 @@ mod tests {
                 "teams.TenantFederationSettings",
             );
             let error = f.error.expect("an error, not data");
-            assert_eq!(error.code.as_deref(), Some(MALFORMED_OUTPUT));
+            assert_eq!(
+                error.code.as_ref().map(ErrorCode::as_str),
+                Some(MALFORMED_OUTPUT)
+            );
             assert!(
                 error.message.contains("[0].AllowedDomains"),
                 "{}",
@@ -560,7 +566,10 @@ mod tests {
         );
         let error = f.error.unwrap();
         assert_eq!(error.status, Some(403));
-        assert_eq!(error.code.as_deref(), Some("Forbidden"));
+        assert_eq!(
+            error.code.as_ref().map(ErrorCode::as_str),
+            Some("Forbidden")
+        );
         assert_eq!(error.message, "Insufficient privileges.");
     }
 

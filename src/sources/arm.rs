@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
 
-use super::collect::Run;
 use super::endpoints::Service;
 use super::http::FetchError;
 use super::paging::Paging;
-use crate::model::raw::str_prop;
-use crate::snapshot::SourceError;
+use super::run::Run;
+use crate::fact_key::FactKey;
+use crate::json::str_prop;
+use crate::snapshot::{ErrorCode, SourceError};
 
 const SUBSCRIPTIONS: &str = "/subscriptions?api-version=2022-12-01";
 pub(crate) const ACS_API: &str = "2023-04-01";
@@ -46,7 +47,7 @@ pub(crate) async fn collect(run: &Run<'_>) {
     };
     let listed = listed.map(|v| limit_to(v, &wanted));
     run.record(
-        "arm.subscriptions",
+        FactKey::ArmSubscriptions,
         &run.label(Service::Arm, SUBSCRIPTIONS),
         listed,
     );
@@ -62,16 +63,16 @@ pub(crate) async fn collect(run: &Run<'_>) {
     let Some(scan) = scan else {
         let dependency = |what: &str| SourceError {
             status: None,
-            code: Some(crate::snapshot::DEPENDENCY_UNAVAILABLE.into()),
+            code: Some(ErrorCode::DependencyUnavailable),
             message: format!("not read: {what}"),
         };
         run.record_error(
-            "arm.communicationServices",
+            FactKey::ArmCommunicationServices,
             &acs_label,
             dependency("the subscription list (arm.subscriptions) is unavailable; grant Reader or pass --subscription ID"),
         );
         run.record_error(
-            "arm.eventSubscriptions",
+            FactKey::ArmEventSubscriptions,
             &eg_label,
             dependency("the ACS resources (arm.communicationServices) are unavailable"),
         );
@@ -80,18 +81,18 @@ pub(crate) async fn collect(run: &Run<'_>) {
 
     let acs = communication_services(run, &scan).await;
     let acs_ids = acs.as_ref().ok().map(resource_ids);
-    run.record("arm.communicationServices", &acs_label, acs);
+    run.record(FactKey::ArmCommunicationServices, &acs_label, acs);
     match acs_ids {
         Some(ids) => {
             let subs = event_subscriptions(run, ids).await;
-            run.record("arm.eventSubscriptions", &eg_label, subs);
+            run.record(FactKey::ArmEventSubscriptions, &eg_label, subs);
         }
         None => run.record_error(
-            "arm.eventSubscriptions",
+            FactKey::ArmEventSubscriptions,
             &eg_label,
             SourceError {
                 status: None,
-                code: Some(crate::snapshot::DEPENDENCY_UNAVAILABLE.into()),
+                code: Some(ErrorCode::DependencyUnavailable),
                 message: "not read: the ACS resources (arm.communicationServices) are unavailable"
                     .into(),
             },

@@ -22,8 +22,8 @@ use serde_json::{Value, json};
 use url::Url;
 
 use super::endpoints::{Audience, describe, device_code_url, token_url};
-use super::http::{backoff_delay, json_body, parse_retry_after, read_capped, transport_message};
 use super::timeouts::{self, Timeout, Timeouts};
+use super::wire::{backoff_delay, json_body, parse_retry_after, read_capped, transport_message};
 
 /// The Azure CLI's public client id, used by `--auth device-code` unless `AZURE_CLIENT_ID` is
 /// set: it is pre-authorised for Graph, ARM and most first-party resources.
@@ -670,7 +670,7 @@ impl TokenProvider {
     }
 
     fn client(login: &Url, timeout: Timeout) -> Result<reqwest::Client, AuthError> {
-        super::http::use_ring_for_tls();
+        super::wire::use_ring_for_tls();
         let mut builder = reqwest::Client::builder()
             .connect_timeout(timeout.connect)
             .timeout(timeout.request)
@@ -725,7 +725,7 @@ impl TokenProvider {
             _ => {}
         }
         let fetched = {
-            let _signing_in = super::http::InFlight::new(&self.in_flight);
+            let _signing_in = super::wire::InFlight::new(&self.in_flight);
             self.fetch(audience).await
         };
         let out = match &fetched {
@@ -1208,7 +1208,7 @@ fn jwt_exp(token: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sources::http::loopback::{self, Reply};
+    use crate::sources::wire::loopback::{self, Reply};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     const SECRET: &str = "s3cr3t-VALUE-6b1f0e";

@@ -30,25 +30,14 @@ use super::auth::{AuthError, TokenProvider};
 use super::endpoints::{Cloud, Service};
 use super::graph::{self, UserPart, UserPartKind};
 use super::http::{FetchError, ReadOnlyClient};
-use super::{arm, compliance, dataverse, powerplatform, teams};
+use super::run::Run;
+pub use super::run::{CollectOptions, NoProgress, Progress};
+use super::{arm, compliance, dataverse, teams};
 use crate::dates::rfc3339;
-use crate::model::canonical;
-use crate::model::raw::str_prop;
-use crate::snapshot::{AgentSelection, SCHEMA_VERSION, Snapshot, SourceError, SourceFact};
-
-/// What to read, beyond the endpoints and credential the client already carries.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CollectOptions {
-    /// `--tenant`: a tenant id or domain. The snapshot records the organization's id when
-    /// Graph can read it.
-    pub tenant: String,
-    /// `--agents`: UPNs or object ids, as given.
-    pub agents: Vec<String>,
-    /// `--agent-group`: a group whose user members are the agents.
-    pub agent_group: Option<String>,
-    /// `--subscription`: limits ARM to these subscription ids (empty = all visible).
-    pub subscriptions: Vec<String>,
-}
+use crate::fact_key::FactKey;
+use crate::ids as canonical;
+use crate::json::str_prop;
+use crate::snapshot::{AgentSelection, ErrorCode, SCHEMA_VERSION, Snapshot, SourceError};
 
 /// Why a run could not produce a snapshot at all. Anything else becomes a fact error.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -65,155 +54,6 @@ pub enum CollectError {
     /// A flag value that cannot be used in a request.
     #[error("{0}")]
     Input(String),
-}
-
-/// Receives progress while collecting (the CLI draws bars from it; tests ignore it).
-pub trait Progress: Send + Sync {
-    /// A fact was recorded (`ok` = data, not an error record).
-    fn fact_done(&self, key: &str, ok: bool);
-    /// The first sign-in started: `method` (`client-secret`, …) at `at` (the login host, or
-    /// `az` for the Azure CLI). It can take a while (an unresponsive endpoint, a device code).
-    fn signing_in(&self, _method: &str, _at: &str) {}
-    /// The first sign-in ended (signed in or not).
-    fn signed_in(&self) {}
-}
-
-/// Progress that goes nowhere.
-pub struct NoProgress;
-
-impl Progress for NoProgress {
-    fn fact_done(&self, _key: &str, _ok: bool) {}
-}
-
-/// What the organization read told the rest of the run.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct OrgInfo {
-    pub tenant_id: Option<String>,
-    pub display_name: Option<String>,
-    /// `contoso.onmicrosoft.com`: the S&C `X-AnchorMailbox` needs it.
-    pub initial_domain: Option<String>,
-}
-
-/// State shared by the collectors of one run.
-pub(crate) struct Run<'a> {
-    pub client: &'a ReadOnlyClient,
-    pub options: &'a CollectOptions,
-    facts: Mutex<BTreeMap<String, SourceFact>>,
-    progress: &'a dyn Progress,
-    org: tokio::sync::OnceCell<OrgInfo>,
-    /// The client for the Dataverse org, found through the Power Platform admin API when
-    /// `--dataverse-url` was not given; or why there is none.
-    dataverse: tokio::sync::OnceCell<Result<ReadOnlyClient, String>>,
-}
-
-impl<'a> Run<'a> {
-    fn new(
-        client: &'a ReadOnlyClient,
-        options: &'a CollectOptions,
-        progress: &'a dyn Progress,
-    ) -> Run<'a> {
-        Run {
-            client,
-            options,
-            facts: Mutex::new(BTreeMap::new()),
-            progress,
-            org: tokio::sync::OnceCell::new(),
-            dataverse: tokio::sync::OnceCell::new(),
-        }
-    }
-
-    pub fn cloud(&self) -> Cloud {
-        self.client.endpoints().cloud()
-    }
-
-    /// Records a fact: data under `endpoint`, or the error under the endpoint that failed.
-    pub fn record(&self, key: &str, endpoint: &str, result: Result<Value, FetchError>) {
-        match result {
-            Ok(data) => self.put(
-                key,
-                SourceFact {
-                    endpoint: endpoint.to_string(),
-                    data: Some(data),
-                    error: None,
-                },
-            ),
-            Err(e) => self.record_error(key, &e.endpoint.clone(), e.into()),
-        }
-    }
-
-    pub fn record_error(&self, key: &str, endpoint: &str, error: SourceError) {
-        self.put(
-            key,
-            SourceFact {
-                endpoint: endpoint.to_string(),
-                data: None,
-                error: Some(error),
-            },
-        );
-    }
-
-    fn put(&self, key: &str, fact: SourceFact) {
-        let ok = fact.data.is_some();
-        match &fact.error {
-            Some(e) => {
-                tracing::debug!(key, status = e.status, code = e.code.as_deref(), message = %e.message, "fact unavailable")
-            }
-            None => tracing::debug!(key, "fact read"),
-        }
-        self.facts
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(key.to_string(), fact);
-        self.progress.fact_done(key, ok);
-    }
-
-    /// `GET <full url>` for a path on a service: how data facts name their source.
-    /// The query stays as written (`$filter=appId in ('…')`), not percent-encoded, so a user can
-    /// read it and paste it into Graph Explorer.
-    pub fn label(&self, service: Service, path_and_query: &str) -> String {
-        format!("GET {}{path_and_query}", self.base(service))
-    }
-
-    /// The base URL of a service without a trailing slash, for endpoint templates.
-    pub fn base(&self, service: Service) -> String {
-        let client = match (service, self.dataverse.get()) {
-            (Service::Dataverse, Some(Ok(found))) => found,
-            _ => self.client,
-        };
-        client
-            .endpoints()
-            .base(service)
-            .map(|u| u.as_str().trim_end_matches('/').to_string())
-            .unwrap_or_else(|| format!("{{{service}}}"))
-    }
-
-    /// The organization, read once (graph.organization) however many collectors ask.
-    pub async fn org(&self) -> &OrgInfo {
-        self.org.get_or_init(|| graph::organization(self)).await
-    }
-
-    /// The client to read Dataverse with: the run's own when `--dataverse-url` was given, else
-    /// the org the Power Platform admin API leads to (looked up once, however many collectors
-    /// ask), or why there is none.
-    pub async fn dataverse(&self) -> Result<&ReadOnlyClient, &str> {
-        if self.client.endpoints().base(Service::Dataverse).is_some() {
-            return Ok(self.client);
-        }
-        self.dataverse
-            .get_or_init(|| powerplatform::find_environment(self))
-            .await
-            .as_ref()
-            .map_err(String::as_str)
-    }
-
-    /// The tenant id for URL paths: the organization's id when known, else `--tenant`.
-    pub async fn tenant_id(&self) -> String {
-        self.org()
-            .await
-            .tenant_id
-            .clone()
-            .unwrap_or_else(|| self.options.tenant.clone())
-    }
 }
 
 /// Reads the tenant and returns its snapshot.
@@ -258,7 +98,7 @@ pub async fn collect(
         people_branches(&run, &people),
     )?;
     people.record(&run, agents.is_some());
-    let org = run.org().await.clone();
+    let org = graph::org(&run).await.clone();
     let facts = run.facts.into_inner().unwrap_or_else(|p| p.into_inner());
     Ok(Snapshot {
         schema_version: SCHEMA_VERSION,
@@ -318,14 +158,14 @@ async fn numbers(run: &Run<'_>) {
         }
     } else {
         run.record_error(
-            "graph.numberAssignments",
+            FactKey::GraphNumberAssignments,
             &run.label(
                 Service::Graph,
                 graph::NUMBER_ASSIGNMENTS_PATH,
             ),
             SourceError {
                 status: None,
-                code: Some("NotSupportedInCloud".into()),
+                code: Some(ErrorCode::NotSupportedInCloud),
                 message: format!(
                     "Graph numberAssignments is not available in the {} cloud; numbers are read from the Teams telephone-number API",
                     run.cloud()
@@ -630,7 +470,7 @@ impl People {
         let state = self.0.into_inner().unwrap_or_else(|p| p.into_inner());
         let graph = run.base(Service::Graph);
         let teams = run.base(Service::Teams);
-        let put = |key: &str,
+        let put = |key: FactKey,
                    endpoint: String,
                    slot: Keyed,
                    data: fn(BTreeMap<String, Value>) -> Value| {
@@ -643,7 +483,7 @@ impl People {
         let list =
             |m: BTreeMap<String, Value>| json!({ "value": m.into_values().collect::<Vec<_>>() });
         put(
-            "graph.users",
+            FactKey::GraphUsers,
             format!(
                 "GET {graph}/v1.0/users/{{id}}?$select={} (via $batch)",
                 graph::USER_SELECT
@@ -652,13 +492,13 @@ impl People {
             list,
         );
         put(
-            "graph.licenseDetails",
+            FactKey::GraphLicenseDetails,
             format!("GET {graph}/v1.0/users/{{id}}/licenseDetails (via $batch)"),
             state.licenses,
             keyed,
         );
         put(
-            "graph.memberOf",
+            FactKey::GraphMemberOf,
             format!(
                 "GET {graph}/v1.0/users/{{id}}/transitiveMemberOf/microsoft.graph.group?$select={} (via $batch)",
                 graph::GROUP_SELECT
@@ -670,7 +510,7 @@ impl People {
             format!("GET {graph}/v1.0/admin/teams/userConfigurations/{{id}} (via $batch)");
         if agents_requested {
             put(
-                "graph.userConfigurations",
+                FactKey::GraphUserConfigurations,
                 configs_endpoint,
                 state.configs,
                 list,
@@ -678,13 +518,13 @@ impl People {
         } else {
             // Read for agents only (resource accounts are not returned there); none named.
             run.record(
-                "graph.userConfigurations",
+                FactKey::GraphUserConfigurations,
                 &configs_endpoint,
                 Ok(json!({"value": []})),
             );
         }
         put(
-            "teams.onlineUsers",
+            FactKey::TeamsOnlineUsers,
             format!("GET {teams}/Teams.User/users/{{id}}"),
             state.online,
             keyed,
@@ -693,17 +533,17 @@ impl People {
             format!("GET {teams}/Teams.VoiceApps/applicationinstanceassociations/{{id}}");
         if state.ra_list_unavailable {
             run.record_error(
-                "teams.applicationInstanceAssociations",
+                FactKey::TeamsApplicationInstanceAssociations,
                 &assoc_endpoint,
                 SourceError {
                     status: None,
-                    code: Some(crate::snapshot::DEPENDENCY_UNAVAILABLE.into()),
+                    code: Some(ErrorCode::DependencyUnavailable),
                     message: "not read: the resource-account list (graph.resourceAccounts and teams.applicationInstances) is unavailable".into(),
                 },
             );
         } else {
             put(
-                "teams.applicationInstanceAssociations",
+                FactKey::TeamsApplicationInstanceAssociations,
                 assoc_endpoint,
                 state.associations,
                 keyed,

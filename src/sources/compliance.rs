@@ -2,8 +2,9 @@
 //! policies, segments and mode through the REST `InvokeCommand` endpoint, so no Exchange
 //! PowerShell module is needed. The client refuses any cmdlet that is not `Get-*`.
 
-use super::collect::Run;
 use super::endpoints::Service;
+use super::run::Run;
+use crate::fact_key::FactKey;
 use crate::sign_in::{NOT_TRIED, SignIn};
 use crate::snapshot::SourceError;
 
@@ -11,13 +12,16 @@ use crate::snapshot::SourceError;
 const ANCHOR_MAILBOX: &str = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}";
 
 /// (snapshot key, cmdlet).
-const CMDLETS: [(&str, &str); 3] = [
+const CMDLETS: [(FactKey, &str); 3] = [
     (
-        "compliance.InformationBarrierPolicy",
+        FactKey::ComplianceInformationBarrierPolicy,
         "Get-InformationBarrierPolicy",
     ),
-    ("compliance.OrganizationSegment", "Get-OrganizationSegment"),
-    ("compliance.PolicyConfig", "Get-PolicyConfig"),
+    (
+        FactKey::ComplianceOrganizationSegment,
+        "Get-OrganizationSegment",
+    ),
+    (FactKey::CompliancePolicyConfig, "Get-PolicyConfig"),
 ];
 
 /// Runs the three cmdlets concurrently. The anchor mailbox needs the tenant's initial
@@ -44,7 +48,7 @@ pub(crate) async fn collect(run: &Run<'_>, sign_in: SignIn) {
         }
         return;
     }
-    let org = run.org().await;
+    let org = super::graph::org(run).await;
     let tenant = org
         .tenant_id
         .clone()
@@ -65,7 +69,7 @@ pub(crate) async fn collect(run: &Run<'_>, sign_in: SignIn) {
         "POST {}/adminapi/beta/{tenant}/InvokeCommand",
         run.base(Service::Compliance)
     );
-    let one = |key: &'static str, cmdlet: &'static str| {
+    let one = |key: FactKey, cmdlet: &'static str| {
         let (base, tenant, anchor, endpoint) = (&base, &tenant, &anchor, &endpoint);
         async move {
             let result = run

@@ -7,29 +7,32 @@
 
 use serde_json::Value;
 
-use super::collect::Run;
 use super::endpoints::Service;
 use super::http::ReadOnlyClient;
 use super::paging::Paging;
-use crate::model::{canonical, raw::str_prop};
-use crate::snapshot::SourceError;
+use super::powerplatform::dataverse_client;
+use super::run::{NoEnvironment, Run};
+use crate::fact_key::FactKey;
+use crate::ids as canonical;
+use crate::json::str_prop;
+use crate::snapshot::{ErrorCode, SourceError};
 
 /// (snapshot key, path and query) of each table read.
-pub(crate) const TABLES: [(&str, &str); 4] = [
+pub(crate) const TABLES: [(FactKey, &str); 4] = [
     (
-        "dataverse.msdyn_occommunicationprovidersettings",
+        FactKey::DataverseProviderSettings,
         "/api/data/v9.2/msdyn_occommunicationprovidersettings?$select=msdyn_occommunicationprovidersettingid,msdyn_name,msdyn_occommunicationprovider,msdyn_occommunicationproviderimmutableid,msdyn_occommunicationproviderdatalocation,statecode",
     ),
     (
-        "dataverse.msdyn_occommunicationprovidersettingentries",
+        FactKey::DataverseProviderSettingEntries,
         "/api/data/v9.2/msdyn_occommunicationprovidersettingentries?$select=msdyn_occommunicationprovidersettingentryid,msdyn_key,msdyn_value,msdyn_name,_msdyn_communicationprovidersettingentid_value&$filter=msdyn_key eq 'DynamicsAppId'",
     ),
     (
-        "dataverse.msdyn_ocphonenumbers",
+        FactKey::DataversePhoneNumbers,
         "/api/data/v9.2/msdyn_ocphonenumbers?$select=msdyn_ocphonenumberid,msdyn_name,msdyn_phonenumber,msdyn_phonenumbertype,msdyn_ocphonenumbersource,msdyn_teamsresourceaccount,msdyn_phoneinboundenabled,msdyn_phoneoutboundenabled,statecode,_msdyn_occommunicationprovidersettingid_value",
     ),
     (
-        "dataverse.msdyn_ocvoicechannelsettings",
+        FactKey::DataverseVoiceChannels,
         "/api/data/v9.2/msdyn_ocvoicechannelsettings?$select=msdyn_ocvoicechannelsettingid,msdyn_name,_msdyn_phonenumberid_value,_msdyn_liveworkstreamid_value,statecode",
     ),
 ];
@@ -40,18 +43,18 @@ const PREFER: (&str, &str) = ("Prefer", "odata.maxpagesize=500");
 /// Users who are members of a voice queue (`msdyn_queuetype` 192350002 = Voice; the queues
 /// voice workstreams route to), enabled only. The same `queuemembership_association` the
 /// admin center's queue page and Agent Readiness Checker read.
-pub(crate) const VOICE_QUEUE_MEMBERS: (&str, &str) = (
-    "dataverse.systemusers",
+pub(crate) const VOICE_QUEUE_MEMBERS: (FactKey, &str) = (
+    FactKey::DataverseSystemUsers,
     "/api/data/v9.2/systemusers?$select=systemuserid,azureactivedirectoryobjectid,domainname,fullname,isdisabled&$filter=isdisabled eq false and queuemembership_association/any(q:q/msdyn_queuetype eq 192350002)",
 );
 
 /// Reads the four tables concurrently, or records why the org is unknown.
 pub(crate) async fn collect(run: &Run<'_>) {
-    let client = match run.dataverse().await {
+    let client = match dataverse_client(run).await {
         Ok(client) => client,
         Err(why) => return not_collected(run, &TABLES, why),
     };
-    let one = |key: &'static str, path: &'static str| async move {
+    let one = |key: FactKey, path: &'static str| async move {
         let result = read(client, path).await;
         run.record(key, &run.label(Service::Dataverse, path), result);
     };
@@ -69,7 +72,7 @@ async fn read(client: &ReadOnlyClient, path: &str) -> Result<Value, super::http:
 /// `None` when Dataverse could not be read (the fact says why).
 pub(crate) async fn voice_queue_members(run: &Run<'_>) -> Option<Vec<String>> {
     let (key, path) = VOICE_QUEUE_MEMBERS;
-    let client = match run.dataverse().await {
+    let client = match dataverse_client(run).await {
         Ok(client) => client,
         Err(why) => {
             not_collected(run, &[VOICE_QUEUE_MEMBERS], why);
@@ -96,7 +99,7 @@ pub(crate) async fn voice_queue_members(run: &Run<'_>) -> Option<Vec<String>> {
 /// The code is `NotCollected` (not `NotRequested`): the D365 settings are core prerequisites,
 /// so the checks that need them must come out `unknown` (exit 3, "incomplete") rather than
 /// `skipped`, which would let an audit that never looked at D365 exit 0.
-fn not_collected(run: &Run<'_>, tables: &[(&str, &str)], why: &str) {
+fn not_collected(run: &Run<'_>, tables: &[(FactKey, &str)], why: &NoEnvironment) {
     for &(key, path) in tables {
         let table = path
             .split('?')
@@ -108,7 +111,7 @@ fn not_collected(run: &Run<'_>, tables: &[(&str, &str)], why: &str) {
             &format!("GET {{org}}/api/data/v9.2/{table}"),
             SourceError {
                 status: None,
-                code: Some("NotCollected".into()),
+                code: Some(ErrorCode::NotCollected),
                 message: why.to_string(),
             },
         );

@@ -7,11 +7,12 @@
 
 use serde_json::Value;
 
-use super::collect::{OrgInfo, Run};
 use super::endpoints::Service;
 use super::http::{BatchGet, FetchError};
 use super::paging::Paging;
-use crate::model::raw::{bool_prop, str_prop};
+use super::run::{OrgInfo, Run};
+use crate::fact_key::FactKey;
+use crate::json::{bool_prop, str_prop};
 
 /// The user properties the normalizers read (graph.users), and nothing else.
 pub const USER_SELECT: &str = "id,userPrincipalName,displayName,accountEnabled,userType,usageLocation,assignedLicenses,department,companyName,officeLocation,onPremisesExtensionAttributes";
@@ -24,7 +25,21 @@ const NUMBER_PAGE: u32 = 1000;
 /// Azure Communication Services and Microsoft Graph service principals.
 pub(crate) const SERVICE_PRINCIPALS_PATH: &str = "/v1.0/servicePrincipals?$filter=appId in ('1fd5118e-2576-4263-8130-9503064c837a','00000003-0000-0000-c000-000000000000')&$select=id,appId,displayName,accountEnabled";
 
-/// Reads graph.organization (once per run, through [`Run::org`]) and returns what other
+/// The organization, read once (graph.organization) however many collectors ask.
+pub(crate) async fn org<'r>(run: &'r Run<'_>) -> &'r OrgInfo {
+    run.org.get_or_init(|| organization(run)).await
+}
+
+/// The tenant id for URL paths: the organization's id when known, else `--tenant`.
+pub(crate) async fn tenant_id(run: &Run<'_>) -> String {
+    org(run)
+        .await
+        .tenant_id
+        .clone()
+        .unwrap_or_else(|| run.options.tenant.clone())
+}
+
+/// Reads graph.organization (once per run, through [`org`]) and returns what other
 /// collectors need from it.
 pub(crate) async fn organization(run: &Run<'_>) -> OrgInfo {
     let path = "/v1.0/organization";
@@ -37,7 +52,7 @@ pub(crate) async fn organization(run: &Run<'_>) -> OrgInfo {
         Err(_) => OrgInfo::default(),
     };
     run.record(
-        "graph.organization",
+        FactKey::GraphOrganization,
         &run.label(Service::Graph, path),
         result,
     );
@@ -77,7 +92,7 @@ fn org_info(v: &Value) -> OrgInfo {
 
 /// The tenant-wide Graph collections (rows 3, 4, 7, 8, 9), concurrently.
 pub(crate) async fn tenant_wide(run: &Run<'_>) {
-    let paged = |key: &'static str, path: &'static str| async move {
+    let paged = |key: FactKey, path: &'static str| async move {
         let result = run
             .client
             .get_paged(Service::Graph, path, &[], Paging::ODataNextLink)
@@ -85,15 +100,15 @@ pub(crate) async fn tenant_wide(run: &Run<'_>) {
         run.record(key, &run.label(Service::Graph, path), result);
     };
     tokio::join!(
-        run.org(),
-        paged("graph.subscribedSkus", "/v1.0/subscribedSkus"),
-        paged("graph.servicePrincipals", SERVICE_PRINCIPALS_PATH),
+        org(run),
+        paged(FactKey::GraphSubscribedSkus, "/v1.0/subscribedSkus"),
+        paged(FactKey::GraphServicePrincipals, SERVICE_PRINCIPALS_PATH),
         paged(
-            "graph.oauth2PermissionGrants",
+            FactKey::GraphOAuth2PermissionGrants,
             "/v1.0/oauth2PermissionGrants"
         ),
         paged(
-            "graph.roleAssignments",
+            FactKey::GraphRoleAssignments,
             "/v1.0/roleManagement/directory/roleAssignments?$expand=principal"
         ),
     );
@@ -109,7 +124,7 @@ pub(crate) async fn resource_accounts(run: &Run<'_>) -> Option<Vec<String>> {
         .await;
     let ids = result.as_ref().ok().map(|v| object_ids(v, "value"));
     run.record(
-        "graph.resourceAccounts",
+        FactKey::GraphResourceAccounts,
         &run.label(Service::Graph, path),
         result,
     );
@@ -151,7 +166,7 @@ pub(crate) async fn number_assignments(run: &Run<'_>) -> Result<(), Option<u16>>
         Service::Graph,
         &format!("{NUMBER_ASSIGNMENTS_PATH}?$top={NUMBER_PAGE}&$skip=0"),
     );
-    run.record("graph.numberAssignments", &label, result);
+    run.record(FactKey::GraphNumberAssignments, &label, result);
     match status {
         None => Ok(()),
         Some(s) => Err(s),

@@ -11,5 +11,7 @@ pub mod graph;
 pub mod http;
 pub mod paging;
 pub mod powerplatform;
+pub mod run;
 pub mod teams;
 pub mod timeouts;
+pub mod wire;

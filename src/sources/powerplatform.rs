@@ -10,18 +10,17 @@
 use serde_json::{Value, json};
 use url::Url;
 
-use super::collect::Run;
 use super::endpoints::{Cloud, Service, is_loopback};
 use super::http::ReadOnlyClient;
 use super::paging::Paging;
-use crate::model::raw::str_prop;
+use super::run::{NoEnvironment, Run};
+use crate::fact_key::FactKey;
+use crate::json::str_prop;
 
 /// Snapshot key of the environment list.
-pub(crate) const FACT: &str = "powerplatform.environments";
+pub(crate) const FACT: FactKey = FactKey::PowerPlatformEnvironments;
 pub(crate) const ENVIRONMENTS_PATH: &str =
     "/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments?api-version=2020-10-01";
-/// How every "could not find the org" reason ends.
-const PASS: &str = "pass --dataverse-url with the org to audit";
 /// One row of the ACS provider settings: whether an org runs Contact Center voice.
 const PROBE_PATH: &str = "/api/data/v9.2/msdyn_occommunicationprovidersettings?$select=msdyn_occommunicationprovidersettingid&$top=1";
 
@@ -43,9 +42,24 @@ pub(crate) enum Probe {
     Unreadable(String),
 }
 
+/// The client to read Dataverse with: the run's own when `--dataverse-url` was given, else
+/// the org the Power Platform admin API leads to (looked up once, however many collectors
+/// ask), or why there is none.
+pub(crate) async fn dataverse_client<'r>(
+    run: &'r Run<'_>,
+) -> Result<&'r ReadOnlyClient, &'r NoEnvironment> {
+    if run.client.endpoints().base(Service::Dataverse).is_some() {
+        return Ok(run.client);
+    }
+    run.dataverse
+        .get_or_init(|| find_environment(run))
+        .await
+        .as_ref()
+}
+
 /// Lists the environments (recorded as [`FACT`]) and returns a client for the one to audit,
 /// or why there is none.
-pub(crate) async fn find_environment(run: &Run<'_>) -> Result<ReadOnlyClient, String> {
+pub(crate) async fn find_environment(run: &Run<'_>) -> Result<ReadOnlyClient, NoEnvironment> {
     let label = run.label(Service::PowerPlatform, ENVIRONMENTS_PATH);
     let listed = run
         .client
@@ -59,9 +73,7 @@ pub(crate) async fn find_environment(run: &Run<'_>) -> Result<ReadOnlyClient, St
     let listed = match listed {
         Ok(v) => project(&v),
         Err(e) => {
-            let why = format!(
-                "the Power Platform admin API could not list the environments ({e}); {PASS}"
-            );
+            let why = NoEnvironment::NotListed(e.clone());
             run.record(FACT, &label, Err(e));
             return Err(why);
         }
@@ -79,9 +91,7 @@ pub(crate) async fn find_environment(run: &Run<'_>) -> Result<ReadOnlyClient, St
         Vec::new()
     };
     let chosen = choose(&found, &probes)?;
-    run.client
-        .with_dataverse(&found[chosen].url)
-        .map_err(|e| e.to_string())
+    Ok(run.client.with_dataverse(&found[chosen].url)?)
 }
 
 /// The environment list, reduced to what ccaudit uses (BAP has no `$select`): names, default
@@ -201,13 +211,9 @@ async fn probe(client: &ReadOnlyClient, candidate: &Candidate) -> Probe {
 
 /// The index of the environment to audit: the only one, or the only one with voice settings.
 /// `probes` is empty when there was nothing to ask (zero or one candidate).
-pub(crate) fn choose(found: &[Candidate], probes: &[Probe]) -> Result<usize, String> {
+pub(crate) fn choose(found: &[Candidate], probes: &[Probe]) -> Result<usize, NoEnvironment> {
     match found.len() {
-        0 => {
-            return Err(format!(
-                "the Power Platform admin API lists no environment with a ready Dataverse database; {PASS}"
-            ));
-        }
+        0 => return Err(NoEnvironment::NoneReady),
         1 => return Ok(0),
         _ => {}
     }
@@ -238,11 +244,11 @@ pub(crate) fn choose(found: &[Candidate], probes: &[Probe]) -> Result<usize, Str
     } else {
         format!("{} have", voice.len())
     };
-    Err(format!(
-        "{} environments have a Dataverse database and {how_many} Contact Center voice settings: {}; {PASS}",
-        found.len(),
-        listed.join(", ")
-    ))
+    Err(NoEnvironment::Ambiguous {
+        count: found.len(),
+        how_many,
+        listed: listed.join(", "),
+    })
 }
 
 #[cfg(test)]
@@ -330,16 +336,19 @@ mod tests {
             &found,
             &[Probe::NoVoice, Probe::Unreadable("HTTP 403".into())],
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("none has"), "{e}");
         assert!(
             e.contains("https://cc.crm.dynamics.com (not readable: HTTP 403)"),
             "{e}"
         );
         assert!(e.contains("--dataverse-url"), "{e}");
-        let e = choose(&found, &[Probe::Voice, Probe::Voice]).unwrap_err();
+        let e = choose(&found, &[Probe::Voice, Probe::Voice])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("2 have"), "{e}");
-        let e = choose(&[], &[]).unwrap_err();
+        let e = choose(&[], &[]).unwrap_err().to_string();
         assert!(e.contains("no environment"), "{e}");
     }
 }

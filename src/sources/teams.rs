@@ -3,11 +3,12 @@
 
 use serde_json::Value;
 
-use super::collect::Run;
 use super::endpoints::Service;
 use super::graph::object_ids;
 use super::http::FetchError;
 use super::paging::Paging;
+use super::run::Run;
+use crate::fact_key::FactKey;
 
 /// The Teams admin centre's application id, which the telephone-number API requires.
 const TNM_APPLICATION_ID: &str = "045268c0-445e-4ac1-9157-d58f67b167d9";
@@ -16,19 +17,16 @@ const NUMBER_PAGE: u32 = 999;
 
 /// The three tenant policies (rows 12-14), concurrently.
 pub(crate) async fn policies(run: &Run<'_>) {
-    let one = |name: &'static str| async move {
-        let path = format!("/Skype.Policy/configurations/{name}");
+    // The configuration's name is the key's name (`teams.ExternalAccessPolicy`).
+    let one = |key: FactKey| async move {
+        let path = format!("/Skype.Policy/configurations/{}", key.name());
         let result = run.client.get(Service::Teams, &path, &[]).await;
-        run.record(
-            &format!("teams.{name}"),
-            &run.label(Service::Teams, &path),
-            result,
-        );
+        run.record(key, &run.label(Service::Teams, &path), result);
     };
     tokio::join!(
-        one("TeamsAcsFederationConfiguration"),
-        one("ExternalAccessPolicy"),
-        one("TenantFederationSettings"),
+        one(FactKey::TeamsAcsFederationConfiguration),
+        one(FactKey::TeamsExternalAccessPolicy),
+        one(FactKey::TeamsTenantFederationSettings),
     );
 }
 
@@ -62,7 +60,7 @@ pub(crate) async fn application_instances(run: &Run<'_>) -> Option<Vec<String>> 
         .ok()
         .map(|v| object_ids(v, "applicationInstances"));
     run.record(
-        "teams.applicationInstances",
+        FactKey::TeamsApplicationInstances,
         &run.label(Service::Teams, path),
         result,
     );
@@ -84,7 +82,7 @@ fn neither_path(current: FetchError, legacy: FetchError) -> FetchError {
 
 /// teams.telephoneNumbers (row 17), the fallback for Graph numberAssignments.
 pub(crate) async fn telephone_numbers(run: &Run<'_>) {
-    let tenant = run.tenant_id().await;
+    let tenant = super::graph::tenant_id(run).await;
     let path =
         format!("/Skype.TelephoneNumberMgmt/Tenants/{tenant}/telephone-numbers?locale=en-US");
     let result = run
@@ -97,7 +95,7 @@ pub(crate) async fn telephone_numbers(run: &Run<'_>) {
         )
         .await;
     run.record(
-        "teams.telephoneNumbers",
+        FactKey::TeamsTelephoneNumbers,
         &run.label(Service::Teams, &format!("{path}&skip=0&top={NUMBER_PAGE}")),
         result,
     );

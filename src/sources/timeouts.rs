@@ -147,22 +147,31 @@ pub struct TimeoutSpec {
     pub duration: Duration,
 }
 
+/// Why a `--timeout`, `--connect-timeout` or `--deadline` value is refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TimeoutError {
+    #[error(
+        "unknown service `{0}`; use login, graph, teams, arm, dataverse, compliance or powerplatform (or no SERVICE= for all)"
+    )]
+    UnknownService(String),
+    #[error("`{0}` is not a number of seconds")]
+    NotSeconds(String),
+    #[error("{given} s is out of range: use {MIN_SECS} to {max} seconds")]
+    OutOfRange { given: String, max: f64 },
+}
+
 impl FromStr for TimeoutSpec {
-    type Err = String;
+    type Err = TimeoutError;
 
     /// `SECS` or `SERVICE=SECS`; usable as a clap `value_parser`.
-    fn from_str(s: &str) -> Result<TimeoutSpec, String> {
+    fn from_str(s: &str) -> Result<TimeoutSpec, TimeoutError> {
         let (service, secs) = match s.split_once('=') {
             Some((name, secs)) => {
                 let name = name.trim();
                 let service = Waited::ALL
                     .into_iter()
                     .find(|w| w.as_str().eq_ignore_ascii_case(name))
-                    .ok_or_else(|| {
-                        format!(
-                            "unknown service `{name}`; use login, graph, teams, arm, dataverse, compliance or powerplatform (or no SERVICE= for all)"
-                        )
-                    })?;
+                    .ok_or_else(|| TimeoutError::UnknownService(name.to_string()))?;
                 (Some(service), secs)
             }
             None => (None, s),
@@ -173,22 +182,22 @@ impl FromStr for TimeoutSpec {
 }
 
 /// Seconds, decimals allowed, between [`MIN_SECS`] and `max`.
-pub fn parse_secs(s: &str, max: f64) -> Result<Duration, String> {
+pub fn parse_secs(s: &str, max: f64) -> Result<Duration, TimeoutError> {
     let secs: f64 = s
         .trim()
         .parse()
-        .map_err(|_| format!("`{}` is not a number of seconds", s.trim()))?;
+        .map_err(|_| TimeoutError::NotSeconds(s.trim().to_string()))?;
     if !(MIN_SECS..=max).contains(&secs) {
-        return Err(format!(
-            "{} s is out of range: use {MIN_SECS} to {max} seconds",
-            s.trim()
-        ));
+        return Err(TimeoutError::OutOfRange {
+            given: s.trim().to_string(),
+            max,
+        });
     }
     Ok(Duration::from_secs_f64(secs))
 }
 
 /// `--deadline SECS` as a clap `value_parser`.
-pub fn parse_deadline(s: &str) -> Result<Duration, String> {
+pub fn parse_deadline(s: &str) -> Result<Duration, TimeoutError> {
     parse_secs(s, MAX_DEADLINE_SECS)
 }
 
@@ -267,7 +276,7 @@ mod tests {
 
     #[test]
     fn bad_specs_say_what_is_wrong() {
-        let err = |s: &str| s.parse::<TimeoutSpec>().unwrap_err();
+        let err = |s: &str| s.parse::<TimeoutSpec>().unwrap_err().to_string();
         assert!(
             err("mail=3").contains("unknown service `mail`"),
             "{}",

@@ -1,4 +1,5 @@
-//! Canonical forms for identifiers that the APIs spell in several ways.
+//! Canonical forms for identifiers that the APIs spell in several ways, shared by the
+//! collectors and the normalizers (and the features that match ids after them).
 //!
 //! GUIDs: lower-case, bare (`{'FACED04C-...'}` → `faced04c-...`). Numbers: E.164 with `+`
 //! (`tel:+14255550100` → `+14255550100`; a Direct Routing `;ext=` suffix is kept).
