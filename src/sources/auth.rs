@@ -1939,6 +1939,12 @@ JFdAlFytgkTU6YzabG+X36PPtUuDvynkh8YrTS+XGUQqFcXDwwGH1EECQFj2pbpW
                 args_file.display()
             ),
         );
+        az_gets_its_arguments_and_answers(az, &args_file).await;
+    }
+
+    /// `az` (a script or batch file that writes its arguments to `args_file` and prints a
+    /// token) is asked for the Teams audience in the given tenant, and its token is used.
+    async fn az_gets_its_arguments_and_answers(az: PathBuf, args_file: &Path) {
         let cred = Credential::AzureCli {
             tenant: Some("contoso.onmicrosoft.com".into()),
             program: az,
@@ -2008,19 +2014,7 @@ JFdAlFytgkTU6YzabG+X36PPtUuDvynkh8YrTS+XGUQqFcXDwwGH1EECQFj2pbpW
                 args_file.display()
             ),
         );
-        let cred = Credential::AzureCli {
-            tenant: Some("contoso.onmicrosoft.com".into()),
-            program: az,
-        };
-        let login = Url::parse("https://login.microsoftonline.com").unwrap();
-        let provider = TokenProvider::new(cred, &login).unwrap();
-        let teams = Audience::new(crate::sources::endpoints::TEAMS_ADMIN_API_RESOURCE);
-        assert_eq!(provider.token(&teams).await.unwrap().expose_secret(), TOKEN);
-        let args = std::fs::read_to_string(args_file).unwrap();
-        assert_eq!(
-            args.trim(),
-            "account get-access-token --resource 48ac35b8-9aa8-4d74-927d-1f4a14a0b239 -o json --tenant contoso.onmicrosoft.com"
-        );
+        az_gets_its_arguments_and_answers(az, &args_file).await;
     }
 
     #[cfg(windows)]
