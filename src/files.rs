@@ -200,7 +200,10 @@ fn identity(path: &Path) -> PathBuf {
 }
 
 /// Whether `b` is the file `a` (whose identity is `a_id`) names: the same canonical path, or
-/// on unix the same inode (a hard link).
+/// on unix the same inode (a hard link). On Windows a hard link is not recognised (its file id
+/// needs an API std has not stabilised); the output then replaces the link's name by rename,
+/// so the input's contents are still not overwritten (docs/reliability.md, "Windows").
+#[cfg_attr(not(unix), allow(unused_variables))]
 fn same_file(a: &Path, a_id: &Path, b: &Path) -> bool {
     if a_id == identity(b) {
         return true;

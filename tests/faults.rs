@@ -8,7 +8,7 @@
 //! What was measured and why is in docs/reliability.md.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Output;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -848,7 +848,7 @@ async fn interrupted_collect_leaves_no_partial_snapshot() {
             !output.exists(),
             "SIG{signal}: a snapshot was left at the output path"
         );
-        let left: Vec<PathBuf> = std::fs::read_dir(dir.path())
+        let left: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().path())
             .collect();

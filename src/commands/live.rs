@@ -310,14 +310,17 @@ fn plural(n: usize, word: &str) -> String {
     }
 }
 
-/// `-v`: debug events of ccaudit (one per request) to stderr; `RUST_LOG` refines it.
+/// `-v`: debug events of ccaudit (one per request) to stderr; `RUST_LOG` refines it. The
+/// events are styled and `anstream` decides what reaches stderr, as for the report: plain when
+/// it is not a terminal (or with `NO_COLOR`), and on a Windows console without ANSI support the
+/// styles become console colours instead of escape codes.
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("ccaudit=debug"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(anstream::stderr)
+        .with_ansi(true)
         .with_target(false)
         .try_init();
 }

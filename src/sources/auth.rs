@@ -39,6 +39,14 @@ const TOKEN_ATTEMPTS: u32 = 3;
 const TOKEN_RETRY_AFTER_CAP: Duration = Duration::from_secs(60);
 const TOKEN_BODY_CAP: usize = 1 << 20;
 const AZ_TIMEOUT: Duration = Duration::from_secs(120);
+/// The Azure CLI's launcher, tried in this order. On Windows it is a batch file, which std
+/// starts only when named with its extension (then through cmd.exe, arguments escaped for it):
+/// `az.cmd` from the MSI and winget installs, `az.bat` from `pip install azure-cli`.
+const AZ_LAUNCHERS: &[&str] = if cfg!(windows) {
+    &["az.cmd", "az.bat"]
+} else {
+    &["az"]
+};
 const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -74,7 +82,7 @@ pub enum Credential {
     /// `az account get-access-token --resource R [--tenant T]` per audience.
     AzureCli {
         tenant: Option<String>,
-        /// `az` (`az.cmd` on Windows) unless set otherwise.
+        /// `az` (`az.cmd`, then `az.bat`, on Windows) unless set otherwise.
         program: PathBuf,
     },
     ClientSecret {
@@ -144,7 +152,7 @@ impl Credential {
         match method {
             AuthMethod::AzureCli => Ok(Credential::AzureCli {
                 tenant,
-                program: PathBuf::from(if cfg!(windows) { "az.cmd" } else { "az" }),
+                program: PathBuf::from(AZ_LAUNCHERS[0]),
             }),
             AuthMethod::ClientSecret => {
                 let secret = get("AZURE_CLIENT_SECRET");
@@ -1119,27 +1127,31 @@ async fn az_token(
     tenant: Option<&str>,
     audience: &Audience,
 ) -> Result<CachedToken, AuthError> {
-    let mut cmd = tokio::process::Command::new(program);
-    cmd.args([
-        "account",
-        "get-access-token",
-        "--resource",
-        audience.resource(),
-        "-o",
-        "json",
-    ]);
-    if let Some(t) = tenant {
-        cmd.args(["--tenant", t]);
-    }
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
     let login = match tenant {
         Some(t) => format!("az login --tenant {t}"),
         None => "az login".to_string(),
     };
-    let output = match tokio::time::timeout(AZ_TIMEOUT, cmd.output()).await {
+    // The default launcher has other names to try; a program set otherwise is the only one.
+    let candidates: Vec<&Path> = if program == Path::new(AZ_LAUNCHERS[0]) {
+        AZ_LAUNCHERS.iter().map(Path::new).collect()
+    } else {
+        vec![program]
+    };
+    let mut spawned = None;
+    for candidate in candidates {
+        let result =
+            tokio::time::timeout(AZ_TIMEOUT, az_command(candidate, tenant, audience).output())
+                .await;
+        let absent = matches!(&result, Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound);
+        spawned = Some((candidate, result));
+        if !absent {
+            break;
+        }
+    }
+    let Some((program, spawned)) = spawned else {
+        return Err(AuthError::AzCliNotFound);
+    };
+    let output = match spawned {
         Err(_) => {
             return Err(AuthError::AzCliFailed {
                 detail: format!("no answer within {} s", AZ_TIMEOUT.as_secs()),
@@ -1173,6 +1185,32 @@ async fn az_token(
         return Err(AuthError::AzCliFailed { detail, login });
     }
     parse_az_output(&output.stdout, SystemTime::now())
+}
+
+/// `az account get-access-token --resource R -o json [--tenant T]`, run with no input and its
+/// output captured; killed if the run gives up on it.
+fn az_command(
+    program: &Path,
+    tenant: Option<&str>,
+    audience: &Audience,
+) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args([
+        "account",
+        "get-access-token",
+        "--resource",
+        audience.resource(),
+        "-o",
+        "json",
+    ]);
+    if let Some(t) = tenant {
+        cmd.args(["--tenant", t]);
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    cmd
 }
 
 /// `accessToken` with `expires_on` (POSIX seconds, newer CLIs) or, failing that, the token's own
@@ -1933,6 +1971,12 @@ JFdAlFytgkTU6YzabG+X36PPtUuDvynkh8YrTS+XGUQqFcXDwwGH1EECQFj2pbpW
                 args_file.display()
             ),
         );
+        az_gets_its_arguments_and_answers(az, &args_file).await;
+    }
+
+    /// `az` (a script or batch file that writes its arguments to `args_file` and prints a
+    /// token) is asked for the Teams audience in the given tenant, and its token is used.
+    async fn az_gets_its_arguments_and_answers(az: PathBuf, args_file: &Path) {
         let cred = Credential::AzureCli {
             tenant: Some("contoso.onmicrosoft.com".into()),
             program: az,
@@ -1979,6 +2023,50 @@ JFdAlFytgkTU6YzabG+X36PPtUuDvynkh8YrTS+XGUQqFcXDwwGH1EECQFj2pbpW
         assert_eq!(
             err,
             "Azure CLI not found: install it or use --auth client-secret"
+        );
+    }
+
+    /// A batch file standing in for `az.cmd`: what Windows runs (through cmd.exe).
+    #[cfg(windows)]
+    fn fake_az_cmd(dir: &Path, script: &str) -> PathBuf {
+        let path = dir.join("az.cmd");
+        std::fs::write(&path, format!("@echo off\r\n{script}\r\n")).unwrap();
+        path
+    }
+
+    #[cfg(windows)]
+    #[tokio::test]
+    async fn azure_cli_as_a_batch_file_gets_its_arguments_and_answers() {
+        let dir = tempfile::tempdir().unwrap();
+        let args_file = dir.path().join("args");
+        let az = fake_az_cmd(
+            dir.path(),
+            &format!(
+                "echo %*> \"{}\"\r\necho {{\"accessToken\":\"{TOKEN}\",\"expires_on\":4102444800}}",
+                args_file.display()
+            ),
+        );
+        az_gets_its_arguments_and_answers(az, &args_file).await;
+    }
+
+    #[cfg(windows)]
+    #[tokio::test]
+    async fn azure_cli_batch_file_failure_is_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let az = fake_az_cmd(
+            dir.path(),
+            "echo ERROR: AADSTS70043: The refresh token has expired. 1>&2\r\nexit /b 1",
+        );
+        let cred = Credential::AzureCli {
+            tenant: Some("t1".into()),
+            program: az,
+        };
+        let login = Url::parse("https://login.microsoftonline.com").unwrap();
+        let provider = TokenProvider::new(cred, &login).unwrap();
+        let err = provider.token(&graph()).await.unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "az: AADSTS70043: The refresh token has expired; run `az login --tenant t1`"
         );
     }
 
