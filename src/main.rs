@@ -502,7 +502,7 @@ fn audit(mut args: AuditArgs) -> Result<ExitStatus, Failure> {
         }
     }
     if let Some(path) = &args.remediation_script {
-        write_remediation_script(path, &report, &model)?;
+        write_remediation_script(path, &report, &model, &set)?;
     }
     // The report is out (it says why each check was skipped); the exit status says that it
     // holds no verdict.
@@ -517,9 +517,10 @@ fn write_remediation_script(
     path: &Path,
     report: &Report,
     model: &TenantModel,
+    checks: &CheckSet,
 ) -> Result<(), Failure> {
     use ccaudit::remediation_script::{Action, Plan};
-    let plan = Plan::build(&report.results, model);
+    let plan = Plan::build_with(&report.results, model, checks);
     collect::write_private(path, plan.script(report).as_bytes()).map_err(|e| {
         Failure(format!(
             "{}: cannot write the remediation script: {e}",

@@ -19,6 +19,7 @@ pub mod scope;
 pub mod teams;
 #[cfg(test)]
 mod test_support;
+pub mod well_known;
 
 use std::collections::BTreeMap;
 
