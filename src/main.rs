@@ -543,7 +543,9 @@ fn write_remediation_script(
 fn validate_suppressions(config: Option<&mut Config>, set: &CheckSet) -> Result<(), Failure> {
     if let Some(config) = config {
         let ids: Vec<&str> = set.keys().map(String::as_str).collect();
-        config.validate_checks(&ids)?;
+        for warning in config.validate_checks(&ids)? {
+            files::note(&format!("warning: {warning}"));
+        }
     }
     Ok(())
 }

@@ -94,6 +94,31 @@ pub fn builtin_specs() -> &'static BTreeMap<String, CheckSpec> {
     })
 }
 
+/// A check id that no longer exists, and the check that now covers it (`checks/retired.yaml`).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retired {
+    pub id: String,
+    pub replaced_by: String,
+    pub why: String,
+}
+
+/// The retired check ids, by id. The file is checked by the test suite; were it unreadable,
+/// no id would redirect (a suppression naming one is then refused as unknown).
+pub fn retired() -> &'static BTreeMap<String, Retired> {
+    static RETIRED: OnceLock<BTreeMap<String, Retired>> = OnceLock::new();
+    RETIRED.get_or_init(|| {
+        BUILTIN
+            .get_file("retired.yaml")
+            .and_then(|f| f.contents_utf8())
+            .and_then(|text| serde_yaml::from_str::<Vec<Retired>>(text).ok())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect()
+    })
+}
+
 /// Each check's fix by id, for `remediation_script::Plan::build_with`.
 pub fn fixes(set: &CheckSet) -> BTreeMap<String, Fix> {
     set.iter()

@@ -218,7 +218,10 @@ impl Check {
         if !valid_id(&spec.id) {
             return Err(err(
                 line_of("id"),
-                format!("id `{}` must look like AREA-NNN (e.g. ACSFED-002)", spec.id),
+                format!(
+                    "id `{}` must look like AREA-NNN (upper-case letters or digits, a dash, three digits)",
+                    spec.id
+                ),
             ));
         }
         if !AREAS.contains(&spec.area.as_str()) {
