@@ -276,21 +276,16 @@ impl FixStep {
     /// text (placeholders left as written).
     pub fn describe(&self) -> Vec<String> {
         let info = self.info();
-        let mut lines = vec![format!(
-            "{} ({}): {}",
-            info.kind,
-            if info.automated {
-                "automated, changes only with -Apply"
-            } else {
-                "manual"
-            },
-            info.summary
-        )];
-        if let FixStep::Manual { title, text, .. } = self {
-            lines.push(format!("  {title}"));
-            lines.extend(text.lines().map(|l| format!("    {l}")));
+        match self {
+            FixStep::Manual { title, text, .. } => std::iter::once(format!("manual: {title}"))
+                .chain(text.lines().map(|l| format!("  {l}")))
+                .collect(),
+            _ if info.automated => vec![format!(
+                "{}: {} (changes only with -Apply)",
+                info.kind, info.summary
+            )],
+            _ => vec![format!("{} (manual): {}", info.kind, info.summary)],
         }
-        lines
     }
 }
 
