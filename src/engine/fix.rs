@@ -129,6 +129,28 @@ pub enum FixStep {
     AssignNumber {},
 }
 
+/// Every kind, as written in YAML (docs/writing-checks.md lists each with its parameters).
+pub const KINDS: &[&str] = &[
+    "manual",
+    "create-resource-account",
+    "bind-resource-account",
+    "set-usage-location",
+    "license-resource-account",
+    "assign-calling-plan",
+    "license-agent-teams-phone",
+    "enable-enterprise-voice",
+    "move-to-teams-only",
+    "enable-acs-service-principal",
+    "enable-acs-federation",
+    "allow-acs-resource",
+    "grant-acs-policy",
+    "reassign-blocking-policy",
+    "review-information-barriers",
+    "make-service-number",
+    "activate-number",
+    "assign-number",
+];
+
 /// The placeholders a fix text may use.
 pub const PLACEHOLDERS: &[&str] = &["subject", "subject_id", "subject:ps", "subject_id:ps"];
 
@@ -434,6 +456,31 @@ mod tests {
         assert_eq!(
             p.fill("{subject} {subject:ps} {subject_id} {subject_id:ps} {x"),
             "a'b@contoso.com <a'b@contoso.com> id-1 <id-1> {x"
+        );
+    }
+
+    #[test]
+    fn every_kind_is_a_template_and_documented() {
+        let docs = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/writing-checks.md"),
+        )
+        .unwrap_or_default();
+        for kind in KINDS {
+            // Parameterless kinds parse alone; the others fail only for a missing parameter.
+            match serde_yaml::from_str::<FixStep>(&format!("kind: {kind}")) {
+                Ok(step) => assert_eq!(step.info().kind, *kind),
+                Err(e) => assert!(e.to_string().contains("missing field"), "{kind}: {e}"),
+            }
+            assert!(
+                docs.contains(&format!("| `{kind}` |")),
+                "{kind} is not in the docs table"
+            );
+        }
+        assert!(
+            serde_yaml::from_str::<FixStep>("kind: nope")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown variant")
         );
     }
 }
