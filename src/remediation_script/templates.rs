@@ -1008,3 +1008,191 @@ fn pascal(camel: &str) -> String {
         .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
         .unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::fix::FixStep as K;
+    use crate::model::AuditConfig;
+    use crate::snapshot::Snapshot;
+
+    const AGENT2: (&str, &str) = ("6b3c4d5e-1d2e-4f3a-9b8c-2d3e4f5a6b7c", "agent2@contoso.com");
+    const RA_SALES: (&str, &str) = (
+        "3e5d9c21-6b7a-4f0e-9a1d-2c4b6e8f0a13",
+        "ra_cc_sales@contoso.com",
+    );
+    const ACS_ID: &str = "bb567890-1234-1234-1234-bbb123456789";
+    /// An account without a license record (the field case's accounts all have theirs).
+    const UNLICENSED: (&str, &str) = ("unlicensed-id", "unlicensed@contoso.com");
+
+    fn field_case() -> TenantModel {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/field-case.snapshot.json");
+        let snapshot = Snapshot::load(&path).expect("the field case loads");
+        TenantModel::from_snapshot(&snapshot, AuditConfig::default())
+    }
+
+    fn result(status: Status, subject: Option<(&str, &str)>) -> CheckResult {
+        CheckResult::sample("TEST-001", status, subject)
+    }
+
+    fn steps(model: &TenantModel, kind: &K, subject: Option<(&str, &str)>) -> Vec<Step> {
+        Ctx { model }.steps(&result(Status::Fail, subject), kind)
+    }
+
+    fn change(step: &Step) -> &Change {
+        match &step.action {
+            Action::Change(c) => c,
+            other => panic!("{}: not a change: {other:?}", step.title),
+        }
+    }
+
+    /// Read-merge-write: the read lines only read, the desired value is computed, and only the
+    /// apply lines (run under `-Apply`) change anything.
+    fn assert_read_merge_write(c: &Change) {
+        let changing = ["Set-", "Grant-", "New-", "Update-", "Sync-", "Remove-"];
+        for line in c.read.iter().chain(&c.desired) {
+            assert!(
+                !changing.iter().any(|v| line.contains(v)),
+                "reads must not change: {line}"
+            );
+        }
+        assert!(c.read.iter().any(|l| l.contains("$current")), "{c:?}");
+        assert!(c.desired.iter().any(|l| l.contains("$desired")), "{c:?}");
+        assert!(
+            c.apply
+                .iter()
+                .any(|l| changing.iter().any(|v| l.contains(v))),
+            "{c:?}"
+        );
+    }
+
+    #[test]
+    fn every_automated_kind_reads_computes_then_changes() {
+        let model = field_case();
+        let number = Some(("+14255550150", "+14255550150"));
+        let cases: [(K, Option<(&str, &str)>); 10] = [
+            (
+                K::BindResourceAccount {
+                    ids_unknown: "x".into(),
+                },
+                Some(RA_SALES),
+            ),
+            (K::SetUsageLocation {}, Some(RA_SALES)),
+            (K::LicenseResourceAccount {}, Some(UNLICENSED)),
+            (
+                K::EnableEnterpriseVoice {
+                    no_teams_user: "x".into(),
+                },
+                Some(AGENT2),
+            ),
+            (K::MoveToTeamsOnly {}, Some(AGENT2)),
+            (K::EnableAcsServicePrincipal {}, None),
+            (K::EnableAcsFederation {}, None),
+            (
+                K::AllowAcsResource {
+                    acs_id_unknown: "x".into(),
+                },
+                Some((ACS_ID, ACS_ID)),
+            ),
+            (K::GrantAcsPolicy {}, Some(AGENT2)),
+            (
+                K::ReassignBlockingPolicy {},
+                Some(("Tag:CC-Restricted", "Tag:CC-Restricted")),
+            ),
+        ];
+        for (kind, subject) in cases {
+            let made = steps(&model, &kind, subject);
+            assert!(!made.is_empty(), "{kind:?}");
+            for s in &made {
+                assert_read_merge_write(change(s));
+            }
+        }
+        // The number kinds fall back to a manual step when there is nothing safe to change.
+        for kind in [
+            K::ActivateNumber {},
+            K::AssignNumber {},
+            K::MakeServiceNumber {},
+        ] {
+            assert_eq!(steps(&model, &kind, number).len(), 1, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn allow_acs_resource_appends_the_d365_id_and_keeps_the_others() {
+        let model = field_case();
+        let kind = K::AllowAcsResource {
+            acs_id_unknown: "x".into(),
+        };
+        let c = change(&steps(&model, &kind, None)[0]).clone();
+        assert!(c.desired.iter().any(|l| l.contains("@($current")), "{c:?}");
+        assert!(
+            c.desired
+                .iter()
+                .any(|l| l.contains(ACS_ID) && l.contains("+=")),
+            "{c:?}"
+        );
+    }
+
+    #[test]
+    fn allow_acs_resource_without_the_acs_id_is_manual_with_the_check_text() {
+        let mut model = field_case();
+        model.d365.teams_provider = crate::model::Fact::not_requested("test");
+        let kind = K::AllowAcsResource {
+            acs_id_unknown: "fix the id check for {subject}".into(),
+        };
+        let made = steps(&model, &kind, Some(("s", "sub")));
+        assert_eq!(
+            made[0].action,
+            Action::Manual(vec!["fix the id check for sub".into()])
+        );
+    }
+
+    #[test]
+    fn a_license_is_added_to_the_current_ones() {
+        let model = field_case();
+        let c = change(&steps(&model, &K::LicenseResourceAccount {}, Some(UNLICENSED))[0]).clone();
+        assert_eq!(c.desired[0], "$desired = @($current)");
+        assert!(c.apply[0].contains("-RemoveLicenses @()"), "{c:?}");
+    }
+
+    #[test]
+    fn grant_acs_policy_goes_back_to_global_when_global_allows_acs() {
+        let model = field_case();
+        let made = steps(&model, &K::GrantAcsPolicy {}, Some(AGENT2));
+        let c = change(made.last().expect("a grant"));
+        assert_eq!(c.desired, vec!["$desired = 'Global'".to_string()]);
+        assert!(c.apply[0].ends_with("-PolicyName $null"), "{c:?}");
+    }
+
+    #[test]
+    fn a_manual_step_fills_its_subject_picks_its_missing_text_and_can_be_made_once() {
+        let model = field_case();
+        let kind = K::Manual {
+            title: "fix {subject}".into(),
+            text: "Run X -Identity {subject:ps}\nthen {subject_id}".into(),
+            title_missing: Some("create {subject}".into()),
+            text_missing: None,
+            once: false,
+        };
+        let ctx = Ctx { model: &model };
+        let fail = ctx.steps(&result(Status::Fail, Some(("ID", "o'b"))), &kind);
+        assert_eq!(fail[0].title, "fix o'b");
+        assert_eq!(
+            fail[0].action,
+            Action::Manual(vec!["Run X -Identity 'o''b'".into(), "then id".into()])
+        );
+        let missing = ctx.steps(&result(Status::Missing, Some(("ID", "o'b"))), &kind);
+        assert_eq!(missing[0].title, "create o'b");
+        let once = K::Manual {
+            title: "t".into(),
+            text: "x".into(),
+            title_missing: None,
+            text_missing: None,
+            once: true,
+        };
+        let a = ctx.steps(&result(Status::Fail, Some(("1", "a"))), &once);
+        let b = ctx.steps(&result(Status::Fail, Some(("2", "b"))), &once);
+        assert_eq!(a[0].key, b[0].key, "one step for every subject");
+    }
+}
