@@ -309,12 +309,25 @@ impl Config {
 
     /// Checks every suppression names a known check, and rewrites it to the check's own
     /// spelling. `known` lists every loaded check id (before `--only`/`--skip`, so narrowing a
-    /// run never turns a valid file into an invalid one).
-    pub fn validate_checks(&mut self, known: &[&str]) -> Result<(), ConfigError> {
+    /// run never turns a valid file into an invalid one). A retired id (`checks/retired.yaml`)
+    /// is rewritten to the check that replaced it; the warnings returned say so.
+    pub fn validate_checks(&mut self, known: &[&str]) -> Result<Vec<String>, ConfigError> {
+        let mut warnings = Vec::new();
+        let find = |id: &str| known.iter().find(|k| k.eq_ignore_ascii_case(id)).copied();
         for (i, s) in self.suppressions.iter_mut().enumerate() {
-            match known.iter().find(|id| id.eq_ignore_ascii_case(&s.check)) {
-                Some(id) => s.check = id.to_string(),
-                None => {
+            let retired = crate::engine::catalog::retired()
+                .values()
+                .find(|r| r.id.eq_ignore_ascii_case(&s.check));
+            match (find(&s.check), retired.and_then(|r| find(&r.replaced_by))) {
+                (Some(id), _) => s.check = id.to_string(),
+                (None, Some(new)) => {
+                    warnings.push(format!(
+                        "{}:{}: suppressions[{i}].check: `{}` was retired; it now applies to {new}, which replaced it (update the file)",
+                        self.origin, s.line, s.check
+                    ));
+                    s.check = new.to_string();
+                }
+                (None, None) => {
                     return Err(ConfigError {
                         origin: self.origin.clone(),
                         line: s.line,
@@ -326,7 +339,7 @@ impl Config {
                 }
             }
         }
-        Ok(())
+        Ok(warnings)
     }
 }
 

@@ -25,6 +25,7 @@ use crate::model::directory::Sku;
 use crate::model::teams::{
     DOCUMENTED_D365_APP_ID, ExternalAccessPolicy, PhoneNumber, ResourceAccount,
 };
+use crate::model::well_known::{RA_LICENSE_SKU, RA_LICENSE_SKU_PART};
 use crate::model::{AuditConfig, Fact, TenantModel, UnavailableKind};
 use crate::redact::MICROSOFT_DEFAULT_POLICY_NAMES;
 use crate::report::{ExitStatus, Summary};
@@ -32,10 +33,6 @@ use crate::snapshot::Snapshot;
 
 /// Bumped only on breaking changes to `diff --format json`.
 pub const DIFF_SCHEMA_VERSION: u32 = 1;
-
-/// The Teams Phone Resource Account license (PHONESYSTEM_VIRTUALUSER).
-const RA_SKU_ID: &str = "440eaaa8-b3e0-484b-a8be-62870b9ba70a";
-const RA_SKU_PART: &str = "PHONESYSTEM_VIRTUALUSER";
 
 /// One side of a diff: a tenant model and the results of the checks run on it.
 #[derive(Debug, Clone)]
@@ -913,25 +910,37 @@ fn ib_rows(a: &View, b: &View) -> Vec<Row> {
             ))
         },
     );
+    // The checks that declare this row (`diff_row` in their YAML) decide it.
+    let checks = tallied_by("ib.separated");
+    let names = checks.join(", ");
     r.add(
         "ib.separated",
-        "IB-002 results where IB separates agents from contact-center resource accounts",
+        &format!("{names} results where IB separates agents from contact-center resource accounts"),
         |v| {
             // Counted over the check's own subjects (whatever it groups by), so unknowns show
-            // in the IB-002 verdict rather than here.
+            // in the check's verdict rather than here.
             let results: Vec<&CheckResult> = v
                 .results
                 .iter()
-                .filter(|r| r.check == "IB-002" && r.status != Status::Skipped)
+                .filter(|r| checks.contains(&r.check.as_str()) && r.status != Status::Skipped)
                 .collect();
             if results.is_empty() {
-                return Ok(Val::na("IB-002 has nothing to check"));
+                return Ok(Val::na(&format!("{names} has nothing to check")));
             }
             let fail = results.iter().filter(|r| r.status == Status::Fail).count();
             Ok(Val::ratio(fail, results.len()))
         },
     );
     r.rows
+}
+
+/// The built-in checks whose results the diff row `row` tallies (their `diff_row`), in id order.
+fn tallied_by(row: &str) -> Vec<&'static str> {
+    engine::catalog::builtin_specs()
+        .values()
+        .filter(|s| s.diff_row.as_deref() == Some(row))
+        .map(|s| s.id.as_str())
+        .collect()
 }
 
 fn resource_account_rows(a: &View, b: &View) -> Vec<Row> {
@@ -1053,7 +1062,7 @@ fn license_rows(a: &View, b: &View) -> Vec<Row> {
     let ra_sku = |v: &View| -> Got<Option<Sku>> {
         Ok(get(&v.m.directory.skus)?
             .iter()
-            .find(|s| s.sku_id == RA_SKU_ID || s.sku_part_number == RA_SKU_PART)
+            .find(|s| s.sku_id == RA_LICENSE_SKU || s.sku_part_number == RA_LICENSE_SKU_PART)
             .cloned())
     };
     r.add(

@@ -754,6 +754,9 @@ pub struct CheckVerdict {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub needs: Option<String>,
+    /// For a finding: the check's fix steps (from its `fix:`), as `engine::fix` describes them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fix: Vec<String>,
 }
 
 impl CheckVerdict {
@@ -772,6 +775,27 @@ impl CheckVerdict {
             format!("{} ({word})", self.check)
         }
     }
+}
+
+/// A check's fix steps described for people, its subject shown as `<kind>`.
+fn fix_lines(spec: &crate::engine::check::CheckSpec) -> Vec<String> {
+    let Some(fix) = &spec.fix else {
+        return Vec::new();
+    };
+    let (name, id) = (
+        format!("<{}>", spec.subject_kind),
+        format!("<{} id>", spec.subject_kind),
+    );
+    let subject = crate::engine::fix::Placeholders {
+        subject: &name,
+        subject_id: &id,
+        quote: str::to_string,
+    };
+    fix.steps
+        .iter()
+        .flat_map(|s| s.describe())
+        .map(|l| subject.fill(&l))
+        .collect()
 }
 
 /// How the checks linked to one entry came out in a tenant, findings first.
@@ -823,6 +847,11 @@ pub fn in_tenant(
                 failing,
                 message: first.map(|r| r.message.clone()).unwrap_or_default(),
                 needs: first.and_then(|r| r.needs.clone()),
+                fix: if status.is_finding() {
+                    fix_lines(&check.spec)
+                } else {
+                    Vec::new()
+                },
             })
         })
         .collect();

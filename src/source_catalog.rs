@@ -289,7 +289,11 @@ pub const SOURCES: &[SourceSpec] = &[
     },
     SourceSpec {
         key: FactKey::GraphServicePrincipals,
-        endpoint: "GET /v1.0/servicePrincipals?$filter=appId in ('1fd5118e-2576-4263-8130-9503064c837a','00000003-0000-0000-c000-000000000000')",
+        endpoint: concat!(
+            "GET /v1.0/servicePrincipals?$filter=appId in ('",
+            crate::acs_app_id!(),
+            "','00000003-0000-0000-c000-000000000000')"
+        ),
         needs: "Graph application permission Application.Read.All",
         application: &[p::APPLICATION_READ_ALL],
         delegated: &[p::SCOPE_APPLICATION_READ_ALL],

@@ -106,29 +106,9 @@ pub fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{Basis, Severity, Subject};
 
     fn result(check: &str, status: Status, subject: Option<(&str, &str)>) -> CheckResult {
-        CheckResult {
-            check: check.into(),
-            title: String::new(),
-            area: String::new(),
-            severity: Severity::High,
-            basis: Basis::Documented,
-            status,
-            subject: subject.map(|(id, name)| Subject {
-                kind: "agent".into(),
-                id: id.into(),
-                name: name.into(),
-            }),
-            message: String::new(),
-            remediation: None,
-            docs: Vec::new(),
-            needs: None,
-            error_codes: Vec::new(),
-            suppressed: None,
-            absent_in: None,
-        }
+        CheckResult::sample(check, status, subject)
     }
 
     fn suppression(check: &str, subject: Option<&str>, expires: Option<&str>) -> Suppression {

@@ -17,6 +17,9 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::fact_key::FactKey;
+use crate::model::well_known::{
+    ACS_APP_ID, RA_LICENSE_SKU, RA_LICENSE_SKU_PART, TEAMS_PHONE_SKU, TEAMS_PHONE_SKU_PART,
+};
 use crate::snapshot::{AgentSelection, SCHEMA_VERSION, Snapshot, SourceFact};
 
 /// What to generate.
@@ -65,13 +68,10 @@ const SUBSCRIPTION_ID: &str = "11112222-3333-4444-5555-666677778888";
 /// A well-known (id, name) pair: a SKU's skuId and part number, or a service plan's id and name.
 type IdName = (&'static str, &'static str);
 
-const RA_SKU: IdName = (
-    "440eaaa8-b3e0-484b-a8be-62870b9ba70a",
-    "PHONESYSTEM_VIRTUALUSER",
-);
+const RA_SKU: IdName = (RA_LICENSE_SKU, RA_LICENSE_SKU_PART);
 const E5_SKU: IdName = ("06ebc4ee-1bb5-47dd-8120-11324bc54e06", "SPE_E5");
 const E3_SKU: IdName = ("6fd2c87f-b296-42f0-b197-1e91e994b900", "ENTERPRISEPACK");
-const MCOEV_SKU: IdName = ("e43b5b99-8dfb-405f-9987-dc307f34bcbd", "MCOEV");
+const MCOEV_SKU: IdName = (TEAMS_PHONE_SKU, TEAMS_PHONE_SKU_PART);
 const CC_SKU: IdName = ("2f9a8e7d-6c5b-4a49-9382-71605f4e3d2c", CONTACT_CENTER_SKU);
 
 const PLAN_RA: IdName = ("f47330e9-c134-43b3-9993-e7f004506889", "MCOEV_VIRTUALUSER");
@@ -389,7 +389,7 @@ pub fn generate(params: &SynthParams) -> Snapshot {
         fact(
             format!("GET {GRAPH}/v1.0/servicePrincipals?$filter=appId in (...)"),
             json!({"value": [
-                {"id": ACS_SP_ID, "appId": "1fd5118e-2576-4263-8130-9503064c837a", "displayName": "Azure Communication Services", "servicePrincipalType": "Application", "accountEnabled": true},
+                {"id": ACS_SP_ID, "appId": ACS_APP_ID, "displayName": "Azure Communication Services", "servicePrincipalType": "Application", "accountEnabled": true},
                 {"id": GRAPH_SP_ID, "appId": "00000003-0000-0000-c000-000000000000", "displayName": "Microsoft Graph", "servicePrincipalType": "Application", "accountEnabled": true}
             ]}),
         ),

@@ -204,9 +204,13 @@ fn every_check_id_named_anywhere_is_in_the_catalog() {
         files(Path::new(dir), &mut all);
     }
     all.push("README.md".into());
+    // A retired id may be named where it is retired and by the tests of its redirect.
+    let retired = engine::catalog::retired();
     let mut unknown = Vec::new();
     for path in &all {
         let text = std::fs::read_to_string(path).unwrap_or_default();
+        let may_name_retired =
+            path.starts_with("tests") || path == Path::new("checks/retired.yaml");
         for word in text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
             let Some((prefix, digits)) = word.rsplit_once('-') else {
                 continue;
@@ -216,6 +220,7 @@ fn every_check_id_named_anywhere_is_in_the_catalog() {
                 && digits.bytes().all(|b| b.is_ascii_digit())
                 && !set.contains_key(word)
                 && !UNKNOWN_ON_PURPOSE.contains(&word)
+                && !(may_name_retired && retired.contains_key(word))
             {
                 unknown.push(format!("{}: {word}", path.display()));
             }
@@ -226,4 +231,104 @@ fn every_check_id_named_anywhere_is_in_the_catalog() {
         "ids not in the catalog:\n{}",
         unknown.join("\n")
     );
+}
+
+/// A retired id is never in the catalog (ids are not reused) and redirects to a check that is.
+#[test]
+fn retired_ids_redirect_to_checks_in_the_catalog() {
+    let env = engine::cel::environment();
+    let set = engine::catalog::load(&env, None).expect("built-in checks load");
+    let text = std::fs::read_to_string("checks/retired.yaml").expect("checks/retired.yaml");
+    let entries = text.lines().filter(|l| l.starts_with("- id:")).count();
+    let retired = engine::catalog::retired();
+    assert_eq!(retired.len(), entries, "checks/retired.yaml does not parse");
+    for r in retired.values() {
+        assert!(
+            !set.contains_key(&r.id),
+            "{} is retired but still a check",
+            r.id
+        );
+        assert!(
+            set.contains_key(&r.replaced_by),
+            "{} redirects to {}, which is not a check",
+            r.id,
+            r.replaced_by
+        );
+    }
+}
+
+/// No check id is written in the Rust source outside tests: what a check means lives in its
+/// YAML (its fix, its diff row), so renaming a check cannot leave Rust behind. Microsoft's fixed
+/// ids (the ACS app, the resource-account and Teams Phone SKUs) are written once.
+#[test]
+fn no_check_id_literal_in_non_test_rust() {
+    fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                rust_files(&path, out);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    /// `AREA-NNN` (upper-case letters and digits, a dash, three digits) anywhere in `line`.
+    fn has_id(line: &str) -> Option<&str> {
+        let b = line.as_bytes();
+        (0..b.len()).find_map(|i| {
+            let start_ok = i == 0 || !b[i - 1].is_ascii_alphanumeric();
+            if !start_ok || !b[i].is_ascii_uppercase() {
+                return None;
+            }
+            let mut j = i;
+            while j < b.len() && (b[j].is_ascii_uppercase() || b[j].is_ascii_digit()) {
+                j += 1;
+            }
+            let digits = b.get(j + 1..j + 4)?;
+            let end_ok = b.get(j + 4).is_none_or(|c| !c.is_ascii_alphanumeric());
+            (b[j] == b'-' && digits.iter().all(u8::is_ascii_digit) && end_ok)
+                .then(|| &line[i..j + 4])
+        })
+    }
+    const WELL_KNOWN: [&str; 3] = [
+        "1fd5118e-2576-4263-8130-9503064c837a",
+        "440eaaa8-b3e0-484b-a8be-62870b9ba70a",
+        "e43b5b99-8dfb-405f-9987-dc307f34bcbd",
+    ];
+    let mut files = Vec::new();
+    rust_files(Path::new("src"), &mut files);
+    files.sort();
+    let mut found = Vec::new();
+    for path in &files {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        for (n, line) in text.lines().enumerate() {
+            // Test modules sit at the end of a file.
+            if line.trim_start().starts_with("#[cfg(test)]") {
+                break;
+            }
+            let code = line.split("//").next().unwrap_or_default();
+            if let Some(id) = has_id(code) {
+                found.push(format!("{}:{}: {id}", path.display(), n + 1));
+            }
+            // Microsoft's fixed ids have one home, src/model/well_known.rs.
+            if !path.ends_with("well_known.rs")
+                && let Some(id) = WELL_KNOWN.iter().find(|w| code.contains(*w))
+            {
+                found.push(format!(
+                    "{}:{}: {id} (use model::well_known)",
+                    path.display(),
+                    n + 1
+                ));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "check ids in non-test Rust (put them in the check's YAML):\n{}",
+        found.join("\n")
+    );
+    // The scanner itself finds an id in a string and ignores look-alikes.
+    assert_eq!(has_id(r#"r.check == "IB-002""#), Some("IB-002"));
+    assert_eq!(has_id("fix D365-003 and"), Some("D365-003"));
+    assert_eq!(has_id("UTF-8, x-0001, SHA-256a"), None);
 }

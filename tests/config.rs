@@ -795,3 +795,61 @@ async fn a_live_read_takes_its_agents_from_the_file_unless_the_command_line_name
         serde_json::json!(["agent2@contoso.com"])
     );
 }
+
+// --- retired check ids -----------------------------------------------------------------------------
+
+#[test]
+fn a_suppression_naming_a_retired_id_follows_its_redirect_with_a_warning() {
+    let mut config =
+        parse("suppressions:\n  - check: d365-005\n    reason: legacy entry kept on purpose\n")
+            .expect("parses");
+    let ids = built_in_check_ids();
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let warnings = config
+        .validate_checks(&ids)
+        .expect("a retired id is not an error");
+    assert_eq!(config.suppressions[0].check, "ACSFED-002");
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("ccaudit.yaml:2:")
+            && warnings[0].to_ascii_uppercase().contains("D365-005")
+            && warnings[0].contains("ACSFED-002"),
+        "{}",
+        warnings[0]
+    );
+}
+
+#[test]
+fn the_audit_warns_on_stderr_and_applies_a_redirected_suppression() {
+    let dir = TempDir::new().unwrap();
+    let config = write_config(
+        &dir,
+        "suppressions:\n  - check: D365-005\n    reason: legacy entry kept on purpose\n",
+    );
+    let run = run_in(
+        dir.path(),
+        &[
+            "audit",
+            "--snapshot",
+            &example(FIELD_CASE),
+            "--config",
+            config.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    assert!(
+        run.stderr.contains("warning:") && run.stderr.contains("retired"),
+        "{}",
+        run.stderr
+    );
+    let report = run.json();
+    let acsfed_002: Vec<&Value> = report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["check"] == "ACSFED-002" && r["status"] == "fail")
+        .collect();
+    assert!(!acsfed_002.is_empty(), "the field case fails ACSFED-002");
+    assert!(acsfed_002.iter().all(|r| r.get("suppressed").is_some()));
+}

@@ -284,3 +284,37 @@ fn the_codes_of_the_field_report_and_the_prerequisites_are_known() {
         assert!(!entry.meaning.trim().is_empty(), "{input}");
     }
 }
+
+#[test]
+fn a_failing_cause_shows_its_fix_steps() {
+    let text = explain(&["400801", "--snapshot", "examples/field-case.snapshot.json"]);
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("fix: grant-acs-policy: reads the user's external access policy"),
+        "{text}"
+    );
+    assert!(flat.contains("fix: allow-acs-resource:"), "{text}");
+    let json = explain_json(&["400801", "--snapshot", "examples/field-case.snapshot.json"]);
+    let checks = json["found"][0]["in_tenant"]["checks"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let ext = checks
+        .iter()
+        .find(|c| c["check"] == "EXT-001")
+        .expect("EXT-001 is linked");
+    assert!(
+        ext["fix"][0]
+            .as_str()
+            .is_some_and(|l| l.starts_with("grant-acs-policy")),
+        "{ext}"
+    );
+    let pass = checks
+        .iter()
+        .find(|c| c["status"] == "pass")
+        .expect("a cause passes");
+    assert!(
+        pass.get("fix").is_none(),
+        "a passing check shows no fix: {pass}"
+    );
+}

@@ -683,22 +683,28 @@ fn the_script_starts_with_a_byte_order_mark_for_windows_powershell() {
 
 // --- the command line ----------------------------------------------------------------------------
 
-#[test]
-fn audit_writes_the_script_where_asked_and_keeps_its_exit_code() {
-    let dir = tempfile::TempDir::new().expect("temp dir");
-    let path = dir.path().join("fix.ps1");
-    let output = assert_cmd::cargo::cargo_bin_cmd!("ccaudit")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+/// `ccaudit audit --snapshot SNAPSHOT --no-config --format json`, from the repository root.
+fn audit_command(snapshot: &str) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::cargo::cargo_bin_cmd!("ccaudit");
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
         .env_remove("CCAUDIT_CC_SKUS")
         .env_remove("CCAUDIT_CONFIG")
         .args([
             "audit",
             "--snapshot",
-            FIELD_CASE,
+            snapshot,
             "--no-config",
             "--format",
             "json",
-        ])
+        ]);
+    cmd
+}
+
+#[test]
+fn audit_writes_the_script_where_asked_and_keeps_its_exit_code() {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let path = dir.path().join("fix.ps1");
+    let output = audit_command(FIELD_CASE)
         .arg("--remediation-script")
         .arg(&path)
         .output()
@@ -708,4 +714,55 @@ fn audit_writes_the_script_where_asked_and_keeps_its_exit_code() {
     assert_eq!(script, audit(FIELD_CASE, &[]).script());
     serde_json::from_slice::<serde_json::Value>(&output.stdout)
         .expect("stdout is still the report");
+}
+
+/// A check added with `--checks` reuses a built-in fix template by naming its kind: its step is
+/// built by that template, in the phase its YAML names, with no Rust change.
+#[test]
+fn a_check_added_with_checks_uses_an_existing_fix_kind() {
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let checks = dir.path().join("checks");
+    std::fs::create_dir(&checks).expect("checks dir");
+    std::fs::write(
+        checks.join("MINE-001.yaml"),
+        "id: MINE-001\n\
+         title: ACS federation is on (our own check)\n\
+         area: acs-federation\n\
+         severity: high\n\
+         basis: inferred\n\
+         description: Always fails, to exercise its fix.\n\
+         rule: \"false\"\n\
+         message: {pass: ok, fail: bad}\n\
+         remediation: Turn ACS federation on.\n\
+         docs: [https://learn.microsoft.com/x]\n\
+         fix:\n  phase: acs-federation\n  steps:\n    - kind: enable-acs-federation\n",
+    )
+    .expect("check written");
+    let path = dir.path().join("fix.ps1");
+    let output = audit_command(HEALTHY)
+        .arg("--checks")
+        .arg(&checks)
+        .args(["--only", "MINE-001", "--remediation-script"])
+        .arg(&path)
+        .output()
+        .expect("ccaudit runs");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let script = std::fs::read_to_string(&path).expect("the script is written");
+    assert!(script.contains("# ==== ACS federation ===="), "{script}");
+    assert!(script.contains(": MINE-001 ---"), "{script}");
+    assert!(
+        script.contains(
+            "Set-CsTeamsAcsFederationConfiguration -Identity Global -EnableAcsUsers $true"
+        ),
+        "{script}"
+    );
+    assert!(
+        !script.contains("No automated step for MINE-001"),
+        "{script}"
+    );
 }

@@ -196,7 +196,7 @@ pub fn run(mut args: AuditArgs) -> Result<ExitStatus, String> {
         }
     }
     if let Some(path) = &args.remediation_script {
-        write_remediation_script(path, &report, &model)?;
+        write_remediation_script(path, &report, &model, &set)?;
     }
     // The report is out (it says why each check was skipped); the exit status says that it
     // holds no verdict.
@@ -293,8 +293,9 @@ fn write_remediation_script(
     path: &Path,
     report: &Report,
     model: &TenantModel,
+    checks: &CheckSet,
 ) -> Result<(), String> {
-    let plan = Plan::build(&report.results, model);
+    let plan = Plan::build_with(&report.results, model, checks);
     private_file::write(path, plan.script(report).as_bytes()).map_err(|e| {
         format!(
             "{}: cannot write the remediation script: {e}",
@@ -317,7 +318,9 @@ fn write_remediation_script(
 fn validate_suppressions(config: Option<&mut Config>, set: &CheckSet) -> Result<(), String> {
     if let Some(config) = config {
         let ids: Vec<&str> = set.keys().map(String::as_str).collect();
-        config.validate_checks(&ids).map_err(|e| e.to_string())?;
+        for warning in config.validate_checks(&ids).map_err(|e| e.to_string())? {
+            files::note(&format!("warning: {warning}"));
+        }
     }
     Ok(())
 }

@@ -371,6 +371,15 @@ fn in_tenant(out: &mut String, view: &TenantView, t: &TenantRef) {
                 wrap(&detail, WIDTH, DETAIL)
             );
         }
+        for (i, line) in v.fix.iter().enumerate() {
+            let label = if i == 0 { "fix: " } else { "     " };
+            let _ = writeln!(
+                out,
+                "{}{label}{}",
+                " ".repeat(DETAIL),
+                wrap(line, WIDTH, DETAIL + label.len())
+            );
+        }
     }
     let findings: Vec<&str> = view
         .checks

@@ -1,11 +1,14 @@
 //! The check catalog: the built-in checks embedded at build time, plus `--checks DIR`.
 
+use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use cel::Env;
 use include_dir::{Dir, include_dir};
 
-use super::check::{Check, CheckError, CheckSet};
+use super::check::{Check, CheckError, CheckSet, CheckSpec};
+use super::fix::Fix;
 
 static BUILTIN: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/checks");
 
@@ -73,6 +76,54 @@ fn add_all(
         set.insert(check.spec.id.clone(), check);
     }
     Ok(())
+}
+
+/// The built-in check specs by id, parsed once without compiling their expressions: what the
+/// remediation script and the diff read when they are given results without the checks that
+/// made them. A file that does not parse is left out here; `load` reports it.
+pub fn builtin_specs() -> &'static BTreeMap<String, CheckSpec> {
+    static SPECS: OnceLock<BTreeMap<String, CheckSpec>> = OnceLock::new();
+    SPECS.get_or_init(|| {
+        let mut sources = Vec::new();
+        collect_builtin(&BUILTIN, &mut sources);
+        sources
+            .iter()
+            .filter_map(|s| serde_yaml::from_str::<CheckSpec>(&s.text).ok())
+            .map(|spec| (spec.id.clone(), spec))
+            .collect()
+    })
+}
+
+/// A check id that no longer exists, and the check that now covers it (`checks/retired.yaml`).
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retired {
+    pub id: String,
+    pub replaced_by: String,
+    pub why: String,
+}
+
+/// The retired check ids, by id. The file is checked by the test suite; were it unreadable,
+/// no id would redirect (a suppression naming one is then refused as unknown).
+pub fn retired() -> &'static BTreeMap<String, Retired> {
+    static RETIRED: OnceLock<BTreeMap<String, Retired>> = OnceLock::new();
+    RETIRED.get_or_init(|| {
+        BUILTIN
+            .get_file("retired.yaml")
+            .and_then(|f| f.contents_utf8())
+            .and_then(|text| serde_yaml::from_str::<Vec<Retired>>(text).ok())
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| (r.id.clone(), r))
+            .collect()
+    })
+}
+
+/// Each check's fix by id, for `remediation_script::Plan::build_with`.
+pub fn fixes(set: &CheckSet) -> BTreeMap<String, Fix> {
+    set.iter()
+        .filter_map(|(id, c)| Some((id.clone(), c.spec.fix.clone()?)))
+        .collect()
 }
 
 /// Whether a file named `name` in a `--checks` directory is read as a check.

@@ -6,6 +6,7 @@ use cel::Env;
 use serde::{Deserialize, Serialize};
 
 use super::cel::{self as celx, Expr};
+use super::fix::Fix;
 use super::template::Template;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]
@@ -99,6 +100,13 @@ pub struct CheckSpec {
     pub message: Messages,
     /// Exact fix for fail/missing, with the cmdlet; a template.
     pub remediation: String,
+    /// The fix as structured steps (see `engine::fix`); without one, the remediation script
+    /// shows `remediation` as a manual step in the "Other" phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fix: Option<Fix>,
+    /// A `ccaudit diff` row that tallies this check's results (see `diff.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diff_row: Option<String>,
     pub docs: Vec<String>,
     #[serde(default)]
     pub error_codes: Vec<String>,
@@ -210,7 +218,10 @@ impl Check {
         if !valid_id(&spec.id) {
             return Err(err(
                 line_of("id"),
-                format!("id `{}` must look like AREA-NNN (e.g. ACSFED-002)", spec.id),
+                format!(
+                    "id `{}` must look like AREA-NNN (upper-case letters or digits, a dash, three digits)",
+                    spec.id
+                ),
             ));
         }
         if !AREAS.contains(&spec.area.as_str()) {
@@ -231,6 +242,9 @@ impl Check {
         }
         if spec.remediation.trim().is_empty() {
             return Err(err(line_of("remediation"), "remediation is empty".into()));
+        }
+        if let Some(fix) = &spec.fix {
+            fix.validate().map_err(|m| err(line_of("fix"), m))?;
         }
         if spec.docs.is_empty() || spec.docs.iter().any(|d| !d.starts_with("https://")) {
             return Err(err(
@@ -357,5 +371,30 @@ docs: [https://learn.microsoft.com/x]
     fn unknown_need_is_rejected() {
         let err = load(&GOOD.replace("[teams.acs_federation]", "[teams.nope]")).unwrap_err();
         assert!(err.message.contains("teams.nope"), "{err}");
+    }
+
+    #[test]
+    fn a_fix_with_an_unknown_kind_or_bad_params_fails_at_load_with_its_line() {
+        let with_fix = |fix: &str| GOOD.replace("docs:", &format!("fix:\n{fix}docs:"));
+        load(&with_fix(
+            "  phase: acs-federation\n  steps:\n    - kind: enable-acs-federation\n",
+        ))
+        .unwrap();
+        for bad in [
+            "  phase: acs-federation\n  steps:\n    - kind: reboot-tenant\n",
+            "  phase: acs-federation\n  steps:\n    - kind: enable-acs-federation\n      policy: x\n",
+            "  phase: acs-federation\n  steps:\n    - kind: manual\n      title: t\n      text: \"{upn}\"\n",
+        ] {
+            let err = load(&with_fix(bad)).unwrap_err();
+            assert!(
+                (10..=15).contains(&err.line),
+                "{err} should point into the fix (lines 10-15)"
+            );
+            assert!(
+                err.to_string()
+                    .starts_with("checks/acs-federation/ACSFED-001.yaml:"),
+                "{err}"
+            );
+        }
     }
 }

@@ -60,6 +60,16 @@ pub fn catalog_markdown(set: &CheckSet) -> String {
         }
         let _ = writeln!(out, "Rule: `{}`\n", s.rule.trim().replace('`', "'"));
         let _ = writeln!(out, "Remediation:\n\n```\n{}\n```\n", s.remediation.trim());
+        if let Some(fix) = &s.fix {
+            let steps: Vec<String> = fix.steps.iter().flat_map(|f| f.describe()).collect();
+            let _ = writeln!(
+                out,
+                "Fix (remediation script phase \"{}\", position {}):\n\n```\n{}\n```\n",
+                fix.phase.title(),
+                fix.order,
+                steps.join("\n")
+            );
+        }
         if !s.error_codes.is_empty() {
             let _ = writeln!(out, "Related error codes: {}\n", s.error_codes.join(", "));
         }

@@ -80,6 +80,33 @@ pub struct CheckResult {
     pub absent_in: Option<String>,
 }
 
+#[cfg(test)]
+impl CheckResult {
+    /// A result of `check` about `subject` (`(id, name)`, an agent), for unit tests.
+    pub(crate) fn sample(check: &str, status: Status, subject: Option<(&str, &str)>) -> Self {
+        CheckResult {
+            check: check.into(),
+            title: String::new(),
+            area: String::new(),
+            severity: Severity::High,
+            basis: Basis::Documented,
+            status,
+            subject: subject.map(|(id, name)| Subject {
+                kind: "agent".into(),
+                id: id.into(),
+                name: name.into(),
+            }),
+            message: String::new(),
+            remediation: None,
+            docs: Vec::new(),
+            needs: None,
+            error_codes: Vec::new(),
+            suppressed: None,
+            absent_in: None,
+        }
+    }
+}
+
 /// Why a result is suppressed (from the configuration file).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Suppressed {

@@ -6,6 +6,7 @@ pub mod cel;
 pub mod check;
 pub mod docs;
 pub mod evaluate;
+pub mod fix;
 pub mod fixtures;
 mod instrument;
 pub mod paths;

@@ -18,6 +18,7 @@ pub mod scope;
 pub mod teams;
 #[cfg(test)]
 mod test_support;
+pub mod well_known;
 
 use crate::fact_key::FactKey;
 use std::collections::BTreeMap;

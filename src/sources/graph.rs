@@ -23,7 +23,11 @@ pub const NUMBER_ASSIGNMENTS_PATH: &str =
     "/v1.0/admin/teams/telephoneNumberManagement/numberAssignments";
 const NUMBER_PAGE: u32 = 1000;
 /// Azure Communication Services and Microsoft Graph service principals.
-pub(crate) const SERVICE_PRINCIPALS_PATH: &str = "/v1.0/servicePrincipals?$filter=appId in ('1fd5118e-2576-4263-8130-9503064c837a','00000003-0000-0000-c000-000000000000')&$select=id,appId,displayName,accountEnabled";
+pub(crate) const SERVICE_PRINCIPALS_PATH: &str = concat!(
+    "/v1.0/servicePrincipals?$filter=appId in ('",
+    crate::acs_app_id!(),
+    "','00000003-0000-0000-c000-000000000000')&$select=id,appId,displayName,accountEnabled"
+);
 
 /// The organization, read once (graph.organization) however many collectors ask.
 pub(crate) async fn org<'r>(run: &'r Run<'_>) -> &'r OrgInfo {
