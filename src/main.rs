@@ -279,6 +279,8 @@ struct ChecksArgs {
 enum ChecksAction {
     /// Run the fixtures kept beside check files and say which cases fail (exit 1).
     Test(ccaudit::commands::checks_test::ChecksTestArgs),
+    /// Print the model fields a check can read: path, type and meaning.
+    Schema(ccaudit::commands::checks_schema::ChecksSchemaArgs),
 }
 
 #[derive(Args)]
@@ -307,6 +309,10 @@ fn main() -> ExitCode {
             action: Some(ChecksAction::Test(args)),
             ..
         }) => ccaudit::commands::checks_test::run(args).map_err(Failure),
+        Command::Checks(ChecksArgs {
+            action: Some(ChecksAction::Schema(args)),
+            ..
+        }) => ccaudit::commands::checks_schema::run(args).map_err(Failure),
         Command::Checks(args) => checks(args).map(|()| ExitStatus::Success),
         Command::Model(args) => model(args).map(|()| ExitStatus::Success),
         Command::Synth(args) => synth(args).map(|()| ExitStatus::Success),

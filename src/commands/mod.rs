@@ -1,6 +1,7 @@
 //! Subcommands that live in the library: each module holds its clap `Args` and a
 //! `run(args) -> Result<ExitStatus, String>` that `main.rs` dispatches to.
 
+pub mod checks_schema;
 pub mod checks_test;
 pub mod diff;
 pub mod explain;

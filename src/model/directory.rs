@@ -31,6 +31,9 @@ pub struct Directory {
     pub consent_grants: Fact<Vec<ConsentGrant>>,
     /// `graph.roleAssignments`.
     pub role_assignments: Fact<Vec<RoleAssignment>>,
+    /// Derived: whether each agent holds a Contact Center license, keyed by object id
+    /// (`licensing::derive`).
+    pub contact_center_licenses: Fact<BTreeMap<String, super::licensing::ContactCenterLicense>>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -267,6 +270,8 @@ pub fn normalize(snapshot: &Snapshot) -> Directory {
             read("graph.roleAssignments"),
             parse_role_assignments,
         ),
+        // Filled once the agents and the audit configuration are known (`TenantModel`).
+        contact_center_licenses: Fact::Available(BTreeMap::new()),
     }
 }
 
