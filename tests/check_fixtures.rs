@@ -332,3 +332,53 @@ fn no_check_id_literal_in_non_test_rust() {
     assert_eq!(has_id("fix D365-003 and"), Some("D365-003"));
     assert_eq!(has_id("UTF-8, x-0001, SHA-256a"), None);
 }
+
+/// Logic belongs in the model, where Rust unit tests cover it: a rule reads like a sentence over
+/// model fields. Counted as the rule's lines in the YAML file (a block scalar's folded lines
+/// count one each).
+#[test]
+fn no_rule_is_longer_than_five_lines() {
+    const MAX: usize = 5;
+    let mut long = Vec::new();
+    for area in std::fs::read_dir("checks").expect("checks dir").flatten() {
+        let Ok(files) = std::fs::read_dir(area.path()) else {
+            continue;
+        };
+        for file in files.flatten() {
+            let path = file.path();
+            let text = std::fs::read_to_string(&path).expect("check file");
+            let lines = scalar_lines(&text, "rule");
+            if lines > MAX {
+                long.push(format!("{}: rule has {lines} lines", path.display()));
+            }
+        }
+    }
+    assert!(
+        long.is_empty(),
+        "rules over {MAX} lines (move the logic into a model field):\n{}",
+        long.join("\n")
+    );
+}
+
+/// Lines of the top-level `key:` scalar: its own line, plus the indented lines of a block.
+fn scalar_lines(text: &str, key: &str) -> usize {
+    let prefix = format!("{key}:");
+    let mut lines = text.lines().skip_while(|l| !l.starts_with(&prefix));
+    let Some(first) = lines.next() else { return 0 };
+    let inline =
+        !first[prefix.len()..].trim().is_empty() && !first.trim_end().ends_with(['|', '>', '-']);
+    if inline {
+        return 1;
+    }
+    lines
+        .take_while(|l| l.is_empty() || l.starts_with(' '))
+        .filter(|l| !l.trim().is_empty())
+        .count()
+}
+
+#[test]
+fn scalar_lines_counts_a_block_and_an_inline_value() {
+    let text = "id: X\nrule: >-\n  a\n  && b\n\n  || c\nmessage:\n  pass: x\n";
+    assert_eq!(scalar_lines(text, "rule"), 3);
+    assert_eq!(scalar_lines("rule: \"a && b\"\nmessage: {}\n", "rule"), 1);
+}

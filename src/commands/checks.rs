@@ -29,11 +29,14 @@ pub struct ChecksArgs {
 pub enum ChecksAction {
     /// Run the fixtures kept beside check files and say which cases fail (exit 1).
     Test(checks_test::ChecksTestArgs),
+    /// Print the model fields a check can read: path, type and meaning.
+    Schema(super::checks_schema::ChecksSchemaArgs),
 }
 
 pub fn run(args: ChecksArgs) -> Result<ExitStatus, String> {
     match args.action {
         Some(ChecksAction::Test(test)) => checks_test::run(test),
+        Some(ChecksAction::Schema(schema)) => super::checks_schema::run(schema),
         None => show(args),
     }
 }

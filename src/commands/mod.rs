@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod checks;
+pub mod checks_schema;
 pub mod checks_test;
 pub mod cli;
 pub mod collect;

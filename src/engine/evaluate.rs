@@ -481,7 +481,13 @@ fn undecided(
             format!("could not evaluate {what}: {error}"),
         );
     }
-    base(Status::Unknown, subject, e.message(what))
+    let absent_in = match &e {
+        Undecided::Unknown(_, source) => source.clone(),
+        _ => None,
+    };
+    let mut r = base(Status::Unknown, subject, e.message(what));
+    r.absent_in = absent_in;
+    r
 }
 
 fn subject_of(check: &Check, ctx: &Context, item: &Value) -> Subject {
@@ -513,7 +519,9 @@ fn subject_of(check: &Check, ctx: &Context, item: &Value) -> Subject {
 /// Why an expression gave no true/false answer.
 enum Undecided {
     /// The check said so explicitly with `{'unknown': 'reason'}`: the reason is the message.
-    Unknown(String),
+    /// A model-derived answer (`model::answer::Answer`) may add `absent_in`, the source whose
+    /// missing field made it unknown.
+    Unknown(String, Option<String>),
     /// A lookup of a key the model does not have (the key, and the error text).
     NoSuchKey(String, String),
     /// A CEL error or a non-boolean result.
@@ -535,7 +543,7 @@ impl Undecided {
     /// The message for an unknown result; `what` names the expression that failed.
     fn message(self, what: &str) -> String {
         match self {
-            Undecided::Unknown(reason) => reason,
+            Undecided::Unknown(reason, _) => reason,
             Undecided::Error(e) | Undecided::NoSuchKey(_, e) => {
                 format!("could not evaluate {what}: {e}")
             }
@@ -548,14 +556,18 @@ impl Undecided {
 fn eval_bool(expr: &Expr, ctx: &Context) -> Result<bool, Undecided> {
     match expr.execute(ctx) {
         Ok(Value::Bool(b)) => Ok(b),
-        Ok(Value::Map(m)) if m.map.len() == 1 => {
-            match m
-                .map
-                .get(&cel::objects::Key::String(Arc::new("unknown".to_string())))
-            {
-                Some(reason) => Err(Undecided::Unknown(celx::display(reason))),
-                None => Err(Undecided::Error(format!(
-                    "`{}` returned a map without `unknown` instead of true/false",
+        Ok(Value::Map(m)) if (1..=2).contains(&m.map.len()) => {
+            let get = |k: &str| {
+                m.map
+                    .get(&cel::objects::Key::String(Arc::new(k.to_string())))
+            };
+            let absent_in = get("absent_in").map(celx::display);
+            match get("unknown") {
+                Some(reason) if m.map.len() == 1 || absent_in.is_some() => {
+                    Err(Undecided::Unknown(celx::display(reason), absent_in))
+                }
+                _ => Err(Undecided::Error(format!(
+                    "`{}` returned a map other than `{{'unknown': reason}}` instead of true/false",
                     expr.source
                 ))),
             }

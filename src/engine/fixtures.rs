@@ -157,7 +157,15 @@ pub fn run_case(
 ) -> Result<BTreeSet<&'static str>, String> {
     let (mut model, mut unavailable) = base.clone();
     if let Some(patch) = &case.patch {
+        if let Some(problem) = super::paths::check_patch(patch) {
+            return Err(format!("`patch`: {problem}"));
+        }
         merge_patch(&mut model, patch);
+    }
+    for path in case.nulls.iter().chain(case.unavailable.keys()) {
+        if let Some(problem) = super::paths::check_dotted(path) {
+            return Err(format!("{path}: {problem}"));
+        }
     }
     for path in &case.nulls {
         if !set_null(&mut model, path) {

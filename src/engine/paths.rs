@@ -2,14 +2,13 @@
 //! expression or message must name fields the model has, so a typo is a `file:line` error when
 //! the check loads, not an `unknown` at run time.
 //!
-//! The fields are those of the model built from the healthy example, which has every field the
-//! normalizers produce (a test keeps it so: every built-in check validates). Map keys (object
-//! ids, numbers) are reached with `[…]`, which stands for any entry.
-
-use std::sync::{Arc, LazyLock};
+//! The fields are those of the model's schema (`model::schema`, kept in step with the Rust
+//! model types by its own test). Map keys (object ids, numbers) are reached with `[…]`, which
+//! stands for any entry.
 
 use cel::common::ast::{EntryExpr, Expr, IdedExpr, operators};
-use serde_json::Value;
+
+use crate::model::schema;
 
 /// One step of a path: a field, or `[…]` (any entry of a map or list).
 #[derive(Debug, Clone, PartialEq)]
@@ -18,9 +17,6 @@ enum Step {
     Any,
 }
 
-/// The model JSON every path is checked against.
-static MODEL: LazyLock<Arc<Value>> = LazyLock::new(|| Arc::new(super::fixtures::base().0));
-
 /// The first `tenant.…` path in `source` (a CEL expression) that the model does not have, as
 /// `tenant.a.b` with the step that is not there; `None` when all are known or the source does not
 /// parse (the compiler reports that).
@@ -28,7 +24,7 @@ pub fn unknown_path(source: &str) -> Option<String> {
     let ast = cel::parser::Parser::new().parse(source).ok()?;
     let mut chains = Vec::new();
     collect(&ast, &mut chains);
-    chains.into_iter().find_map(|chain| check(&MODEL, &chain))
+    chains.into_iter().find_map(|chain| check(&chain))
 }
 
 /// Every expression and template of `spec` checked; the error is `origin:line`, the line of
@@ -80,6 +76,56 @@ pub fn check_spec(
         }
     }
     Ok(())
+}
+
+/// The first field of a fixture's merge patch that the model's schema does not have, or whose
+/// value has another type (a `null` deletes the key, so it has no type to check).
+pub fn check_patch(patch: &serde_json::Value) -> Option<String> {
+    patch_at(patch, "")
+}
+
+fn patch_at(value: &serde_json::Value, at: &str) -> Option<String> {
+    use serde_json::Value;
+    if !at.is_empty() {
+        let Some(field) = schema::field(at) else {
+            return Some(format!("`tenant.{at}` is not a field of the model"));
+        };
+        if !value.is_null() && !schema::matches(field.kind, value, false) {
+            return Some(format!("`tenant.{at}` is a {}, not {value}", field.kind));
+        }
+        if field.kind.starts_with("answer") {
+            return None;
+        }
+    }
+    let entries = schema::has_entries(at);
+    match value {
+        Value::Object(m) => m.iter().find_map(|(k, v)| {
+            let child = if entries {
+                format!("{at}[…]")
+            } else {
+                schema::join(at, k)
+            };
+            patch_at(v, &child)
+        }),
+        Value::Array(a) => a.iter().find_map(|v| patch_at(v, &format!("{at}[…]"))),
+        _ => None,
+    }
+}
+
+/// `None` when the dotted path (`teams.users.<id>.upn`) is a field of the model.
+pub fn check_dotted(path: &str) -> Option<String> {
+    let mut at = String::new();
+    for part in path.split('.') {
+        at = if !at.is_empty() && schema::has_entries(&at) {
+            format!("{at}[…]")
+        } else {
+            schema::join(&at, part)
+        };
+        if schema::field(&at).is_none() {
+            return Some(format!("`tenant.{at}` is not a field of the model"));
+        }
+    }
+    None
 }
 
 /// The holes of a `{{ … }}` message template.
@@ -160,54 +206,41 @@ fn collect(e: &IdedExpr, out: &mut Vec<Vec<Step>>) {
     }
 }
 
-/// Walks `chain` through `model`; the first field no candidate value has is the error.
-fn check(model: &Value, chain: &[Step]) -> Option<String> {
-    let mut candidates: Vec<&Value> = vec![model];
-    let mut walked = String::from("tenant");
+/// Walks `chain` through the schema; the first field the schema does not have is the error.
+fn check(chain: &[Step]) -> Option<String> {
+    let mut at = String::new();
     for step in chain {
-        // A fact the example could not fill (null) cannot be checked further.
-        if candidates.iter().any(|v| v.is_null()) || candidates.is_empty() {
-            return None;
-        }
-        let next: Vec<&Value> = match step {
-            Step::Any => candidates
-                .iter()
-                .flat_map(|v| match v {
-                    Value::Object(m) => m.values().collect::<Vec<_>>(),
-                    Value::Array(a) => a.iter().collect(),
-                    _ => Vec::new(),
-                })
-                .collect(),
-            Step::Field(f) => candidates
-                .iter()
-                .filter_map(|v| v.as_object()?.get(f))
-                .collect(),
+        let kind = if at.is_empty() {
+            "object"
+        } else {
+            schema::field(&at).map_or("object", |f| f.kind)
         };
-        if let Step::Field(f) = step
-            && next.is_empty()
-        {
-            let known: Vec<&str> = candidates
-                .iter()
-                .filter_map(|v| v.as_object())
-                .flat_map(|m| m.keys().map(String::as_str))
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .collect();
-            // An object of the model that holds none of its entries here (an empty map) says
-            // nothing about its fields.
-            if known.is_empty() {
-                return None;
+        // A map's entries are reached by index or, as CEL allows, by selection (`m.key`).
+        let next = match step {
+            Step::Any => format!("{at}[…]"),
+            Step::Field(_) if schema::has_entries(&at) && kind.starts_with("map") => {
+                format!("{at}[…]")
             }
-            return Some(format!(
-                "`{walked}.{f}` is not a field of the model ({walked} has: {})",
-                known.join(", ")
-            ));
+            Step::Field(f) => schema::join(&at, f),
+        };
+        if schema::field(&next).is_none() {
+            let walked = if at.is_empty() {
+                "tenant".to_string()
+            } else {
+                format!("tenant.{at}")
+            };
+            let what = match step {
+                Step::Field(f) => format!("`{walked}.{f}` is not a field of the model"),
+                Step::Any => format!("`{walked}` has no entries to index"),
+            };
+            let known = schema::children(&at);
+            return Some(if known.is_empty() {
+                format!("{what} ({walked} is a {kind})")
+            } else {
+                format!("{what} ({walked} has: {})", known.join(", "))
+            });
         }
-        walked.push_str(&match step {
-            Step::Field(f) => format!(".{f}"),
-            Step::Any => "[…]".to_string(),
-        });
-        candidates = next;
+        at = next;
     }
     None
 }
@@ -243,6 +276,18 @@ mod tests {
             unknown_path("size(tenant.agents.filter(a, a.id in tenant.teams.userz)) > 0").is_some()
         );
         assert!(unknown_path("tenant.teams.users[tenant.agentz[0].id].upn != ''").is_some());
+    }
+
+    #[test]
+    fn fixture_patches_and_null_paths_are_checked_against_the_schema() {
+        let ok = serde_json::json!({"teams": {"users": {"any-id": {"external_access_policy": "x", "upn": null}}}});
+        assert_eq!(check_patch(&ok), None);
+        let typo = serde_json::json!({"teams": {"userz": {}}});
+        assert!(check_patch(&typo).is_some_and(|e| e.contains("tenant.teams.userz")));
+        let wrong_type = serde_json::json!({"agents": [{"found": "yes"}]});
+        assert!(check_patch(&wrong_type).is_some());
+        assert_eq!(check_dotted("teams.external_access.abc.policy"), None);
+        assert!(check_dotted("teams.external_access.abc.polic").is_some());
     }
 
     #[test]

@@ -143,6 +143,21 @@ pub fn discard(key: FactKey) {
     });
 }
 
+/// The note, among those kept so far, that one of `records` lacks `model_field`: what a
+/// derived fact reports when one of its inputs was not sent.
+pub fn kept(model_field: &str, records: &[&str]) -> Option<Absence> {
+    KEPT.with(|k| {
+        k.borrow().as_ref().and_then(|kept| {
+            kept.iter()
+                .find(|a| {
+                    a.model_field == model_field
+                        && records.iter().any(|r| a.record.eq_ignore_ascii_case(r))
+                })
+                .cloned()
+        })
+    })
+}
+
 /// Collects the notes of everything `normalize` reads.
 pub fn collecting<T>(normalize: impl FnOnce() -> T) -> (T, Vec<Absence>) {
     let outer = KEPT.with(|k| k.borrow_mut().replace(Vec::new()));

@@ -17,6 +17,8 @@ pub struct Agent {
     /// Lower-case object id, when found in the directory.
     pub id: Option<String>,
     pub upn: Option<String>,
+    /// The UPN when found, else the key as named: what a report calls the agent.
+    pub name: String,
     pub display_name: Option<String>,
     /// Whether the directory has this user.
     pub found: bool,
@@ -68,6 +70,7 @@ pub fn normalize(snapshot: &Snapshot, directory: &Directory) -> Fact<Vec<Agent>>
                 key: given.trim().to_string(),
                 id: user.map(|u| u.id.clone()),
                 upn: user.map(|u| u.upn.clone()),
+                name: user.map_or_else(|| given.trim().to_string(), |u| u.upn.clone()),
                 display_name: user.and_then(|u| u.display_name.clone()),
                 found: user.is_some(),
             }

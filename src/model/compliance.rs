@@ -432,6 +432,7 @@ mod tests {
             service_principals: Fact::not_requested("test"),
             consent_grants: Fact::not_requested("test"),
             role_assignments: Fact::not_requested("test"),
+            contact_center_licenses: Fact::not_requested("test"),
         }
     }
 

@@ -32,6 +32,9 @@ pub struct Directory {
     pub consent_grants: Fact<Vec<ConsentGrant>>,
     /// `graph.roleAssignments`.
     pub role_assignments: Fact<Vec<RoleAssignment>>,
+    /// Derived: whether each agent holds a Contact Center license, keyed by object id
+    /// (`licensing::derive`).
+    pub contact_center_licenses: Fact<BTreeMap<String, super::licensing::ContactCenterLicense>>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -268,6 +271,8 @@ pub fn normalize(snapshot: &Snapshot) -> Directory {
             read(FactKey::GraphRoleAssignments),
             parse_role_assignments,
         ),
+        // Filled once the agents and the audit configuration are known (`TenantModel`).
+        contact_center_licenses: Fact::Available(BTreeMap::new()),
     }
 }
 

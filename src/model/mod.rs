@@ -6,14 +6,18 @@
 
 pub mod absence;
 pub mod agents;
+pub mod answer;
 pub mod azure;
 pub mod compliance;
 pub mod d365;
 pub mod directory;
+pub mod external_access;
 pub mod fact;
 pub mod ib_filter;
+pub mod licensing;
 pub mod location;
 pub mod raw;
+pub mod schema;
 pub mod scope;
 pub mod teams;
 #[cfg(test)]
@@ -104,8 +108,8 @@ impl TenantModel {
     }
 
     fn normalize(snapshot: &Snapshot, config: AuditConfig) -> TenantModel {
-        let directory = directory::normalize(snapshot);
-        let teams = teams::normalize(snapshot);
+        let mut directory = directory::normalize(snapshot);
+        let mut teams = teams::normalize(snapshot);
         let azure = azure::normalize(snapshot);
         let mut d365 = d365::normalize(snapshot);
         d365.acs_data_location = location::derive(&d365.teams_provider, &azure.acs_resources);
@@ -135,6 +139,8 @@ impl TenantModel {
             &compliance.agent_segment_groups,
             &compliance.resource_account_segment_groups,
         );
+        let config = ModelConfig::from(config);
+        derive_per_user(&mut directory, &mut teams, &agents, &scope, &config);
         let name = snapshot.tenant_name.clone().or_else(|| {
             directory
                 .organization
@@ -148,7 +154,7 @@ impl TenantModel {
                 cloud: snapshot.cloud.clone(),
                 collected_at: snapshot.collected_at.clone(),
             },
-            config: ModelConfig::from(config),
+            config,
             directory,
             teams,
             azure,
@@ -169,6 +175,15 @@ impl TenantModel {
         all.extend(self.d365.facts());
         all.extend(self.compliance.facts());
         all.push(("agents", self.agents.unavailable()));
+        // Derived per agent and resource account once the model is built (`derive_per_user`).
+        all.push((
+            "teams.external_access",
+            self.teams.external_access.unavailable(),
+        ));
+        all.push((
+            "directory.contact_center_licenses",
+            self.directory.contact_center_licenses.unavailable(),
+        ));
         all.push((
             "config.contact_center_skus",
             self.config.contact_center_skus.unavailable(),
@@ -192,6 +207,57 @@ impl TenantModel {
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::to_value(self).expect("the model serialises")
     }
+}
+
+/// The facts derived per agent and contact-center resource account: the effective external
+/// access policy and the Contact Center license.
+fn derive_per_user(
+    directory: &mut directory::Directory,
+    teams: &mut teams::Teams,
+    agents: &Fact<Vec<agents::Agent>>,
+    scope: &scope::Scope,
+    config: &ModelConfig,
+) {
+    let found: Vec<(&str, &str)> = agents
+        .value()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| Some((a.id.as_deref()?, a.upn.as_deref()?)))
+        .collect();
+    let mut people: Vec<external_access::Person<'_>> = found
+        .iter()
+        .map(|(id, upn)| external_access::Person {
+            id,
+            upn,
+            kind: "agent",
+        })
+        .collect();
+    if let (Some(scoped), Some(ras)) = (
+        scope.resource_accounts.value(),
+        teams.resource_accounts.value(),
+    ) {
+        people.extend(scoped.iter().filter_map(|s| ras.get(&s.id)).map(|ra| {
+            external_access::Person {
+                id: &ra.id,
+                upn: &ra.upn,
+                kind: "resource account",
+            }
+        }));
+    }
+    let external_access =
+        external_access::derive(&people, &teams.users, &teams.external_access_policies);
+    let counted = config
+        .contact_center_skus
+        .value()
+        .cloned()
+        .unwrap_or_default();
+    directory.contact_center_licenses = licensing::derive(
+        &found,
+        &directory.licenses,
+        &counted,
+        &config.configured_contact_center_skus,
+    );
+    teams.external_access = external_access;
 }
 
 /// Agents and resource accounts for whom a per-user source has no record at all were not read
@@ -267,6 +333,7 @@ pub fn fact_label(path: &str) -> Option<&'static str> {
         "directory.service_principals" => "the service principals",
         "directory.consent_grants" => "the admin consent grants",
         "directory.role_assignments" => "the directory role assignments",
+        "directory.contact_center_licenses" => "the agents' Contact Center licenses",
         "teams.acs_federation" => "the Teams ACS federation configuration",
         "teams.external_access_policies" => "the Teams external access policies",
         "teams.tenant_federation" => "the Teams tenant federation configuration",
@@ -277,6 +344,9 @@ pub fn fact_label(path: &str) -> Option<&'static str> {
         "teams.numbers" => "the Teams phone numbers",
         "teams.numbers_by_target" => "the Teams phone numbers' assignments",
         "teams.users" => "the users' Teams settings",
+        "teams.external_access" => {
+            "the effective external access policies of the agents and resource accounts"
+        }
         "azure.subscriptions" => "the Azure subscriptions",
         "azure.acs_resources" => "the Azure Communication Services resources",
         "azure.event_subscriptions" => "the ACS resources' Event Grid subscriptions",

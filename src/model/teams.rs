@@ -43,6 +43,9 @@ pub struct Teams {
     /// and no source knows: not Teams users. A user missing from `users` and from this list
     /// was not read.
     pub users_not_found: Vec<String>,
+    /// Derived: the effective external access policy of each agent and contact-center resource
+    /// account, keyed by object id (`external_access::derive`).
+    pub external_access: Fact<BTreeMap<String, super::external_access::ExternalAccess>>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
@@ -286,6 +289,8 @@ pub fn normalize(snapshot: &Snapshot) -> Teams {
         numbers_by_target,
         users,
         users_not_found,
+        // Filled once the agents and the contact-center scope are known (`TenantModel`).
+        external_access: Fact::Available(BTreeMap::new()),
     }
 }
 
