@@ -5,10 +5,10 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use ccaudit::collect_script::{ScriptOptions, render};
 use ccaudit::engine;
 use ccaudit::model::{AuditConfig, TenantModel};
 use ccaudit::snapshot::Snapshot;
+use ccaudit::triage::collect_script::{ScriptOptions, render};
 
 /// The license SKU the example agents hold for Dynamics 365 (what `--cc-sku` names).
 const CONTACT_CENTER_SKU: &str = "DYN365_CUSTOMER_SERVICE_PREMIUM";

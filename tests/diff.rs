@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use ccaudit::commands::diff::{DiffArgs, DiffFormat, compare, run};
-use ccaudit::diff::{self, Audited, Diff, PolicyUse, Val};
 use ccaudit::engine::{self, Status};
 use ccaudit::model::AuditConfig;
 use ccaudit::report::ExitStatus;
 use ccaudit::snapshot::Snapshot;
+use ccaudit::triage::diff::{self, Audited, Diff, PolicyUse, Val};
 
 /// The license SKU the example agents hold for Dynamics 365 (what `--cc-sku` names).
 const CONTACT_CENTER_SKU: &str = "DYN365_CUSTOMER_SERVICE_PREMIUM";

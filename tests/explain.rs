@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use ccaudit::commands::explain::{ExplainArgs, render, write};
 use ccaudit::engine;
-use ccaudit::explain::KnowledgeBase;
 use ccaudit::report::ExitStatus;
+use ccaudit::triage::explain::KnowledgeBase;
 
 const FIELD_CASE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

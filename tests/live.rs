@@ -315,7 +315,7 @@ async fn the_fake_tenants_printed_command_reproduces_the_offline_audit() {
 /// (with the key the redacted run kept next to its saved snapshot).
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn live_audit_with_redact_keeps_every_verdict() {
-    use ccaudit::redact::{key_path_for, read_key, redact_with_pseudonyms};
+    use ccaudit::triage::redact::{key_path_for, read_key, redact_with_pseudonyms};
     for name in ["healthy.snapshot.json", "field-case.snapshot.json"] {
         let (fake, snapshot) = fake(name, FakeOptions::default()).await;
         let dir = tempfile::tempdir().unwrap();

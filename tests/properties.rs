@@ -15,10 +15,10 @@ use std::sync::{Arc, LazyLock};
 use ccaudit::engine::check::{Check, CheckSet};
 use ccaudit::engine::template::Template;
 use ccaudit::engine::{self, cel as celx};
-use ccaudit::explain::KnowledgeBase;
 use ccaudit::model::{AuditConfig, TenantModel};
 use ccaudit::report::{self, Report};
 use ccaudit::snapshot::{Snapshot, SourceError, SourceFact};
+use ccaudit::triage::explain::KnowledgeBase;
 use proptest::prelude::*;
 use serde_json::Value;
 

@@ -10,12 +10,12 @@ use std::sync::OnceLock;
 use serde_json::Value;
 
 use ccaudit::commands::redact::{RedactArgs, run};
-use ccaudit::diff::{self, Audited};
 use ccaudit::engine::{self, CheckResult, Status};
 use ccaudit::model::{AuditConfig, TenantModel};
-use ccaudit::redact::{KEY_LEN, key_path_for, redact, redact_with_pseudonyms};
 use ccaudit::report::{self, ExitStatus, Report};
 use ccaudit::snapshot::Snapshot;
+use ccaudit::triage::diff::{self, Audited};
+use ccaudit::triage::redact::{KEY_LEN, key_path_for, redact, redact_with_pseudonyms};
 
 const KEY: &[u8; KEY_LEN] = b"a test key that is 32 bytes long";
 const OTHER_KEY: &[u8; KEY_LEN] = b"another key, also 32 bytes long!";
@@ -143,7 +143,7 @@ fn walk(v: &Value, parent: &str, prop: &str, found: &mut Originals) {
             } else if prop.ends_with("policy") || prop == "identity" || prop == "configid" {
                 // Custom Teams policy names (built-in ones are Global and Tag:Microsoft names).
                 let name = s.strip_prefix("Tag:").unwrap_or(s);
-                let builtin = ccaudit::redact::MICROSOFT_DEFAULT_POLICY_NAMES
+                let builtin = ccaudit::triage::redact::MICROSOFT_DEFAULT_POLICY_NAMES
                     .iter()
                     .any(|d| d.eq_ignore_ascii_case(name));
                 if !builtin && !name.starts_with("CN=") && name.len() > 3 {

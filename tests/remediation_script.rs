@@ -9,9 +9,9 @@ use std::path::Path;
 
 use ccaudit::engine::{self, CheckResult, Status, Subject, Suppressed};
 use ccaudit::model::{AuditConfig, Fact, TenantModel};
-use ccaudit::remediation_script::{self, Action, Phase, Plan};
 use ccaudit::report::Report;
 use ccaudit::snapshot::Snapshot;
+use ccaudit::triage::remediation_script::{self, Action, Phase, Plan};
 
 const FIELD_CASE: &str = "examples/field-case.snapshot.json";
 const HEALTHY: &str = "examples/healthy.snapshot.json";

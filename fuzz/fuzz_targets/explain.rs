@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use ccaudit::explain::KnowledgeBase;
+use ccaudit::triage::explain::KnowledgeBase;
 use libfuzzer_sys::fuzz_target;
 
 static KB: LazyLock<KnowledgeBase> =

@@ -15,9 +15,9 @@ use crate::engine::{self, CheckSet, Severity, Status};
 use crate::files::{self, Named};
 use crate::model::{AuditConfig, TenantModel};
 use crate::private_file;
-use crate::remediation_script::{Action, Plan};
 use crate::report::{self, ExitStatus, Report};
 use crate::suppress;
+use crate::triage::remediation_script::{Action, Plan};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum Format {

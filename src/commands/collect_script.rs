@@ -1,12 +1,12 @@
 //! `ccaudit collect --script FILE`: writes the read-only collection script for a tenant's own
-//! admin to run (`crate::collect_script`), for the agents and the Dynamics 365 org given.
+//! admin to run (`crate::triage::collect_script`), for the agents and the Dynamics 365 org given.
 
 use std::path::Path;
 
 use super::live::LiveArgs;
-use crate::collect_script::{self, ScriptOptions};
 use crate::files::{self, Named};
 use crate::sources::endpoints::Cloud;
+use crate::triage::collect_script::{self, ScriptOptions};
 
 /// Writes the script to `path` and says on stderr what to do with it.
 pub fn run(path: &Path, live: &LiveArgs) -> Result<(), String> {

@@ -1,16 +1,16 @@
 //! `ccaudit diff A B [--format table|json] [--all]` (or `diff A --tenant T ...`, B read live):
-//! compares two tenants' prerequisite settings and check verdicts (`crate::diff`). Exit 0 when no check verdict differs, 1 when one does, 2
+//! compares two tenants' prerequisite settings and check verdicts (`crate::triage::diff`). Exit 0 when no check verdict differs, 1 when one does, 2
 //! on input errors.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::live::{self, LiveArgs};
-use crate::diff::{self, Audited};
 use crate::engine::{self, CheckSet};
 use crate::model::AuditConfig;
 use crate::report::ExitStatus;
 use crate::snapshot::Snapshot;
+use crate::triage::diff::{self, Audited};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct DiffArgs {

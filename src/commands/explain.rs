@@ -12,9 +12,9 @@ use serde::Serialize;
 use super::live::{self, LiveArgs};
 use super::wrap;
 use crate::engine::{self, CheckSet, Status};
-use crate::explain::{self, Found, KnowledgeBase, TenantView, Unknown};
 use crate::model::{AuditConfig, TenantModel};
 use crate::report::ExitStatus;
+use crate::triage::explain::{self, Found, KnowledgeBase, TenantView, Unknown};
 
 /// Bumped only on breaking changes to `explain --format json`.
 pub const EXPLAIN_SCHEMA_VERSION: u32 = 1;

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use crate::config::Config;
 use crate::files::Named;
 use crate::private_file;
-use crate::redact;
 use crate::snapshot::Snapshot;
+use crate::triage::redact;
 
 /// Which configuration file to read (docs/configuration.md).
 #[derive(Debug, Clone, clap::Args)]

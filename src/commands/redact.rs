@@ -1,13 +1,13 @@
 //! `ccaudit redact --snapshot IN --output OUT [--redact-key FILE]`: pseudonymizes a saved
 //! snapshot so that it can be shared (with a partner, in a ticket) and still be audited, diffed
-//! and explained. What is replaced and what is kept: `crate::redact`.
+//! and explained. What is replaced and what is kept: `crate::triage::redact`.
 
 use std::path::PathBuf;
 
 use crate::files::{self, Named};
 use crate::private_file;
-use crate::redact::{self, KeyOrigin};
 use crate::report::ExitStatus;
+use crate::triage::redact::{self, KeyOrigin};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct RedactArgs {

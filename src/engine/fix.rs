@@ -1,6 +1,6 @@
 //! A check's fix as data: the `fix:` field of a check file names its phase in the dependency
 //! order and its steps, each a typed template (`kind`) with its parameters. The remediation
-//! script builds its PowerShell from these templates (`crate::remediation_script`), and
+//! script builds its PowerShell from these templates (`crate::triage::remediation_script`), and
 //! `explain` shows them; no Rust code matches on a check id to find a check's fix.
 
 use serde::{Deserialize, Serialize};

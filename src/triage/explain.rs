@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::{Basis, CheckResult, CheckSet, Status};
 
 /// The built-in knowledge base, embedded at build time.
-const BUILTIN: &str = include_str!("../checks/errors.yaml");
+const BUILTIN: &str = include_str!("../../checks/errors.yaml");
 const BUILTIN_ORIGIN: &str = "checks/errors.yaml";
 
 /// One known error, as written in `checks/errors.yaml` (the file's header documents the fields).

@@ -5,8 +5,8 @@
 //! The script is a template (`collect_script.ps1`) with the agents, the Dataverse org and the
 //! paths ccaudit's own collectors read filled in, so both read the same data.
 
-use crate::remediation_script::ps_str;
 use crate::sources::{arm, dataverse, graph};
+use crate::triage::remediation_script::ps_str;
 
 const TEMPLATE: &str = include_str!("collect_script.ps1");
 

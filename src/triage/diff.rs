@@ -27,9 +27,9 @@ use crate::model::teams::{
 };
 use crate::model::well_known::{RA_LICENSE_SKU, RA_LICENSE_SKU_PART};
 use crate::model::{AuditConfig, Fact, TenantModel, UnavailableKind};
-use crate::redact::MICROSOFT_DEFAULT_POLICY_NAMES;
 use crate::report::{ExitStatus, Summary};
 use crate::snapshot::Snapshot;
+use crate::triage::redact::MICROSOFT_DEFAULT_POLICY_NAMES;
 
 /// Bumped only on breaking changes to `diff --format json`.
 pub const DIFF_SCHEMA_VERSION: u32 = 1;
