@@ -1995,14 +1995,9 @@ JFdAlFytgkTU6YzabG+X36PPtUuDvynkh8YrTS+XGUQqFcXDwwGH1EECQFj2pbpW
         );
     }
 
-    #[cfg(unix)]
-    #[tokio::test]
-    async fn azure_cli_failure_and_absence_are_one_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let az = fake_az(
-            dir.path(),
-            "echo 'WARNING: something' >&2\necho \"ERROR: AADSTS70043: The refresh token has expired.\" >&2\nexit 1",
-        );
+    /// `az` (a script or a batch file) that fails with an expired refresh token: the error is
+    /// one line, naming the fix.
+    async fn az_expired_refresh_token_is_one_line(az: PathBuf) {
         let cred = Credential::AzureCli {
             tenant: Some("t1".into()),
             program: az,
@@ -2014,6 +2009,18 @@ JFdAlFytgkTU6YzabG+X36PPtUuDvynkh8YrTS+XGUQqFcXDwwGH1EECQFj2pbpW
             err,
             "az: AADSTS70043: The refresh token has expired; run `az login --tenant t1`"
         );
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn azure_cli_failure_and_absence_are_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let az = fake_az(
+            dir.path(),
+            "echo 'WARNING: something' >&2\necho \"ERROR: AADSTS70043: The refresh token has expired.\" >&2\nexit 1",
+        );
+        az_expired_refresh_token_is_one_line(az).await;
+        let login = Url::parse("https://login.microsoftonline.com").unwrap();
         let cred = Credential::AzureCli {
             tenant: None,
             program: dir.path().join("no-such-az"),
@@ -2057,17 +2064,7 @@ JFdAlFytgkTU6YzabG+X36PPtUuDvynkh8YrTS+XGUQqFcXDwwGH1EECQFj2pbpW
             dir.path(),
             "echo ERROR: AADSTS70043: The refresh token has expired. 1>&2\r\nexit /b 1",
         );
-        let cred = Credential::AzureCli {
-            tenant: Some("t1".into()),
-            program: az,
-        };
-        let login = Url::parse("https://login.microsoftonline.com").unwrap();
-        let provider = TokenProvider::new(cred, &login).unwrap();
-        let err = provider.token(&graph()).await.unwrap_err().to_string();
-        assert_eq!(
-            err,
-            "az: AADSTS70043: The refresh token has expired; run `az login --tenant t1`"
-        );
+        az_expired_refresh_token_is_one_line(az).await;
     }
 
     #[test]
