@@ -2,7 +2,8 @@
 //! Teams Phone extensibility.
 //!
 //! Data flows one way: `sources` (live reads) → `snapshot` (raw API JSON) → `model` (typed,
-//! variants absorbed) → `engine` (YAML + CEL checks) → `report` (table, JSON, ...). Below them
+//! variants absorbed) → `engine` (YAML + CEL checks) → `report` (table, JSON, ...), with `trace` (the call path
+//! assembled from the results and the model's joins) between the last two. Below them
 //! sit the small shared pieces (`fact_key`, `ids`, `json`, `dates`, `files`, `private_file`,
 //! `source_catalog`, `sign_in`); beside them the triage features that work on a snapshot
 //! (`triage`); `commands` holds one module per subcommand.
@@ -24,4 +25,5 @@ pub mod source_catalog;
 pub mod sources;
 pub mod suppress;
 pub mod synth;
+pub mod trace;
 pub mod triage;
