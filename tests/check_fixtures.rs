@@ -155,6 +155,25 @@ fn audits_are_reproducible_byte_for_byte() {
     }
 }
 
+/// Every built-in check says which hop of the call path it decides (or `none`), so `ccaudit
+/// trace` never leaves a check's results out of a path by omission.
+#[test]
+fn every_builtin_check_declares_its_hop() {
+    let env = engine::cel::environment();
+    let set = engine::catalog::load(&env, None).expect("built-in checks load");
+    let undeclared: Vec<&str> = set
+        .values()
+        .filter(|c| c.spec.hop.is_none())
+        .map(|c| c.spec.id.as_str())
+        .collect();
+    assert!(
+        undeclared.is_empty(),
+        "checks without `hop:`: {undeclared:?}"
+    );
+    let on_path = set.values().filter(|c| c.spec.hop_kind().is_some()).count();
+    assert!(on_path * 10 >= set.len() * 8, "most checks decide a hop");
+}
+
 /// Every check id named in the code, the docs, the error knowledge base and the examples is in
 /// the catalog, so a renamed or removed check cannot leave a reference behind. The only
 /// exceptions are ids that show what an unknown id does (a suppression naming a check that does

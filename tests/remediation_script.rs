@@ -84,6 +84,7 @@ fn result(check: &str, status: Status, subject: Option<(&str, &str)>) -> CheckRe
         error_codes: Vec::new(),
         suppressed: None,
         absent_in: None,
+        hop: None,
     }
 }
 

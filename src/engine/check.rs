@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::cel::{self as celx, Expr};
 use super::fix::Fix;
 use super::template::Template;
+use crate::trace::HopKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]
 #[serde(rename_all = "lowercase")]
@@ -110,6 +111,22 @@ pub struct CheckSpec {
     pub docs: Vec<String>,
     #[serde(default)]
     pub error_codes: Vec<String>,
+    /// Which hop of the call path the check decides (`HopKind::name`), or `none` for a check
+    /// that is not on the path; validated at load. Absent counts as `none`, so checks written
+    /// before the field still load; every built-in check declares it (a test holds that).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hop: Option<String>,
+}
+
+/// The `hop:` value of a check that decides no hop of the call path.
+pub const NO_HOP: &str = "none";
+
+impl CheckSpec {
+    /// The hop the check decides; `None` for `none`, an absent `hop:` or (in a spec that was not
+    /// loaded through `Check::load`) an unknown name.
+    pub fn hop_kind(&self) -> Option<HopKind> {
+        self.hop.as_deref().and_then(HopKind::from_name)
+    }
 }
 
 fn default_subject_kind() -> String {
@@ -243,6 +260,19 @@ impl Check {
         if spec.remediation.trim().is_empty() {
             return Err(err(line_of("remediation"), "remediation is empty".into()));
         }
+        if let Some(hop) = spec.hop.as_deref()
+            && hop != NO_HOP
+            && HopKind::from_name(hop).is_none()
+        {
+            let known: Vec<&str> = HopKind::ALL.iter().map(|h| h.name()).collect();
+            return Err(err(
+                line_of("hop"),
+                format!(
+                    "unknown hop `{hop}` (known: {}, or {NO_HOP} for a check not on the call path)",
+                    known.join(", ")
+                ),
+            ));
+        }
         if let Some(fix) = &spec.fix {
             fix.validate().map_err(|m| err(line_of("fix"), m))?;
         }
@@ -365,6 +395,21 @@ docs: [https://learn.microsoft.com/x]
     fn id_must_match_file_name() {
         let err = load(&GOOD.replace("id: ACSFED-001", "id: ACSFED-009")).unwrap_err();
         assert!(err.message.contains("file name"), "{err}");
+    }
+
+    #[test]
+    fn hop_names_a_call_path_hop_or_none() {
+        let with_hop = |hop: &str| GOOD.replace("docs:", &format!("hop: {hop}\ndocs:"));
+        let c = load(&with_hop("acs-federation")).unwrap();
+        assert_eq!(c.spec.hop_kind(), Some(HopKind::AcsFederation));
+        let c = load(&with_hop("none")).unwrap();
+        assert_eq!(c.spec.hop_kind(), None);
+        let err = load(&with_hop("acs-federederation")).unwrap_err();
+        assert_eq!(err.line, 11, "{err}");
+        assert!(
+            err.to_string().starts_with("checks/acs-federation/ACSFED-001.yaml:11: unknown hop `acs-federederation` (known: number, resource-account,"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ use super::check::{Basis, Check, CheckSet, Severity};
 use super::template::Template;
 use crate::model::absence::{self, Absence};
 use crate::model::{TenantModel, Unavailable, UnavailableKind};
+use crate::trace::HopKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Hash)]
 #[serde(rename_all = "lowercase")]
@@ -78,6 +79,10 @@ pub struct CheckResult {
     /// (counted in the report's data quality part).
     #[serde(skip)]
     pub absent_in: Option<String>,
+    /// The hop of the call path the check decides (its `hop:`); `None` when it decides none.
+    /// The call paths carry the results per hop, so the results themselves do not repeat it.
+    #[serde(skip)]
+    pub hop: Option<HopKind>,
 }
 
 #[cfg(test)]
@@ -103,6 +108,7 @@ impl CheckResult {
             error_codes: Vec::new(),
             suppressed: None,
             absent_in: None,
+            hop: None,
         }
     }
 }
@@ -293,6 +299,7 @@ fn result(
         error_codes: spec.error_codes.clone(),
         suppressed: None,
         absent_in: None,
+        hop: spec.hop_kind(),
     }
 }
 

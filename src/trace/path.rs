@@ -45,6 +45,24 @@ impl HopKind {
         )
     }
 
+    /// The hop's name as check YAML and JSON spell it (`resource-account`).
+    pub fn name(self) -> &'static str {
+        match self {
+            HopKind::Number => "number",
+            HopKind::ResourceAccount => "resource-account",
+            HopKind::Dynamics365 => "dynamics365",
+            HopKind::AcsFederation => "acs-federation",
+            HopKind::ExternalAccess => "external-access",
+            HopKind::InformationBarriers => "information-barriers",
+            HopKind::Agent => "agent",
+        }
+    }
+
+    /// The hop named `name` (as [`HopKind::name`] spells it).
+    pub fn from_name(name: &str) -> Option<HopKind> {
+        HopKind::ALL.into_iter().find(|h| h.name() == name)
+    }
+
     /// A short title for the hop ("Number", "Resource account", ...).
     pub fn title(self) -> &'static str {
         match self {
