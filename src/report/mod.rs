@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::engine::{CheckResult, Severity, Status};
 use crate::model::TenantModel;
+use crate::trace::{AgentLeg, CallPath, Tracer};
 
 /// Bumped only on breaking changes to the JSON report (documented in `docs/report-json.md`).
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
@@ -32,6 +33,15 @@ pub struct Report {
     /// Records that lacked fields and responses of an unexpected shape, per source.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub data_quality: Vec<data_quality::DataQuality>,
+    /// Every contact-center number's call path, in number order, with its number-side hops;
+    /// `agents` is empty here, as every path reaches the same agents (which queue serves which
+    /// number is not in the model) and their legs are in `agent_legs` once. Not in the JSON
+    /// report: `ccaudit trace --format json` gives the paths.
+    #[serde(skip)]
+    pub call_paths: Vec<CallPath>,
+    /// Every agent's leg of the call path (shared by every path), in the audit's agent order.
+    #[serde(skip)]
+    pub agent_legs: Vec<AgentLeg>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -85,6 +95,13 @@ impl Summary {
 
 impl Report {
     pub fn new(model: &TenantModel, source: &str, results: Vec<CheckResult>) -> Report {
+        let tracer = Tracer::new(model, &results);
+        let call_paths = tracer
+            .numbers()
+            .filter_map(|n| tracer.path(n, &[]))
+            .collect();
+        let agent_legs = tracer.legs().to_vec();
+        drop(tracer);
         Report {
             schema_version: REPORT_SCHEMA_VERSION,
             tool: Tool {
@@ -102,26 +119,34 @@ impl Report {
             data_quality: data_quality::of(model, &results),
             results,
             warnings: Vec::new(),
+            call_paths,
+            agent_legs,
         }
     }
 
     /// The process exit status for this report (see README "Exit codes").
     pub fn exit_status(&self, fail_on: Severity) -> ExitStatus {
-        let finding = self
-            .results
-            .iter()
-            .any(|r| r.status.is_finding() && r.severity >= fail_on && r.suppressed.is_none());
-        let unknown = self
-            .results
-            .iter()
-            .any(|r| r.status == Status::Unknown && r.suppressed.is_none());
-        if finding {
-            ExitStatus::Findings
-        } else if unknown {
-            ExitStatus::Incomplete
-        } else {
-            ExitStatus::Success
-        }
+        exit_status_of(&self.results, fail_on)
+    }
+}
+
+/// The exit status for `results`: findings at or above `fail_on` first, then unknowns
+/// (suppressed results count for neither).
+pub fn exit_status_of<'a>(
+    results: impl IntoIterator<Item = &'a CheckResult>,
+    fail_on: Severity,
+) -> ExitStatus {
+    let (mut finding, mut unknown) = (false, false);
+    for r in results.into_iter().filter(|r| r.suppressed.is_none()) {
+        finding |= r.status.is_finding() && r.severity >= fail_on;
+        unknown |= r.status == Status::Unknown;
+    }
+    if finding {
+        ExitStatus::Findings
+    } else if unknown {
+        ExitStatus::Incomplete
+    } else {
+        ExitStatus::Success
     }
 }
 

@@ -6,6 +6,8 @@
 //! `NotTraced`, not guessed. Which hop a check decides is data: the `hop:` field of its YAML.
 //! The renderers (terminal tree, mermaid, SVG) draw a `CallPath` and know nothing of checks.
 
+mod build;
 mod path;
 
+pub use build::{NO_QUEUE_JOIN, Tracer, call_paths};
 pub use path::{AgentLeg, AgentRef, CallPath, Hop, HopCheck, HopKind, HopStatus};

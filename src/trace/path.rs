@@ -147,4 +147,7 @@ pub struct CallPath {
     pub hops: Vec<Hop>,
     /// The agents traced: one with `--agent`, otherwise every agent the audit covers.
     pub agents: Vec<AgentLeg>,
+    /// Why no agent is traced (no agents named for the audit, or they could not be read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agents_note: Option<String>,
 }
