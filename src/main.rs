@@ -7,7 +7,7 @@ use clap::Parser;
 
 use ccaudit::commands::cli::{Cli, Command};
 use ccaudit::commands::{
-    audit, checks, collect, completions, diff, explain, model, permissions, redact, synth,
+    audit, checks, collect, completions, diff, explain, model, permissions, redact, synth, trace,
 };
 use ccaudit::files;
 use ccaudit::report::ExitStatus;
@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         Command::Model(args) => model::run(args),
         Command::Synth(args) => synth::run(args),
         Command::Explain(args) => explain::run(args),
+        Command::Trace(args) => trace::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Redact(args) => redact::run(args),
         Command::Permissions(args) => permissions::run(args),

@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 
 use super::{
-    audit, checks, collect, completions, diff, explain, model, permissions, redact, synth,
+    audit, checks, collect, completions, diff, explain, model, permissions, redact, synth, trace,
 };
 
 #[derive(Parser)]
@@ -34,6 +34,9 @@ pub enum Command {
     /// Explain an error code or a pasted error/log line: what it means, how sure we are, and
     /// (with --snapshot, or --tenant read live) which checks fail in this tenant.
     Explain(explain::ExplainArgs),
+    /// The call path of a contact-center number to an agent, hop by hop: where a call breaks,
+    /// which check says so, and the fix of the first break.
+    Trace(trace::TraceArgs),
     /// Compare two tenants (two snapshots, or a snapshot and a tenant read live with --tenant):
     /// prerequisite settings and verdicts side by side.
     Diff(diff::DiffArgs),

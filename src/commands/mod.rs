@@ -19,6 +19,7 @@ pub mod options;
 pub mod permissions;
 pub mod redact;
 pub mod synth;
+pub mod trace;
 
 use std::path::Path;
 

@@ -8,6 +8,7 @@
 
 mod build;
 mod path;
+pub mod tree;
 
 pub use build::{NO_QUEUE_JOIN, Tracer, call_paths};
 pub use path::{AgentLeg, AgentRef, CallPath, Hop, HopCheck, HopKind, HopStatus};
