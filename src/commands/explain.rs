@@ -14,6 +14,8 @@ use super::wrap;
 use crate::engine::{self, CheckSet, Status};
 use crate::model::{AuditConfig, TenantModel};
 use crate::report::ExitStatus;
+use crate::trace::tree::{self, Glyphs};
+use crate::trace::{Hop, HopStatus, Tracer};
 use crate::triage::explain::{self, Found, KnowledgeBase, TenantView, Unknown};
 
 /// Bumped only on breaking changes to `explain --format json`.
@@ -86,10 +88,14 @@ pub fn render(args: &ExplainArgs) -> Result<String, String> {
         (None, Some(tenant)) => Some((live::read_tenant(&args.live)?, None, Some(tenant.clone()))),
         (None, None) => None,
     };
+    let mut trace = None;
     let tenant = match source {
         Some((snapshot, path, live)) => {
             let model = TenantModel::from_snapshot(&snapshot, AuditConfig::default());
             let linked = explain::all_linked(&kb, &lookup.found, &checks);
+            if args.format == ExplainFormat::Table {
+                trace = Some(broken_paths(&env, &checks, &model, &linked));
+            }
             let subset: CheckSet = checks
                 .iter()
                 .filter(|(id, _)| linked.contains(id))
@@ -141,13 +147,69 @@ pub fn render(args: &ExplainArgs) -> Result<String, String> {
         unknown: lookup.unknown,
     };
     Ok(match args.format {
-        ExplainFormat::Table => table(&explanation),
+        ExplainFormat::Table => {
+            let mut out = table(&explanation);
+            out.push_str(&trace.unwrap_or_default());
+            out
+        }
         ExplainFormat::Json => {
             let mut json = serde_json::to_string_pretty(&explanation).map_err(|e| e.to_string())?;
             json.push('\n');
             json
         }
     })
+}
+
+/// Most paths `explain` draws; `ccaudit trace` shows them all.
+const MAX_PATHS: usize = 5;
+
+/// The call paths that the likely causes (`linked`) break, as trees with the agents summarized,
+/// built from a full audit so every hop has its verdict; nothing when they break none.
+fn broken_paths(
+    env: &std::sync::Arc<cel::Env>,
+    checks: &CheckSet,
+    model: &TenantModel,
+    linked: &[String],
+) -> String {
+    let results = engine::evaluate(env, checks, model);
+    let tracer = Tracer::new(model, &results);
+    let breaks = |hops: &[Hop]| {
+        hops.iter().any(|h| {
+            h.status == HopStatus::Broken
+                && h.checks
+                    .iter()
+                    .any(|c| c.status.is_finding() && linked.contains(&c.check))
+        })
+    };
+    let agents_break = tracer.legs().iter().any(|l| breaks(&l.hops));
+    let paths: Vec<_> = tracer
+        .numbers()
+        .filter_map(|n| tracer.path(n, tracer.legs()))
+        .filter(|p| agents_break || breaks(&p.hops))
+        .collect();
+    if paths.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "{}\n",
+        bold(&format!(
+            "call paths these causes break ({} of {}):",
+            paths.len().min(MAX_PATHS),
+            paths.len()
+        ))
+    );
+    for p in paths.iter().take(MAX_PATHS) {
+        out.push_str(&tree::path(p, true, Glyphs::for_terminal(), WIDTH));
+    }
+    if paths.len() > MAX_PATHS {
+        let _ = writeln!(
+            out,
+            "… and {} more: ccaudit trace shows every number",
+            paths.len() - MAX_PATHS
+        );
+    }
+    out.push('\n');
+    out
 }
 
 /// The arguments as one text (so `403 subcode 2203` typed unquoted still pairs up), with `-`

@@ -163,20 +163,41 @@ fn hop_branch(out: &mut String, hop: &Hop, prefix: &str, last: bool, g: Glyphs, 
         let _ = writeln!(out, "{}", wrap_indented(&line, width, &body, &more));
     }
     if let Some(fix) = &hop.fix {
-        for (i, line) in fix.lines().filter(|l| !l.trim().is_empty()).enumerate() {
-            let label = if i == 0 { "fix: " } else { "     " };
+        for (i, (command, text)) in paragraphs(fix).into_iter().enumerate() {
+            let label = match (i, command) {
+                (0, _) => "fix: ",
+                (_, true) => "       ",
+                (_, false) => "     ",
+            };
             let _ = writeln!(
                 out,
                 "{}",
                 wrap_indented(
-                    &for_terminal(line.trim()),
+                    &for_terminal(&text),
                     width,
                     &format!("{body}{label}"),
-                    &more
+                    &format!("{more}   ")
                 )
             );
         }
     }
+}
+
+/// A remediation's paragraphs: an indented line is a command on its own (`true`); other lines
+/// continue the prose before them, as the YAML broke them only to keep its lines short.
+fn paragraphs(text: &str) -> Vec<(bool, String)> {
+    let mut out: Vec<(bool, String)> = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let command = line.starts_with(char::is_whitespace);
+        match out.last_mut() {
+            Some((false, prose)) if !command => {
+                prose.push(' ');
+                prose.push_str(line.trim());
+            }
+            _ => out.push((command, line.trim().to_string())),
+        }
+    }
+    out
 }
 
 /// The hop's evidence lines: every result that is not a pass, or the first pass and how many
