@@ -175,6 +175,36 @@ fn normalize_synthetic(bencher: Bencher, name: &str) {
 }
 
 /// Reading the snapshot file's JSON (what `Snapshot::load` does after reading the file).
+/// `ccaudit trace` offline on S once the audit's results are in: the joins and the agent legs
+/// (`Tracer::new`), every number's tree with its agents summarized (`--number N`), the
+/// one-line-per-number overview (no flag), and for every agent the overview through its leg
+/// (`--agent A`). Must stay under one second.
+#[divan::bench(args = ["S"], sample_count = 3, sample_size = 1)]
+fn trace_every_number_and_agent(bencher: Bencher, name: &str) {
+    use ccaudit::trace::Tracer;
+    use ccaudit::trace::tree::{self, Glyphs};
+    let input = input(name);
+    let (env, set) = checks(Checks::All);
+    let model = TenantModel::from_snapshot(&input.snapshot, config());
+    let results = engine::evaluate(env, &set, &model);
+    bencher.bench_local(|| {
+        let tracer = Tracer::new(&model, &results);
+        let paths: Vec<_> = tracer
+            .numbers()
+            .filter_map(|n| tracer.path(n, &[]))
+            .collect();
+        let mut bytes = 0;
+        for p in &paths {
+            bytes += tree::path(p, Some(tracer.legs()), Glyphs::UNICODE, 100).len();
+        }
+        bytes += tree::overview(&paths, tracer.legs(), None, Glyphs::UNICODE, 100).len();
+        for leg in tracer.legs() {
+            bytes += tree::overview(&paths, &[], Some(leg), Glyphs::UNICODE, 100).len();
+        }
+        black_box(bytes)
+    });
+}
+
 #[divan::bench(args = ["healthy", "S", "2S"], sample_count = 5, sample_size = 1)]
 fn parse_snapshot(bencher: Bencher, name: &str) {
     let input = input(name);

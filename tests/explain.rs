@@ -326,8 +326,14 @@ fn with_a_snapshot_explain_ends_with_the_call_paths_its_causes_break() {
         .find("call paths these causes break")
         .unwrap_or_else(|| panic!("{text}"));
     let trace = &text[at..];
-    assert!(trace.contains("+14255550150: broken at Number (NUM-002)"), "{trace}");
-    assert!(trace.contains("blocked at external access (EXT-001)"), "{trace}");
+    assert!(
+        trace.contains("+14255550150: broken at Number (NUM-002)"),
+        "{trace}"
+    );
+    assert!(
+        trace.contains("blocked at external access (EXT-001)"),
+        "{trace}"
+    );
     // Without a tenant there is no path to draw.
     assert!(!explain(&["400801"]).contains("call paths"));
 }

@@ -184,7 +184,7 @@ fn broken_paths(
     let agents_break = tracer.legs().iter().any(|l| breaks(&l.hops));
     let paths: Vec<_> = tracer
         .numbers()
-        .filter_map(|n| tracer.path(n, tracer.legs()))
+        .filter_map(|n| tracer.path(n, &[]))
         .filter(|p| agents_break || breaks(&p.hops))
         .collect();
     if paths.is_empty() {
@@ -199,7 +199,12 @@ fn broken_paths(
         ))
     );
     for p in paths.iter().take(MAX_PATHS) {
-        out.push_str(&tree::path(p, true, Glyphs::for_terminal(), WIDTH));
+        out.push_str(&tree::path(
+            p,
+            Some(tracer.legs()),
+            Glyphs::for_terminal(),
+            WIDTH,
+        ));
     }
     if paths.len() > MAX_PATHS {
         let _ = writeln!(

@@ -113,10 +113,10 @@ pub fn render(args: &TraceArgs, g: Glyphs, width: usize) -> Result<(String, Exit
     let one_leg: Vec<AgentLeg> = agent.into_iter().cloned().collect();
     // A path with one agent carries that leg; otherwise the legs (the same on every path) are
     // shown once, or summarized.
-    let legs: &[AgentLeg] = match (agent, number) {
-        (Some(_), _) => &one_leg,
-        (None, Some(_)) => tracer.legs(),
-        (None, None) => &[],
+    let legs: &[AgentLeg] = match (agent, number, args.format) {
+        (Some(_), _, _) => &one_leg,
+        (None, Some(_), TraceFormat::Json) => tracer.legs(),
+        _ => &[],
     };
     let paths: Vec<CallPath> = numbers
         .iter()
@@ -129,7 +129,8 @@ pub fn render(args: &TraceArgs, g: Glyphs, width: usize) -> Result<(String, Exit
             json
         }
         TraceFormat::Tree => match (number, agent) {
-            (Some(_), _) => tree::path(&paths[0], agent.is_none(), g, width),
+            (Some(_), Some(_)) => tree::path(&paths[0], None, g, width),
+            (Some(_), None) => tree::path(&paths[0], Some(tracer.legs()), g, width),
             (None, Some(leg)) => {
                 let mut out = format!(
                     "{} serves every number below (which voice queue serves which number is not in the model):\n",
@@ -148,11 +149,7 @@ pub fn render(args: &TraceArgs, g: Glyphs, width: usize) -> Result<(String, Exit
             p.hops.iter().chain(
                 p.agents
                     .iter()
-                    .chain(if number.is_none() && agent.is_none() {
-                        tracer.legs()
-                    } else {
-                        &[]
-                    })
+                    .chain(if agent.is_none() { tracer.legs() } else { &[] })
                     .flat_map(|l| &l.hops),
             )
         })

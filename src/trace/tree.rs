@@ -79,12 +79,14 @@ impl Glyphs {
     }
 }
 
-/// One path as a tree: the number-side hops, then each agent's leg (or `agents_summary` in
-/// place of the legs, with `--number` alone).
-pub fn path(p: &CallPath, summarize_agents: bool, g: Glyphs, width: usize) -> String {
+/// One path as a tree: the number-side hops, then each agent's leg; with `summarize` (the legs
+/// of every agent, `--number` alone), one line that counts where those agents stop instead.
+pub fn path(p: &CallPath, summarize: Option<&[AgentLeg]>, g: Glyphs, width: usize) -> String {
+    let summarize_agents = summarize.is_some();
+    let legs = summarize.unwrap_or(&p.agents);
     let mut out = String::new();
     let number = for_terminal(&p.number);
-    let title = match (summarize_agents, p.agents.as_slice()) {
+    let title = match (summarize_agents, legs) {
         (false, [one]) => format!(
             "{number} {} {}: {}",
             g.arrow,
@@ -98,13 +100,13 @@ pub fn path(p: &CallPath, summarize_agents: bool, g: Glyphs, width: usize) -> St
     for hop in &p.hops {
         hop_branch(&mut out, hop, "", false, g, width);
     }
-    if summarize_agents || p.agents.is_empty() {
-        let line = match (&p.agents_note, p.agents.is_empty()) {
+    if summarize_agents || legs.is_empty() {
+        let line = match (&p.agents_note, legs.is_empty()) {
             (Some(note), true) => format!("agents: none traced ({note})"),
             (None, true) => "agents: none traced".into(),
             _ => format!(
                 "{} (--agent UPN shows one agent's leg)",
-                agents_summary(&p.agents)
+                agents_summary(legs)
             ),
         };
         let _ = writeln!(
@@ -114,8 +116,8 @@ pub fn path(p: &CallPath, summarize_agents: bool, g: Glyphs, width: usize) -> St
         );
         return out;
     }
-    for (i, leg) in p.agents.iter().enumerate() {
-        let last = i + 1 == p.agents.len();
+    for (i, leg) in legs.iter().enumerate() {
+        let last = i + 1 == legs.len();
         let (first, rest) = if last {
             (g.last, "   ")
         } else {
@@ -246,12 +248,12 @@ fn evidence(hop: &Hop) -> Vec<String> {
 
 /// The first hop of the path (number side, then `leg`) that is not clear, if any.
 pub fn first_stop<'a>(p: &'a CallPath, leg: Option<&'a AgentLeg>) -> Option<&'a Hop> {
-    let all: Vec<&Hop> = p
-        .hops
-        .iter()
-        .chain(leg.into_iter().flat_map(|l| &l.hops))
-        .collect();
-    let find = |s: HopStatus| all.iter().find(|h| h.status == s).copied();
+    let find = |s: HopStatus| {
+        p.hops
+            .iter()
+            .chain(leg.into_iter().flat_map(|l| &l.hops))
+            .find(|h| h.status == s)
+    };
     find(HopStatus::Broken)
         .or_else(|| find(HopStatus::Unknown))
         .or_else(|| find(HopStatus::NotTraced))
