@@ -246,3 +246,22 @@ fn the_tree_is_plain_ascii_with_no_color_or_without_utf8() {
         assert!(text.contains("[X] Number: +14255550150"), "{text}");
     }
 }
+
+/// The README's "Why can't this agent take calls on this number?" shows the command's real
+/// output (at 100 columns, in Unicode).
+#[test]
+fn the_readme_shows_the_field_case_trace_as_printed() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let section = readme
+        .split("## Why can't this agent take calls on this number?")
+        .nth(1)
+        .expect("README has the trace section");
+    let block = section
+        .split("```text\n")
+        .nth(1)
+        .and_then(|b| b.split("\n```").next())
+        .expect("the section has a ```text block");
+    let (text, _) = trace_at(&FIELD_PATH, 100);
+    assert_eq!(block, text.trim_end(), "README trace sample differs from the output");
+}
