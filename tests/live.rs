@@ -839,11 +839,8 @@ async fn application_instances_fall_back_to_the_legacy_path() {
     let snap =
         ccaudit::snapshot::Snapshot::parse(&std::fs::read_to_string(&path).unwrap(), "collected")
             .unwrap();
-    let fact: ccaudit::model::Fact<()> = ccaudit::model::fact::from_raw(
-        FactKey::TeamsApplicationInstances,
-        snap.fact(FactKey::TeamsApplicationInstances),
-        |_| Ok(()),
-    );
+    let fact: ccaudit::model::Fact<()> =
+        ccaudit::model::fact::read(&snap, FactKey::TeamsApplicationInstances, |_| Ok(()));
     let u = fact.unavailable().unwrap();
     assert_eq!(u.kind, ccaudit::model::UnavailableKind::NotFound);
     assert!(

@@ -104,6 +104,8 @@ struct Meter {
 }
 
 thread_local! {
+    /// The running check's meter. It must be per thread: the CEL interpreter calls the counting
+    /// hooks from inside its own functions and macros, which take no argument of ours.
     static METER: RefCell<Option<Meter>> = const { RefCell::new(None) };
 }
 

@@ -40,6 +40,8 @@ const PARSER_STACK: usize = 256 << 20;
 pub const EVAL_STACK: usize = 32 << 20;
 
 thread_local! {
+    /// Whether this thread has the parser's stack: a property of the thread itself, which no
+    /// argument could carry (`compile` is reached from many callers that know nothing of it).
     static ON_PARSER_STACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 

@@ -6,6 +6,7 @@ use cel::Env;
 use serde::{Deserialize, Serialize};
 
 use super::cel::{self as celx, Expr};
+use super::diff_row::DiffRow;
 use super::fix::Fix;
 use super::template::Template;
 use crate::trace::HopKind;
@@ -105,9 +106,9 @@ pub struct CheckSpec {
     /// shows `remediation` as a manual step in the "Other" phase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix: Option<Fix>,
-    /// A `ccaudit diff` row that tallies this check's results (see `diff.rs`).
+    /// A `ccaudit diff` row that tallies this check's results (see `triage::diff`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub diff_row: Option<String>,
+    pub diff_row: Option<DiffRow>,
     pub docs: Vec<String>,
     #[serde(default)]
     pub error_codes: Vec<String>,
@@ -416,6 +417,23 @@ docs: [https://learn.microsoft.com/x]
     fn unknown_need_is_rejected() {
         let err = load(&GOOD.replace("[teams.acs_federation]", "[teams.nope]")).unwrap_err();
         assert!(err.message.contains("teams.nope"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_diff_row_fails_at_load_with_its_line() {
+        load(&GOOD.replace("docs:", "diff_row: ib.separated\ndocs:")).unwrap();
+        let err = load(&GOOD.replace("docs:", "diff_row: ib.seperated\ndocs:")).unwrap_err();
+        assert_eq!(err.line, 11, "{err}");
+        assert!(
+            err.to_string().starts_with(
+                "checks/acs-federation/ACSFED-001.yaml:11: diff_row: unknown variant `ib.seperated`"
+            ),
+            "{err}"
+        );
+        assert!(
+            err.message.contains("ib.separated"),
+            "names the known rows: {err}"
+        );
     }
 
     #[test]

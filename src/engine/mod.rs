@@ -4,6 +4,7 @@ pub mod budget;
 pub mod catalog;
 pub mod cel;
 pub mod check;
+pub mod diff_row;
 pub mod docs;
 pub mod evaluate;
 pub mod fix;

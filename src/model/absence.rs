@@ -58,6 +58,9 @@ pub(crate) fn service(source: &str) -> &'static str {
     }
 }
 
+// Per thread rather than passed along: the notes are made deep inside dozens of field parsers
+// (`raw::*` helpers included), and threading a collector through all of them would touch every
+// parse signature for no behaviour gained.
 thread_local! {
     /// Notes of the source being parsed (`None` outside `fact::from_raw`).
     static PARSING: RefCell<Option<Vec<Absence>>> = const { RefCell::new(None) };

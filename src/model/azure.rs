@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::fact::{Fact, Unavailable, UnavailableKind, from_raw};
+use super::fact::{Fact, Unavailable, UnavailableKind, read};
 use super::raw::{keyed, prop, records, required_str, str_prop, string_list};
 use crate::ids::guid_or_raw;
 use crate::snapshot::Snapshot;
@@ -83,22 +83,12 @@ const ACS_TYPE: &str = "Microsoft.Communication/CommunicationServices";
 
 /// Normalizes the ARM facts of a snapshot.
 pub fn normalize(snapshot: &Snapshot) -> Azure {
-    let subscriptions = from_raw(
-        SUBSCRIPTIONS,
-        snapshot.fact(SUBSCRIPTIONS),
-        parse_subscriptions,
-    );
-    let acs_resources = from_raw(
-        ACS_RESOURCES,
-        snapshot.fact(ACS_RESOURCES),
-        parse_acs_resources,
-    );
+    let subscriptions = read(snapshot, SUBSCRIPTIONS, parse_subscriptions);
+    let acs_resources = read(snapshot, ACS_RESOURCES, parse_acs_resources);
     let known = acs_resources.value();
-    let event_subscriptions = from_raw(
-        EVENT_SUBSCRIPTIONS,
-        snapshot.fact(EVENT_SUBSCRIPTIONS),
-        |data| parse_event_subscriptions(data, known),
-    )
+    let event_subscriptions = read(snapshot, EVENT_SUBSCRIPTIONS, |data| {
+        parse_event_subscriptions(data, known)
+    })
     .and_then(|parsed| match parsed {
         Ok(by_resource) => Fact::Available(by_resource),
         Err(unreadable) => Fact::Unavailable(unreadable),

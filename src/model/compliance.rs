@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::directory::Directory;
-use super::fact::{Fact, Unavailable, from_raw};
+use super::fact::{Fact, Unavailable, read};
 use super::ib_filter::{self, Filter, Subject, Truth};
 use super::raw::{ShapeError, prop, records, required_str, str_prop, string_list};
 use crate::snapshot::Snapshot;
@@ -34,6 +34,9 @@ pub struct Compliance {
     /// Per named agent: which contact-center resource accounts active IB policies separate it
     /// from, and through which policies (IB-002).
     pub agent_separation: Fact<Vec<AgentSeparation>>,
+    /// Per named agent: the active policies that restrict one of its segments
+    /// (`ib_restriction::derive`).
+    pub agent_restrictions: Fact<Vec<super::ib_restriction::AgentRestriction>>,
 }
 
 /// What the active information barrier policies say between one agent and the contact-center
@@ -228,6 +231,10 @@ impl Compliance {
                 "compliance.agent_separation",
                 self.agent_separation.unavailable(),
             ),
+            (
+                "compliance.agent_restrictions",
+                self.agent_restrictions.unavailable(),
+            ),
         ]
     }
 }
@@ -238,9 +245,9 @@ const POLICY_CONFIG: FactKey = FactKey::CompliancePolicyConfig;
 
 /// Normalizes the Security & Compliance facts of a snapshot; membership needs the directory.
 pub fn normalize(snapshot: &Snapshot, directory: &Directory) -> Compliance {
-    let ib_policies = from_raw(POLICIES, snapshot.fact(POLICIES), parse_policies);
-    let ib_segments = from_raw(SEGMENTS, snapshot.fact(SEGMENTS), parse_segments);
-    let ib_mode = from_raw(POLICY_CONFIG, snapshot.fact(POLICY_CONFIG), parse_mode);
+    let ib_policies = read(snapshot, POLICIES, parse_policies);
+    let ib_segments = read(snapshot, SEGMENTS, parse_segments);
+    let ib_mode = read(snapshot, POLICY_CONFIG, parse_mode);
     let ib_membership = membership(&ib_policies, &ib_segments, directory);
     Compliance {
         ib_policies,
@@ -251,6 +258,7 @@ pub fn normalize(snapshot: &Snapshot, directory: &Directory) -> Compliance {
         agent_segment_groups: Fact::Available(Vec::new()),
         resource_account_segment_groups: Fact::Available(Vec::new()),
         agent_separation: Fact::Available(Vec::new()),
+        agent_restrictions: Fact::Available(Vec::new()),
     }
 }
 

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::absence;
-use super::fact::{Fact, Unavailable, from_raw};
+use super::fact::{Fact, Unavailable, read};
 use super::raw::{bool_prop, int_prop, prop, records, required_str, str_prop};
 use crate::ids::{e164, guid, guid_or_raw};
 use crate::snapshot::Snapshot;
@@ -133,11 +133,7 @@ const VOICE_CHANNELS: FactKey = FactKey::DataverseVoiceChannels;
 
 /// Normalizes the Dataverse facts of a snapshot.
 pub fn normalize(snapshot: &Snapshot) -> D365 {
-    let provider_settings = from_raw(
-        PROVIDER_SETTINGS,
-        snapshot.fact(PROVIDER_SETTINGS),
-        parse_provider_settings,
-    );
+    let provider_settings = read(snapshot, PROVIDER_SETTINGS, parse_provider_settings);
     // The same raw fact as `provider_settings`, so an unreadable table keeps its own reason
     // (e.g. Forbidden, with the role to grant) instead of becoming a dependency.
     let teams_provider = provider_settings
@@ -151,7 +147,7 @@ pub fn normalize(snapshot: &Snapshot) -> D365 {
         .value()
         .and_then(|p| p.as_ref())
         .map(|p| p.id.clone());
-    let dynamics_app_id = from_raw(SETTING_ENTRIES, snapshot.fact(SETTING_ENTRIES), |data| {
+    let dynamics_app_id = read(snapshot, SETTING_ENTRIES, |data| {
         parse_dynamics_app_id(data, teams_provider_id.as_deref())
     });
     D365 {
@@ -159,16 +155,8 @@ pub fn normalize(snapshot: &Snapshot) -> D365 {
         teams_provider,
         acs_provider,
         dynamics_app_id,
-        phone_numbers: from_raw(
-            PHONE_NUMBERS,
-            snapshot.fact(PHONE_NUMBERS),
-            parse_phone_numbers,
-        ),
-        voice_channels: from_raw(
-            VOICE_CHANNELS,
-            snapshot.fact(VOICE_CHANNELS),
-            parse_voice_channels,
-        ),
+        phone_numbers: read(snapshot, PHONE_NUMBERS, parse_phone_numbers),
+        voice_channels: read(snapshot, VOICE_CHANNELS, parse_voice_channels),
         acs_data_location: Fact::Available(None),
     }
 }

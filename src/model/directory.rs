@@ -224,8 +224,7 @@ pub fn role_name(role_definition_id: &str) -> Option<&'static str> {
 
 /// Normalizes the directory facts of a snapshot.
 pub fn normalize(snapshot: &Snapshot) -> Directory {
-    let read = |key: FactKey| snapshot.fact(key);
-    let users = fact::from_raw(FactKey::GraphUsers, read(FactKey::GraphUsers), parse_users);
+    let users = fact::read(snapshot, FactKey::GraphUsers, parse_users);
     // The UPN index comes from the same response, so it is exactly as available as the users.
     let user_ids_by_upn = users.as_ref().map(|users| {
         users
@@ -234,41 +233,29 @@ pub fn normalize(snapshot: &Snapshot) -> Directory {
             .collect()
     });
     Directory {
-        organization: fact::from_raw(
-            FactKey::GraphOrganization,
-            read(FactKey::GraphOrganization),
-            parse_organization,
-        ),
-        skus: fact::from_raw(
-            FactKey::GraphSubscribedSkus,
-            read(FactKey::GraphSubscribedSkus),
-            parse_skus,
-        ),
+        organization: fact::read(snapshot, FactKey::GraphOrganization, parse_organization),
+        skus: fact::read(snapshot, FactKey::GraphSubscribedSkus, parse_skus),
         users,
         user_ids_by_upn,
-        licenses: fact::from_raw(
+        licenses: fact::read(
+            snapshot,
             FactKey::GraphLicenseDetails,
-            read(FactKey::GraphLicenseDetails),
             parse_license_details,
         ),
-        group_memberships: fact::from_raw(
-            FactKey::GraphMemberOf,
-            read(FactKey::GraphMemberOf),
-            parse_member_of,
-        ),
-        service_principals: fact::from_raw(
+        group_memberships: fact::read(snapshot, FactKey::GraphMemberOf, parse_member_of),
+        service_principals: fact::read(
+            snapshot,
             FactKey::GraphServicePrincipals,
-            read(FactKey::GraphServicePrincipals),
             parse_service_principals,
         ),
-        consent_grants: fact::from_raw(
+        consent_grants: fact::read(
+            snapshot,
             FactKey::GraphOAuth2PermissionGrants,
-            read(FactKey::GraphOAuth2PermissionGrants),
             parse_consent_grants,
         ),
-        role_assignments: fact::from_raw(
+        role_assignments: fact::read(
+            snapshot,
             FactKey::GraphRoleAssignments,
-            read(FactKey::GraphRoleAssignments),
             parse_role_assignments,
         ),
         // Filled once the agents and the audit configuration are known (`TenantModel`).

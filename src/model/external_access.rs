@@ -117,6 +117,158 @@ fn every_policy_allows(upn: &str, policies: &BTreeMap<String, ExternalAccessPoli
         .unwrap_or(Answer::Known(true))
 }
 
+/// An external access policy that blocks ACS, or may (its EnableAcsFederationAccess was not
+/// reported), with the named agents and contact-center resource accounts whose effective policy
+/// it is (`tenant.teams.acs_blocking_policies`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlockingPolicy {
+    /// Key into `teams.external_access_policies` (lower-case, without `Tag:`).
+    pub key: String,
+    /// As returned: `Global` or `Tag:Name`.
+    pub identity: String,
+    /// Without `Tag:`, case kept.
+    pub name: String,
+    /// Who has it as their effective policy, sorted by kind then UPN.
+    pub holders: Vec<Holder>,
+    /// UPNs of the agents among `holders`.
+    pub agents: Vec<String>,
+    /// UPNs of the resource accounts among `holders`.
+    pub resource_accounts: Vec<String>,
+    /// True when nobody named holds it; false when someone does; unknown when the policy's
+    /// setting was not reported, or nobody is known to hold it but someone's assignment was
+    /// not reported (it may be theirs).
+    pub held_by_nobody: Answer,
+}
+
+/// One agent or resource account holding a policy.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Holder {
+    /// `agent` or `resource account`.
+    pub kind: String,
+    pub upn: String,
+}
+
+/// Whose effective policy is which: the policy key, or why it cannot be named.
+enum Holds {
+    Policy(String),
+    /// Teams knows no such user (`teams.users_not_found`): they hold no policy.
+    NotATeamsUser,
+    /// The assignment, or the whole user record, was not reported.
+    Unreported(Answer),
+}
+
+/// The policies that block ACS (or do not say) with their holders among `people`; unavailable
+/// when the users or policies are. `not_found` lists the users Teams answered it does not know.
+pub fn blocking_policies(
+    people: &[Person<'_>],
+    users: &Fact<BTreeMap<String, TeamsUser>>,
+    not_found: &[String],
+    policies: &Fact<BTreeMap<String, ExternalAccessPolicy>>,
+) -> Fact<Vec<BlockingPolicy>> {
+    let (users, policies) = match (users, policies) {
+        (Fact::Available(u), Fact::Available(p)) => (u, p),
+        (Fact::Unavailable(u), _) | (_, Fact::Unavailable(u)) => return Fact::dependency(u),
+    };
+    let holds: Vec<(&Person<'_>, Holds)> = people
+        .iter()
+        .map(|p| (p, holds(p, users.get(p.id), not_found)))
+        .collect();
+    Fact::Available(
+        policies
+            .iter()
+            .filter(|(_, p)| p.enable_acs_federation_access != Some(true))
+            .map(|(key, policy)| blocking(key, policy, &holds))
+            .collect(),
+    )
+}
+
+fn holds(person: &Person<'_>, user: Option<&TeamsUser>, not_found: &[String]) -> Holds {
+    match user {
+        Some(user) => match &user.external_access_policy {
+            Some(key) => Holds::Policy(key.clone()),
+            None => {
+                let upn = user.upn.as_deref().unwrap_or(person.upn);
+                Holds::Unreported(Answer::missing(
+                    "external_access_policy",
+                    upn,
+                    "external access policy",
+                ))
+            }
+        },
+        None if not_found.iter().any(|id| id == person.id) => Holds::NotATeamsUser,
+        None => Holds::Unreported(match super::absence::kept(person.id, &[person.upn]) {
+            Some(a) => Answer::absent(&a),
+            None => Answer::unknown(format!("no Teams user record was read for {}", person.upn)),
+        }),
+    }
+}
+
+fn blocking(
+    key: &str,
+    policy: &ExternalAccessPolicy,
+    holds: &[(&Person<'_>, Holds)],
+) -> BlockingPolicy {
+    let mut holders: Vec<Holder> = holds
+        .iter()
+        .filter(|(_, h)| matches!(h, Holds::Policy(k) if k == key))
+        .map(|(p, _)| Holder {
+            kind: p.kind.to_string(),
+            upn: p.upn.to_string(),
+        })
+        .collect();
+    holders.sort();
+    holders.dedup();
+    let upns = |kind: &str| -> Vec<String> {
+        holders
+            .iter()
+            .filter(|h| h.kind == kind)
+            .map(|h| h.upn.clone())
+            .collect()
+    };
+    let unreported: Vec<&Answer> = holds
+        .iter()
+        .filter_map(|(_, h)| match h {
+            Holds::Unreported(a) => Some(a),
+            _ => None,
+        })
+        .collect();
+    let held_by_nobody = match (allows(policy), holders.is_empty(), unreported.first()) {
+        (Answer::Known(_), false, _) => Answer::Known(false),
+        (Answer::Known(_), true, None) => Answer::Known(true),
+        (Answer::Known(_), true, Some(first)) => {
+            might_hold(&policy.identity, first, unreported.len())
+        }
+        (unknown, _, _) => unknown,
+    };
+    BlockingPolicy {
+        key: key.to_string(),
+        identity: policy.identity.clone(),
+        name: policy.name.clone(),
+        agents: upns("agent"),
+        resource_accounts: upns("resource account"),
+        holders,
+        held_by_nobody,
+    }
+}
+
+/// Nobody is known to hold `identity`, but `count` people's assignments were not reported:
+/// the first one's reason, naming the field and the record, and how many more.
+fn might_hold(identity: &str, first: &Answer, count: usize) -> Answer {
+    let Answer::Unknown { unknown, absent_in } = first else {
+        return first.clone();
+    };
+    let more = match count {
+        1 => String::new(),
+        n => format!(" (and {} more agents or resource accounts)", n - 1),
+    };
+    Answer::Unknown {
+        unknown: format!(
+            "{unknown}{more}, so whether {identity} is their effective policy is unknown"
+        ),
+        absent_in: absent_in.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,24 +305,26 @@ mod tests {
         )
     }
 
+    /// An agent `a` and a resource account `b`.
+    const PEOPLE: [Person<'static>; 2] = [
+        Person {
+            id: "a",
+            upn: "a@contoso.com",
+            kind: "agent",
+        },
+        Person {
+            id: "b",
+            upn: "b@contoso.com",
+            kind: "resource account",
+        },
+    ];
+
     fn run(
         users: Vec<(String, TeamsUser)>,
         policies: Vec<(String, ExternalAccessPolicy)>,
     ) -> BTreeMap<String, ExternalAccess> {
-        let people = [
-            Person {
-                id: "a",
-                upn: "a@contoso.com",
-                kind: "agent",
-            },
-            Person {
-                id: "b",
-                upn: "b@contoso.com",
-                kind: "resource account",
-            },
-        ];
         derive(
-            &people,
+            &PEOPLE,
             &Fact::Available(users.into_iter().collect()),
             &Fact::Available(policies.into_iter().collect()),
         )
@@ -235,6 +389,90 @@ mod tests {
             vec![policy("Global", Some(true)), policy("Tag:X", None)],
         );
         assert!(matches!(one_silent["a"].allows_acs, Answer::Unknown { .. }));
+    }
+
+    fn blocking_of(
+        users: Vec<(String, TeamsUser)>,
+        not_found: &[&str],
+        policies: Vec<(String, ExternalAccessPolicy)>,
+    ) -> Vec<BlockingPolicy> {
+        let not_found: Vec<String> = not_found.iter().map(|s| s.to_string()).collect();
+        blocking_policies(
+            &PEOPLE,
+            &Fact::Available(users.into_iter().collect()),
+            &not_found,
+            &Fact::Available(policies.into_iter().collect()),
+        )
+        .value()
+        .cloned()
+        .expect("available")
+    }
+
+    #[test]
+    fn a_blocking_policy_lists_its_holders_and_allowing_ones_are_left_out() {
+        let r = blocking_of(
+            vec![user("a", Some("fedonly")), user("b", Some("fedonly"))],
+            &[],
+            vec![
+                policy("Global", Some(true)),
+                policy("Tag:FedOnly", Some(false)),
+                policy("Tag:Unused", Some(false)),
+            ],
+        );
+        assert_eq!(r.len(), 2, "{r:?}");
+        let fed = &r[0];
+        assert_eq!(fed.identity, "Tag:FedOnly");
+        assert_eq!(fed.held_by_nobody, Answer::Known(false));
+        assert_eq!(fed.agents, ["a@contoso.com"]);
+        assert_eq!(fed.resource_accounts, ["b@contoso.com"]);
+        assert_eq!(fed.holders[0].kind, "agent");
+        assert_eq!(r[1].held_by_nobody, Answer::Known(true));
+        assert!(r[1].holders.is_empty());
+    }
+
+    #[test]
+    fn an_unreported_assignment_makes_an_unheld_policy_unknown_but_not_a_held_one() {
+        let r = blocking_of(
+            vec![user("a", Some("fedonly")), user("b", None)],
+            &[],
+            vec![
+                policy("Tag:FedOnly", Some(false)),
+                policy("Tag:Other", Some(false)),
+            ],
+        );
+        assert_eq!(r[0].held_by_nobody, Answer::Known(false), "a holds it");
+        let Answer::Unknown { unknown, .. } = &r[1].held_by_nobody else {
+            panic!("unknown expected: {:?}", r[1])
+        };
+        assert!(
+            unknown.contains("external access policy") && unknown.contains("b@contoso.com"),
+            "{unknown}"
+        );
+        assert!(unknown.contains("Tag:Other"), "{unknown}");
+    }
+
+    #[test]
+    fn a_user_teams_does_not_know_holds_nothing_but_one_not_read_may() {
+        let policies = || vec![policy("Tag:FedOnly", Some(false))];
+        let known = blocking_of(vec![user("a", Some("global"))], &["b"], policies());
+        assert_eq!(known[0].held_by_nobody, Answer::Known(true));
+        let unread = blocking_of(vec![user("a", Some("global"))], &[], policies());
+        let Answer::Unknown { unknown, .. } = &unread[0].held_by_nobody else {
+            panic!("unknown expected")
+        };
+        assert!(unknown.contains("b@contoso.com"), "{unknown}");
+    }
+
+    #[test]
+    fn a_policy_that_does_not_say_whether_it_blocks_is_unknown() {
+        let r = blocking_of(
+            vec![user("a", Some("silent")), user("b", Some("global"))],
+            &[],
+            vec![policy("Global", Some(true)), policy("Tag:Silent", None)],
+        );
+        assert_eq!(r.len(), 1);
+        assert!(matches!(r[0].held_by_nobody, Answer::Unknown { .. }));
+        assert_eq!(r[0].agents, ["a@contoso.com"]);
     }
 
     #[test]

@@ -3,13 +3,11 @@
 //! Checks must never confuse "could not read" with "is wrong": a check that needs an unavailable
 //! fact is `unknown` and names what to grant (`needs`).
 
-use std::cell::Cell;
-
 use serde::{Serialize, Serializer};
 
 use crate::fact_key::FactKey;
 use crate::sign_in::{PersonRefusal, SignIn};
-use crate::snapshot::{ErrorCode, RawFact, SourceError};
+use crate::snapshot::{ErrorCode, RawFact, Snapshot, SourceError};
 use crate::source_catalog;
 
 /// Closed list of reasons a fact is unavailable (a user-facing enum, not free text only).
@@ -126,27 +124,25 @@ impl<T: Serialize> Serialize for Fact<T> {
     }
 }
 
-thread_local! {
-    /// The sign-in of the snapshot being normalized (`None` outside `TenantModel::from_snapshot`
-    /// or for snapshots that do not record it).
-    static SIGN_IN: Cell<Option<SignIn>> = const { Cell::new(None) };
-}
-
-/// Runs `normalize` with the snapshot's sign-in in effect for [`from_raw`], so every source's
-/// refusal is told in the terms of that sign-in without each normalizer passing it along.
-pub fn with_sign_in<T>(sign_in: Option<SignIn>, normalize: impl FnOnce() -> T) -> T {
-    let outer = SIGN_IN.with(|s| s.replace(sign_in));
-    let out = normalize();
-    SIGN_IN.with(|s| s.set(outer));
-    out
+/// Reads source `key` of `snapshot` into a fact with `parse`, telling a refusal in the terms of
+/// the snapshot's sign-in: what every normalizer calls for each of its sources.
+pub fn read<T>(
+    snapshot: &Snapshot,
+    key: FactKey,
+    parse: impl FnOnce(&serde_json::Value) -> Result<T, String>,
+) -> Fact<T> {
+    from_raw(key, snapshot.fact(key), snapshot.sign_in, parse)
 }
 
 /// Turns a raw snapshot entry into a fact, parsing the data with `parse`.
 ///
-/// A parse error (unexpected shape) makes the fact `Malformed`, naming the key.
+/// A parse error (unexpected shape) makes the fact `Malformed`, naming the key. A refusal is
+/// told in the terms of `sign_in`, the run's sign-in (`None` when the snapshot does not record
+/// it: an app's).
 pub fn from_raw<T>(
     key: FactKey,
     raw: RawFact<'_>,
+    sign_in: Option<SignIn>,
     parse: impl FnOnce(&serde_json::Value) -> Result<T, String>,
 ) -> Fact<T> {
     let needs = source_catalog::source(key).map(|s| s.needs.to_string());
@@ -158,7 +154,7 @@ pub fn from_raw<T>(
             sources: vec![key.to_string()],
         }),
         RawFact::Error { endpoint, error } => {
-            if let Some(u) = person_refusal(key, endpoint, error) {
+            if let Some(u) = sign_in.and_then(|s| person_refusal(s, key, endpoint, error)) {
                 return Fact::Unavailable(u);
             }
             let kind = classify(error);
@@ -191,8 +187,12 @@ pub fn from_raw<T>(
 
 /// A refusal under a person's sign-in: the reason names the sign-in, and `needs` the ways
 /// forward that can help a person (never an application permission to grant).
-fn person_refusal(key: FactKey, endpoint: &str, error: &SourceError) -> Option<Unavailable> {
-    let sign_in = SIGN_IN.with(Cell::get)?;
+fn person_refusal(
+    sign_in: SignIn,
+    key: FactKey,
+    endpoint: &str,
+    error: &SourceError,
+) -> Option<Unavailable> {
     let refusal = sign_in.person_refusal(
         error.status,
         error.code.as_ref().map(ErrorCode::as_str),
@@ -267,6 +267,7 @@ mod tests {
                 endpoint: "GET /v1.0/subscribedSkus",
                 error: &err,
             },
+            None,
             |_| Ok(()),
         );
         let u = fact.unavailable().unwrap();
@@ -293,6 +294,7 @@ mod tests {
                 endpoint: "GET x",
                 error: &err,
             },
+            None,
             |_| Ok(()),
         );
         fact.unavailable().unwrap().clone()
@@ -318,13 +320,14 @@ mod tests {
             code: Some("AccessDenied".into()),
             message: "You cannot perform the requested operation, required scopes are missing in the token.".into(),
         };
-        let read = || -> Fact<()> {
+        let read = |sign_in| -> Fact<()> {
             from_raw(
                 FactKey::parse("graph.subscribedSkus").unwrap(),
                 RawFact::Error {
                     endpoint: "GET /v1.0/subscribedSkus",
                     error: &err,
                 },
+                sign_in,
                 |_| Ok(()),
             )
         };
@@ -332,7 +335,7 @@ mod tests {
             method: SignInMethod::AzureCli,
             client: SignInClient::AzureCli,
         };
-        let fact = with_sign_in(Some(person), read);
+        let fact = read(Some(person));
         let u = fact.unavailable().unwrap();
         assert_eq!(u.kind, UnavailableKind::SignInMode);
         assert!(u.reason.contains("HTTP 403 AccessDenied"), "{}", u.reason);
@@ -343,8 +346,8 @@ mod tests {
             "{needs}"
         );
         assert!(!needs.contains("application permission"), "{needs}");
-        // Outside it (or for an app), the app-only advice as before.
-        let u = read().unavailable().cloned().unwrap();
+        // Without it (an app's sign-in), the app-only advice.
+        let u = read(None).unavailable().cloned().unwrap();
         assert_eq!(u.kind, UnavailableKind::Forbidden);
         assert!(u.needs.unwrap().contains("application permission"));
     }
@@ -381,6 +384,7 @@ mod tests {
                 endpoint: "GET x",
                 data: &data,
             },
+            None,
             |_| Err("value is not an array".into()),
         );
         assert_eq!(fact.unavailable().unwrap().kind, UnavailableKind::Malformed);

@@ -14,6 +14,7 @@ pub mod directory;
 pub mod external_access;
 pub mod fact;
 pub mod ib_filter;
+pub mod ib_restriction;
 pub mod licensing;
 pub mod location;
 pub mod raw;
@@ -100,9 +101,8 @@ pub struct TenantModel {
 
 impl TenantModel {
     pub fn from_snapshot(snapshot: &Snapshot, config: AuditConfig) -> TenantModel {
-        let (mut model, absences) = fact::with_sign_in(snapshot.sign_in, || {
-            absence::collecting(|| TenantModel::normalize(snapshot, config))
-        });
+        let (mut model, absences) =
+            absence::collecting(|| TenantModel::normalize(snapshot, config));
         model.absences = absences;
         model
     }
@@ -139,6 +139,8 @@ impl TenantModel {
             &compliance.agent_segment_groups,
             &compliance.resource_account_segment_groups,
         );
+        compliance.agent_restrictions =
+            ib_restriction::derive(&agents, &compliance.ib_policies, &compliance.ib_membership);
         let config = ModelConfig::from(config);
         derive_per_user(&mut directory, &mut teams, &agents, &scope, &config);
         let name = snapshot.tenant_name.clone().or_else(|| {
@@ -179,6 +181,10 @@ impl TenantModel {
         all.push((
             "teams.external_access",
             self.teams.external_access.unavailable(),
+        ));
+        all.push((
+            "teams.acs_blocking_policies",
+            self.teams.acs_blocking_policies.unavailable(),
         ));
         all.push((
             "directory.contact_center_licenses",
@@ -246,6 +252,12 @@ fn derive_per_user(
     }
     let external_access =
         external_access::derive(&people, &teams.users, &teams.external_access_policies);
+    teams.acs_blocking_policies = external_access::blocking_policies(
+        &people,
+        &teams.users,
+        &teams.users_not_found,
+        &teams.external_access_policies,
+    );
     let counted = config
         .contact_center_skus
         .value()
@@ -347,6 +359,9 @@ pub fn fact_label(path: &str) -> Option<&'static str> {
         "teams.external_access" => {
             "the effective external access policies of the agents and resource accounts"
         }
+        "teams.acs_blocking_policies" => {
+            "the external access policies that block ACS, with who holds them"
+        }
         "azure.subscriptions" => "the Azure subscriptions",
         "azure.acs_resources" => "the Azure Communication Services resources",
         "azure.event_subscriptions" => "the ACS resources' Event Grid subscriptions",
@@ -367,6 +382,9 @@ pub fn fact_label(path: &str) -> Option<&'static str> {
         }
         "compliance.agent_separation" => {
             "the information barriers between agents and resource accounts"
+        }
+        "compliance.agent_restrictions" => {
+            "the information barrier policies that restrict the agents' segments"
         }
         "agents" => "the agents",
         "config.contact_center_skus" => {

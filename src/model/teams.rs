@@ -46,6 +46,10 @@ pub struct Teams {
     /// Derived: the effective external access policy of each agent and contact-center resource
     /// account, keyed by object id (`external_access::derive`).
     pub external_access: Fact<BTreeMap<String, super::external_access::ExternalAccess>>,
+    /// Derived: the policies that block ACS (or do not say), each with the agents and
+    /// contact-center resource accounts whose effective policy it is
+    /// (`external_access::blocking_policies`).
+    pub acs_blocking_policies: Fact<Vec<super::external_access::BlockingPolicy>>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Default)]
@@ -219,70 +223,61 @@ const NIL_GUID: &str = "00000000-0000-0000-0000-000000000000";
 
 /// Normalizes the Teams facts of a snapshot.
 pub fn normalize(snapshot: &Snapshot) -> Teams {
-    let read = |key: FactKey| snapshot.fact(key);
     let resource_accounts = with_fallback(
-        fact::from_raw(
-            FactKey::GraphResourceAccounts,
-            read(FactKey::GraphResourceAccounts),
-            |d| parse_resource_accounts(d, &[], "graph"),
-        ),
+        fact::read(snapshot, FactKey::GraphResourceAccounts, |d| {
+            parse_resource_accounts(d, &[], "graph")
+        }),
         FactKey::TeamsApplicationInstances,
         || {
-            fact::from_raw(
-                FactKey::TeamsApplicationInstances,
-                read(FactKey::TeamsApplicationInstances),
-                |d| parse_resource_accounts(d, &["applicationInstances"], "teams"),
-            )
+            fact::read(snapshot, FactKey::TeamsApplicationInstances, |d| {
+                parse_resource_accounts(d, &["applicationInstances"], "teams")
+            })
         },
     );
     let numbers = with_fallback(
-        fact::from_raw(
+        fact::read(
+            snapshot,
             FactKey::GraphNumberAssignments,
-            read(FactKey::GraphNumberAssignments),
             parse_graph_numbers,
         ),
         FactKey::TeamsTelephoneNumbers,
         || {
-            fact::from_raw(
+            fact::read(
+                snapshot,
                 FactKey::TeamsTelephoneNumbers,
-                read(FactKey::TeamsTelephoneNumbers),
                 parse_teams_numbers,
             )
         },
     );
     let numbers_by_target = numbers.as_ref().and_then(numbers_by_target);
     let (users, users_not_found) = merge_users(
-        fact::from_raw(
+        fact::read(
+            snapshot,
             FactKey::GraphUserConfigurations,
-            read(FactKey::GraphUserConfigurations),
             parse_user_configurations,
         ),
-        fact::from_raw(
-            FactKey::TeamsOnlineUsers,
-            read(FactKey::TeamsOnlineUsers),
-            parse_online_users,
-        ),
+        fact::read(snapshot, FactKey::TeamsOnlineUsers, parse_online_users),
     );
     Teams {
-        acs_federation: fact::from_raw(
+        acs_federation: fact::read(
+            snapshot,
             FactKey::TeamsAcsFederationConfiguration,
-            read(FactKey::TeamsAcsFederationConfiguration),
             parse_acs_federation,
         ),
-        external_access_policies: fact::from_raw(
+        external_access_policies: fact::read(
+            snapshot,
             FactKey::TeamsExternalAccessPolicy,
-            read(FactKey::TeamsExternalAccessPolicy),
             parse_external_access_policies,
         ),
-        tenant_federation: fact::from_raw(
+        tenant_federation: fact::read(
+            snapshot,
             FactKey::TeamsTenantFederationSettings,
-            read(FactKey::TeamsTenantFederationSettings),
             parse_tenant_federation,
         ),
         resource_accounts,
-        ra_associations: fact::from_raw(
+        ra_associations: fact::read(
+            snapshot,
             FactKey::TeamsApplicationInstanceAssociations,
-            read(FactKey::TeamsApplicationInstanceAssociations),
             parse_ra_associations,
         ),
         numbers,
@@ -291,6 +286,7 @@ pub fn normalize(snapshot: &Snapshot) -> Teams {
         users_not_found,
         // Filled once the agents and the contact-center scope are known (`TenantModel`).
         external_access: Fact::Available(BTreeMap::new()),
+        acs_blocking_policies: Fact::Available(Vec::new()),
     }
 }
 

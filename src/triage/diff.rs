@@ -19,6 +19,7 @@ use tabled::builder::Builder;
 use tabled::settings::object::Columns;
 use tabled::settings::{Modify, Style as TableStyle, Width};
 
+use crate::engine::diff_row::DiffRow;
 use crate::engine::{self, CheckResult, CheckSet, Status};
 use crate::model::d365::ProviderSetting;
 use crate::model::directory::Sku;
@@ -911,10 +912,10 @@ fn ib_rows(a: &View, b: &View) -> Vec<Row> {
         },
     );
     // The checks that declare this row (`diff_row` in their YAML) decide it.
-    let checks = tallied_by("ib.separated");
+    let checks = tallied_by(DiffRow::IbSeparated);
     let names = checks.join(", ");
     r.add(
-        "ib.separated",
+        DiffRow::IbSeparated.as_str(),
         &format!("{names} results where IB separates agents from contact-center resource accounts"),
         |v| {
             // Counted over the check's own subjects (whatever it groups by), so unknowns show
@@ -935,10 +936,10 @@ fn ib_rows(a: &View, b: &View) -> Vec<Row> {
 }
 
 /// The built-in checks whose results the diff row `row` tallies (their `diff_row`), in id order.
-fn tallied_by(row: &str) -> Vec<&'static str> {
+fn tallied_by(row: DiffRow) -> Vec<&'static str> {
     engine::catalog::builtin_specs()
         .values()
-        .filter(|s| s.diff_row.as_deref() == Some(row))
+        .filter(|s| s.diff_row == Some(row))
         .map(|s| s.id.as_str())
         .collect()
 }
