@@ -6,6 +6,12 @@
 //! `NotTraced`, not guessed. Which hop a check decides is data: the `hop:` field of its YAML.
 //! The renderers (terminal tree, mermaid, SVG) draw a `CallPath` and know nothing of checks.
 
+pub mod draw;
+pub mod mermaid;
 mod path;
+#[cfg(test)]
+pub(crate) mod sample;
+pub mod svg;
 
+pub use draw::{first_break, severity};
 pub use path::{AgentLeg, AgentRef, CallPath, Hop, HopCheck, HopKind, HopStatus};
