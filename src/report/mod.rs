@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::engine::{CheckResult, Severity, Status};
 use crate::model::TenantModel;
+use crate::trace::CallPath;
 
 /// Bumped only on breaking changes to the JSON report (documented in `docs/report-json.md`).
 pub const REPORT_SCHEMA_VERSION: u32 = 1;
@@ -32,6 +33,9 @@ pub struct Report {
     /// Records that lacked fields and responses of an unexpected shape, per source.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub data_quality: Vec<data_quality::DataQuality>,
+    /// The call path of each number, drawn by the HTML and Markdown reports.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub call_paths: Vec<CallPath>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -102,6 +106,7 @@ impl Report {
             data_quality: data_quality::of(model, &results),
             results,
             warnings: Vec::new(),
+            call_paths: Vec::new(),
         }
     }
 

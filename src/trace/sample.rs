@@ -133,3 +133,52 @@ pub(crate) fn clear() -> CallPath {
     path.agents[0].hops[2].label = "agent1@contoso.com".into();
     path
 }
+
+/// The field case's audit report, carrying `paths`.
+pub(crate) fn report(paths: Vec<CallPath>) -> crate::report::Report {
+    use crate::model::{AuditConfig, TenantModel};
+    let file =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/field-case.snapshot.json");
+    let snapshot = crate::snapshot::Snapshot::load(&file).expect("the example snapshot loads");
+    let model = TenantModel::from_snapshot(&snapshot, AuditConfig::default());
+    let env = crate::engine::cel::environment();
+    let checks = crate::engine::catalog::load(&env, None).expect("the built-in checks load");
+    let results = crate::engine::evaluate(&env, &checks, &model);
+    let mut report = crate::report::Report::new(&model, "snapshot", results);
+    report.call_paths = paths;
+    report
+}
+
+/// `n` numbers with different shapes: every fifth clear, the others broken at varying hops, one
+/// to three agents each, long UPNs; hop results point at real result rows.
+pub(crate) fn many(n: usize, results: usize) -> Vec<CallPath> {
+    (0..n)
+        .map(|i| {
+            let mut path = if i % 5 == 0 { clear() } else { field_case() };
+            path.number = format!("+1425555{i:04}");
+            path.hops[0].label = path.number.clone();
+            path.hops[1].label =
+                format!("ra_contact_center_queue_number_{i}@contoso.onmicrosoft.com");
+            let leg = path.agents[0].clone();
+            path.agents = (0..1 + i % 3)
+                .map(|a| {
+                    let mut leg = leg.clone();
+                    leg.agent.upn = format!("agent{a}.with.a.long.name@contoso.onmicrosoft.com");
+                    leg.hops[2].label = leg.agent.upn.clone();
+                    leg
+                })
+                .collect();
+            for (h, hop) in path
+                .hops
+                .iter_mut()
+                .chain(path.agents.iter_mut().flat_map(|l| l.hops.iter_mut()))
+                .enumerate()
+            {
+                for c in &mut hop.checks {
+                    c.result = (i + h) % results.max(1);
+                }
+            }
+            path
+        })
+        .collect()
+}
