@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::Report;
 use crate::engine::{CheckResult, Severity, Status, Subject, Suppressed};
-use crate::trace::{self, CallPath, draw, svg};
+use crate::trace::{self, CallPath, svg};
 
 const TEMPLATE_NAME: &str = "report.html";
 const TEMPLATE: &str = include_str!("assets/report.html");
@@ -98,8 +98,6 @@ struct Segment {
 
 #[derive(Serialize)]
 struct PathView {
-    number: String,
-    title: String,
     /// The diagram, an inline `<svg>` of our own markup with all text escaped.
     svg: String,
 }
@@ -272,8 +270,6 @@ fn path_views(paths: &[CallPath]) -> (Vec<PathView>, Vec<PathView>) {
             .then_with(|| a.number.cmp(&b.number))
     });
     let view = |p: &CallPath| PathView {
-        number: p.number.clone(),
-        title: draw::title(p),
         svg: svg::render_inline(p),
     };
     let (attention, clear): (Vec<&CallPath>, Vec<&CallPath>) = ordered
@@ -370,7 +366,7 @@ mod tests {
         for link in html.match_indices("<a href=\"#result-") {
             let id = &html[link.0 + 10..];
             let id = &id[..id.find('"').unwrap()];
-            assert!(html.contains(&format!("<tbody id=\"{id}\" ")), "{id}");
+            assert!(html.contains(&format!(" id=\"{id}\" data-index=")), "{id}");
         }
     }
 
