@@ -263,5 +263,9 @@ fn the_readme_shows_the_field_case_trace_as_printed() {
         .and_then(|b| b.split("\n```").next())
         .expect("the section has a ```text block");
     let (text, _) = trace_at(&FIELD_PATH, 100);
-    assert_eq!(block, text.trim_end(), "README trace sample differs from the output");
+    assert_eq!(
+        block,
+        text.trim_end(),
+        "README trace sample differs from the output"
+    );
 }

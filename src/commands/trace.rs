@@ -21,6 +21,10 @@ pub enum TraceFormat {
     Tree,
     /// The call paths as JSON.
     Json,
+    /// A mermaid `flowchart LR` (renders in GitHub, Azure DevOps and most wikis).
+    Mermaid,
+    /// A self-contained SVG picture.
+    Svg,
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -115,7 +119,9 @@ pub fn render(args: &TraceArgs, g: Glyphs, width: usize) -> Result<(String, Exit
     // shown once, or summarized.
     let legs: &[AgentLeg] = match (agent, number, args.format) {
         (Some(_), _, _) => &one_leg,
-        (None, Some(_), TraceFormat::Json) => tracer.legs(),
+        (None, Some(_), TraceFormat::Json | TraceFormat::Mermaid | TraceFormat::Svg) => {
+            tracer.legs()
+        }
         _ => &[],
     };
     let paths: Vec<CallPath> = numbers
@@ -128,6 +134,8 @@ pub fn render(args: &TraceArgs, g: Glyphs, width: usize) -> Result<(String, Exit
             json.push('\n');
             json
         }
+        TraceFormat::Mermaid => crate::trace::mermaid::render(&paths),
+        TraceFormat::Svg => crate::trace::svg::render(&paths),
         TraceFormat::Tree => match (number, agent) {
             (Some(_), Some(_)) => tree::path(&paths[0], None, g, width),
             (Some(_), None) => tree::path(&paths[0], Some(tracer.legs()), g, width),

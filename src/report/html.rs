@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::Report;
 use crate::engine::{CheckResult, Severity, Status, Subject, Suppressed};
+use crate::trace::{self, CallPath, svg};
 
 const TEMPLATE_NAME: &str = "report.html";
 const TEMPLATE: &str = include_str!("assets/report.html");
@@ -54,7 +55,15 @@ struct Page<'a> {
     results: Vec<Row<'a>>,
     warnings: &'a [String],
     data_quality: Vec<String>,
+    /// Broken and unknown paths, worst first; the first is also drawn in the summary.
+    paths_attention: Vec<PathView>,
+    /// Paths clear end to end, folded away.
+    paths_clear: Vec<PathView>,
+    paths_total: usize,
+    paths_attention_count: usize,
+    paths_clear_count: usize,
     style: &'static str,
+    diagram_style: &'static str,
     script: &'static str,
 }
 
@@ -88,7 +97,15 @@ struct Segment {
 }
 
 #[derive(Serialize)]
+struct PathView {
+    /// The diagram, an inline `<svg>` of our own markup with all text escaped.
+    svg: String,
+}
+
+#[derive(Serialize)]
 struct Row<'a> {
+    /// The result's index in `Report::results`: its anchor (`result-N`), which hops link to.
+    index: usize,
     status: &'static str,
     status_rank: usize,
     severity: &'static str,
@@ -167,8 +184,9 @@ fn page(report: &Report) -> Page<'_> {
         })
         .collect();
 
-    let mut rows: Vec<&CheckResult> = results.iter().collect();
-    rows.sort_by_key(|r| (r.status, area_rank(&r.area)));
+    let mut rows: Vec<(usize, &CheckResult)> = results.iter().enumerate().collect();
+    rows.sort_by_key(|(_, r)| (r.status, area_rank(&r.area)));
+    let (paths_attention, paths_clear) = path_views(&report.call_paths);
 
     Page {
         tenant_name: report.tenant.name.as_deref().unwrap_or(&report.tenant.id),
@@ -197,10 +215,16 @@ fn page(report: &Report) -> Page<'_> {
             .filter(|s| results.iter().any(|r| r.severity == **s))
             .map(|s| s.as_str())
             .collect(),
-        results: rows.into_iter().map(row).collect(),
+        results: rows.into_iter().map(|(i, r)| row(i, r)).collect(),
         warnings: &report.warnings,
         data_quality: report.data_quality.iter().map(|d| d.line()).collect(),
+        paths_total: report.call_paths.len(),
+        paths_attention_count: paths_attention.len(),
+        paths_clear_count: paths_clear.len(),
+        paths_attention,
+        paths_clear,
         style: STYLE,
+        diagram_style: svg::STYLE,
         script: SCRIPT,
     }
 }
@@ -236,8 +260,30 @@ fn verdict(findings: usize, unknown: usize) -> Verdict {
     }
 }
 
-fn row(r: &CheckResult) -> Row<'_> {
+/// The paths that need attention, worst first (most broken hops, then most unknown ones, then
+/// by number), and the clear ones by number.
+fn path_views(paths: &[CallPath]) -> (Vec<PathView>, Vec<PathView>) {
+    let mut ordered: Vec<&CallPath> = paths.iter().collect();
+    ordered.sort_by(|a, b| {
+        trace::severity(b)
+            .cmp(&trace::severity(a))
+            .then_with(|| a.number.cmp(&b.number))
+    });
+    let view = |p: &CallPath| PathView {
+        svg: svg::render_inline(p),
+    };
+    let (attention, clear): (Vec<&CallPath>, Vec<&CallPath>) = ordered
+        .into_iter()
+        .partition(|p| trace::severity(p) != (0, 0));
+    (
+        attention.into_iter().map(view).collect(),
+        clear.into_iter().map(view).collect(),
+    )
+}
+
+fn row(index: usize, r: &CheckResult) -> Row<'_> {
     Row {
+        index,
         status: r.status.as_str(),
         status_rank: STATUSES.iter().position(|s| *s == r.status).unwrap_or(0),
         severity: r.severity.as_str(),
@@ -279,6 +325,7 @@ fn is_web_url(url: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trace::sample;
 
     #[test]
     fn verdict_leads_with_findings_then_unreadable_checks() {
@@ -298,6 +345,52 @@ mod tests {
     fn only_web_urls_become_links() {
         assert!(is_web_url("https://learn.microsoft.com/x"));
         assert!(!is_web_url("javascript:alert(1)"));
+    }
+
+    #[test]
+    fn call_paths_broken_first_hops_linked_clear_ones_folded_and_the_worst_in_the_summary() {
+        let html = render(&sample::report(vec![sample::clear(), sample::field_case()]));
+        let section = &html[html.find("<section class=\"paths\"").expect("the section")..];
+        let broken = section
+            .find("+14255550150 ✘ breaks at Number")
+            .expect("the broken path");
+        let details = section
+            .find("<details class=\"clear-paths\">")
+            .expect("folded");
+        assert!(broken < details);
+        assert!(section[details..].contains("+14255550100 ✔ clear"));
+        // The summary shows the worst path before the results table.
+        let worst = html.find("class=\"worst-path\"").expect("the worst path");
+        assert!(worst < html.find("<section class=\"paths\"").unwrap());
+        // Every hop links to a result row that exists.
+        for link in html.match_indices("<a href=\"#result-") {
+            let id = &html[link.0 + 10..];
+            let id = &id[..id.find('"').unwrap()];
+            assert!(html.contains(&format!(" id=\"{id}\" data-index=")), "{id}");
+        }
+    }
+
+    #[test]
+    fn without_breaks_the_section_is_folded_to_all_clear() {
+        let html = render(&sample::report(vec![sample::clear()]));
+        assert!(html.contains("<summary>All clear: 1 number with every hop clear</summary>"));
+        assert!(!html.contains("class=\"worst-path\""));
+        let none = render(&sample::report(Vec::new()));
+        assert!(!none.contains("<section class=\"paths\""));
+    }
+
+    #[test]
+    fn five_hundred_numbers_keep_the_report_under_five_megabytes() {
+        let mut report = sample::report(Vec::new());
+        report.call_paths = sample::many(500, report.results.len());
+        let without = render(&sample::report(Vec::new())).len();
+        let html = render(&report);
+        eprintln!(
+            "HTML report with 500 call paths: {} bytes ({} without them)",
+            html.len(),
+            without
+        );
+        assert!(html.len() < 5_000_000, "{} bytes", html.len());
     }
 
     #[test]

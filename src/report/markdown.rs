@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use super::Report;
 use super::table::AREA_ORDER;
 use crate::engine::{CheckResult, Status};
+use crate::trace::{self, CallPath, draw, mermaid};
 
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
@@ -29,6 +30,7 @@ pub fn render(report: &Report) -> String {
     if fail.is_empty() && missing.is_empty() {
         out.push_str("No failing or missing prerequisites.\n\n");
     }
+    broken_paths(&mut out, report);
     findings(
         &mut out,
         "Fail",
@@ -63,6 +65,52 @@ fn ordered(report: &Report) -> Vec<&CheckResult> {
         (r.status, area)
     });
     results
+}
+
+/// At most this many diagrams: a step summary or ticket stays readable (and under GitHub's 1 MB
+/// step-summary limit) when hundreds of numbers break; the rest are counted.
+const MAX_DIAGRAMS: usize = 20;
+
+/// The broken call paths, worst first, each as a mermaid diagram with where it breaks first and
+/// the fix.
+fn broken_paths(out: &mut String, report: &Report) {
+    let mut broken: Vec<&CallPath> = report
+        .call_paths
+        .iter()
+        .filter(|p| trace::first_break(p).is_some())
+        .collect();
+    if broken.is_empty() {
+        return;
+    }
+    broken.sort_by(|a, b| {
+        trace::severity(b)
+            .cmp(&trace::severity(a))
+            .then_with(|| a.number.cmp(&b.number))
+    });
+    let _ = writeln!(
+        out,
+        "## Call paths that break ({})\n\nFrom the number to the agent: ✘ broken, ✔ clear, ? unknown, \
+         – not traced; hops after a break are not reached.\n",
+        broken.len()
+    );
+    for path in broken.iter().take(MAX_DIAGRAMS) {
+        let _ = writeln!(out, "### {}\n", inline(&draw::title(path)));
+        if let Some(fix) = trace::first_break(path).and_then(|h| h.fix.as_deref()) {
+            let _ = writeln!(out, "**Fix first:** {}\n", inline(fix));
+        }
+        let _ = writeln!(
+            out,
+            "```mermaid\n{}```\n",
+            mermaid::render(std::slice::from_ref(*path))
+        );
+    }
+    if broken.len() > MAX_DIAGRAMS {
+        let _ = writeln!(
+            out,
+            "{} more broken paths are drawn in the HTML report.\n",
+            broken.len() - MAX_DIAGRAMS
+        );
+    }
 }
 
 fn header(out: &mut String, report: &Report) {
@@ -337,6 +385,28 @@ fn link(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::trace::sample;
+
+    #[test]
+    fn broken_paths_are_embedded_as_mermaid_and_clear_ones_are_not() {
+        let md = render(&sample::report(vec![sample::clear(), sample::field_case()]));
+        assert_eq!(md.matches("```mermaid\nflowchart LR\n").count(), 1);
+        assert!(md.contains("## Call paths that break (1)"));
+        assert!(md.contains("### +14255550150 ✘ breaks at Number (NUM-002 fail)"));
+        assert!(md.contains("**Fix first:** Ask the operator"));
+        assert!(!md.contains("+14255550100 ✔"));
+        let fence = &md[md.find("```mermaid").unwrap()..];
+        assert!(fence[3..].contains("\n```\n"), "the fence closes");
+    }
+
+    #[test]
+    fn many_broken_paths_are_capped() {
+        let mut report = sample::report(Vec::new());
+        report.call_paths = sample::many(100, report.results.len());
+        let md = render(&report);
+        assert_eq!(md.matches("```mermaid").count(), MAX_DIAGRAMS);
+        assert!(md.contains("60 more broken paths are drawn in the HTML report."));
+    }
 
     #[test]
     fn pipes_and_newlines_stay_inside_a_table_cell() {

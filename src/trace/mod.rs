@@ -7,8 +7,14 @@
 //! The renderers (terminal tree, mermaid, SVG) draw a `CallPath` and know nothing of checks.
 
 mod build;
+pub mod draw;
+pub mod mermaid;
 mod path;
+#[cfg(test)]
+pub(crate) mod sample;
+pub mod svg;
 pub mod tree;
 
 pub use build::{NO_QUEUE_JOIN, Tracer, call_paths};
+pub use draw::{first_break, severity};
 pub use path::{AgentLeg, AgentRef, CallPath, Hop, HopCheck, HopKind, HopStatus};

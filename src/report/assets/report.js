@@ -179,12 +179,28 @@
     apply();
   });
 
+  // A hop in a call-path diagram links to its result (#result-N): show that row, whatever
+  // the filters, open it and bring it into view.
+  function reveal() {
+    var match = /^#(result-\d+)$/.exec(location.hash);
+    var row = match && document.getElementById(match[1]);
+    if (!row) return false;
+    Object.keys(filters).forEach(function (name) { filters[name].value = ""; });
+    apply();
+    setOpen(row, true);
+    row.scrollIntoView({ block: "start" });
+    return true;
+  }
+
   window.addEventListener("hashchange", function () {
+    if (reveal()) return;
     load();
     apply();
   });
 
-  load();
-  apply();
+  if (!reveal()) {
+    load();
+    apply();
+  }
   root.dataset.ready = "true";
 })();
